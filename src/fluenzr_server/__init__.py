@@ -1,0 +1,3 @@
+"""FluenzR public REST API server."""
+
+__version__ = "1.0.0"

@@ -1,0 +1,71 @@
+"""API-key authentication: Bearer `fz_live_…` → account, and the Pro plan gate."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from fluenzr_server.errors import PlanRequired, Unauthorized
+from fluenzr_server.ids import API_KEY_PREFIX, hash_api_key
+from fluenzr_server.store import tables as t
+from fluenzr_server.store.database import get_database
+
+API_PLAN = "pro"
+MAX_KEY_LENGTH = 128
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    account_id: str
+    plan: str
+    key_id: str
+
+
+# The rate limiter resolves the key before Connexion's security layer does; both run in one request's
+# context, so the second lookup reuses the first instead of querying again.
+_resolved: ContextVar[tuple[str, Principal | None] | None] = ContextVar("fluenzr_resolved_key", default=None)
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return None
+    return token
+
+
+async def resolve_key(token: str) -> Principal | None:
+    """The principal for a key, or None when it is malformed, unknown or revoked."""
+    cached = _resolved.get()
+    if cached is not None and cached[0] == token:
+        return cached[1]
+    principal = None
+    if token.startswith(API_KEY_PREFIX) and len(token) <= MAX_KEY_LENGTH and token.isascii():
+        query = (
+            select(t.api_keys.c.id, t.api_keys.c.account_id, t.accounts.c.plan)
+            .join(t.accounts, t.accounts.c.id == t.api_keys.c.account_id)
+            .where(t.api_keys.c.key_hash == hash_api_key(token), t.api_keys.c.revoked_at.is_(None))
+        )
+        async with get_database().read() as conn:
+            row = (await conn.execute(query)).first()
+        if row is not None:
+            principal = Principal(account_id=row.account_id, plan=row.plan, key_id=row.id)
+    _resolved.set((token, principal))
+    return principal
+
+
+async def bearer_info(token: str) -> dict[str, object]:
+    """Connexion's bearerInfoFunc: 401 for a bad key, 403 PLAN_REQUIRED off the Pro plan."""
+    principal = await resolve_key(token)
+    if principal is None:
+        raise Unauthorized("Invalid API key")
+    if principal.plan != API_PLAN:
+        raise PlanRequired(
+            "The REST API is available on the Pro plan",
+            {"plan": principal.plan, "requiredPlan": API_PLAN},
+        )
+    return {"sub": principal.account_id, "principal": principal}

@@ -1,0 +1,186 @@
+"""`fluenzr-server serve | dev | migrate | accounts create | keys create | keys revoke`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from fluenzr_server.services import accounts
+from fluenzr_server.settings import get_settings
+from fluenzr_server.store.database import Database
+from fluenzr_server.store.migrate import upgrade
+
+T = TypeVar("T")
+DEV_KEY_FILE = Path(".fluenzr") / "dev-api-key"
+
+
+def _with_db(action: Callable[[Database], Awaitable[T]]) -> T:
+    async def run() -> T:
+        database = Database(get_settings().database_url)
+        try:
+            return await action(database)
+        finally:
+            await database.dispose()
+
+    return asyncio.run(run())
+
+
+def _serve(host: str, port: int, workers: int) -> None:
+    import uvicorn
+
+    settings = get_settings()
+    if workers > 1 and not settings.redis_url:
+        print(
+            "warning: several workers without FLUENZR_REDIS_URL keep separate rate-limit windows",
+            file=sys.stderr,
+        )
+    uvicorn.run(
+        "fluenzr_server.app:asgi",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level,
+        access_log=False,
+    )
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    _serve(args.host, args.port, args.workers)
+
+
+def cmd_migrate(_args: argparse.Namespace) -> None:
+    upgrade(get_settings().database_url)
+    print("database is at the latest schema")
+
+
+def cmd_accounts_create(args: argparse.Namespace) -> None:
+    async def action(db: Database) -> accounts.IssuedKey:
+        account_id = await accounts.create_account(db, name=args.name, plan=args.plan)
+        return await accounts.create_key(db, account_id=account_id)
+
+    issued = _with_db(action)
+    print(f"account {issued.account_id} ({args.plan}) created; its API key is shown once, below:")
+    print(issued.plaintext)
+
+
+def cmd_keys_create(args: argparse.Namespace) -> None:
+    try:
+        issued = _with_db(lambda db: accounts.create_key(db, account_id=args.account))
+    except LookupError as exc:
+        sys.exit(f"error: {exc}")
+    print(f"key created for {issued.account_id}; shown once, below:")
+    print(issued.plaintext)
+
+
+def cmd_keys_revoke(args: argparse.Namespace) -> None:
+    try:
+        count = _with_db(lambda db: accounts.revoke_keys(db, key_prefix=args.key_prefix))
+    except ValueError as exc:
+        sys.exit(f"error: {exc}")
+    if not count:
+        sys.exit("error: no live key matches that prefix")
+    print(f"revoked {count} key(s)")
+
+
+def cmd_dev(args: argparse.Namespace) -> None:
+    """Local development: migrate, make a pro account and key on first run, print how to use it, serve."""
+    settings = get_settings()
+    upgrade(settings.database_url)
+    key = DEV_KEY_FILE.read_text().strip() if DEV_KEY_FILE.exists() else ""
+    if not key:
+
+        async def action(db: Database) -> accounts.IssuedKey:
+            account_id = await accounts.create_account(db, name="Local development", plan="pro")
+            return await accounts.create_key(db, account_id=account_id)
+
+        key = _with_db(action).plaintext
+        DEV_KEY_FILE.parent.mkdir(exist_ok=True)
+        DEV_KEY_FILE.write_text(key + "\n")
+        os.chmod(DEV_KEY_FILE, 0o600)
+    base = f"http://{args.host}:{args.port}/v1"
+    print(
+        f"\nFluenzR API on {base}  (Swagger UI: {base}/ui/)\n"
+        f"Your local pro API key (also in {DEV_KEY_FILE}):\n\n    {key}\n\n"
+        f"Try it:\n\n    curl -s -H 'Authorization: Bearer {key}' {base}/contacts\n",
+        flush=True,
+    )
+    _serve(args.host, args.port, 1)
+
+
+def cmd_mock(args: argparse.Namespace) -> None:
+    from fluenzr_mock.server import run_mock
+
+    run_mock(host=args.host, port=args.port, seed=args.seed, cors_origins=args.cors_origin)
+
+
+def cmd_sandbox(args: argparse.Namespace) -> None:
+    from fluenzr_server.sandbox import run_sandbox
+
+    run_sandbox(host=args.host, port=args.port)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fluenzr-server", description="FluenzR API server and tools")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, handler: Callable[[argparse.Namespace], None], help_text: str, **kw: Any) -> Any:
+        sub = commands.add_parser(name, help=help_text, **kw)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    serve = add("serve", cmd_serve, "serve the API (run `migrate` first)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+
+    dev = add("dev", cmd_dev, "migrate, create a local pro key on first run, and serve (make run)")
+    dev.add_argument("--host", default="127.0.0.1")
+    dev.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+
+    add("migrate", cmd_migrate, "upgrade the database to the latest schema")
+
+    mock = add("mock", cmd_mock, "serve the contract's examples, no database (make mock)")
+    mock.add_argument("--host", default="127.0.0.1")
+    mock.add_argument("--port", type=int, default=4010)
+    mock.add_argument("--seed", type=int, default=None, help="seed for Prefer: dynamic=true responses")
+    mock.add_argument("--cors-origin", action="append", default=None, help="allowed CORS origin (repeatable)")
+
+    sandbox = add(
+        "sandbox", cmd_sandbox, "the real server on a throwaway database with demo data (make sandbox)"
+    )
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=4020)
+
+    accounts_cmd = commands.add_parser("accounts", help="manage accounts")
+    accounts_sub = accounts_cmd.add_subparsers(dest="accounts_command", required=True)
+    create = accounts_sub.add_parser("create", help="create an account and its first API key")
+    create.add_argument("--name", required=True)
+    create.add_argument("--plan", required=True, choices=accounts.PLANS)
+    create.set_defaults(handler=cmd_accounts_create)
+
+    keys_cmd = commands.add_parser("keys", help="manage API keys")
+    keys_sub = keys_cmd.add_subparsers(dest="keys_command", required=True)
+    key_create = keys_sub.add_parser("create", help="issue another key for an account")
+    key_create.add_argument("--account", required=True)
+    key_create.set_defaults(handler=cmd_keys_create)
+    key_revoke = keys_sub.add_parser(
+        "revoke", help="revoke keys by their first characters (fz_live_XXXXXXXX)"
+    )
+    key_revoke.add_argument("key_prefix")
+    key_revoke.set_defaults(handler=cmd_keys_revoke)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    args.handler(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,29 @@
+"""Prefixed opaque ids (`ctc_…`) and API keys (`fz_live_…`) from the OS CSPRNG."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+import string
+
+_ALPHABET = string.ascii_letters + string.digits
+API_KEY_PREFIX = "fz_live_"
+# How much of a key is kept in clear to name it (`keys revoke fz_live_AbCd1234`).
+KEY_DISPLAY_CHARS = len(API_KEY_PREFIX) + 8
+
+
+def new_id(prefix: str, length: int = 16) -> str:
+    return f"{prefix}_" + "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
+def new_api_key() -> str:
+    return API_KEY_PREFIX + "".join(secrets.choice(_ALPHABET) for _ in range(40))
+
+
+def hash_api_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def new_webhook_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()

@@ -1,0 +1,62 @@
+"""Per-account rate limits (moving window, `limits` library), shared through Redis when configured."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+from limits import RateLimitItem, parse
+from limits.aio.storage import MemoryStorage, Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    allowed: bool
+    limit: int
+    remaining: int
+    reset: int  # Unix epoch seconds when the window frees up again
+
+    @property
+    def retry_after(self) -> int:
+        return max(1, math.ceil(self.reset - time.time()))
+
+    def headers(self) -> dict[str, str]:
+        values = {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(self.remaining),
+            "X-RateLimit-Reset": str(self.reset),
+        }
+        if not self.allowed:
+            values["Retry-After"] = str(self.retry_after)
+        return values
+
+
+class RateLimiter:
+    def __init__(self, rate: str, redis_url: str | None = None) -> None:
+        self.item: RateLimitItem = parse(rate)
+        self.storage: Storage = (
+            storage_from_string(_async_redis_uri(redis_url), implementation="redispy")
+            if redis_url
+            else MemoryStorage()
+        )
+        self.strategy = MovingWindowRateLimiter(self.storage)
+
+    async def hit(self, identity: str) -> Decision:
+        allowed = await self.strategy.hit(self.item, "fluenzr", identity)
+        stats = await self.strategy.get_window_stats(self.item, "fluenzr", identity)
+        return Decision(
+            allowed=allowed,
+            limit=self.item.amount,
+            remaining=max(0, stats.remaining),
+            reset=math.ceil(stats.reset_time),
+        )
+
+    async def reset(self) -> None:
+        await self.storage.reset()
+
+
+def _async_redis_uri(url: str) -> str:
+    return url if url.startswith("async+") else f"async+{url}"

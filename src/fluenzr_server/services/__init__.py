@@ -1,0 +1,1 @@
+"""Domain rules, one module per aggregate. No HTTP types here: handlers translate."""

@@ -1,0 +1,252 @@
+"""Campaigns: steps, schedule, the draft → running ⇄ paused → completed machine, contacts and stats."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from fluenzr_server.errors import InvalidState, NotFound, ValidationFailed
+from fluenzr_server.ids import new_id
+from fluenzr_server.services import email_accounts
+from fluenzr_server.services.common import now, unique_ids, wire_time
+from fluenzr_server.services.contacts import existing_ids
+from fluenzr_server.services.groups import member_ids
+from fluenzr_server.store import tables as t
+from fluenzr_server.store.database import Database
+from fluenzr_server.store.paging import PageRequest, fetch_page
+
+DEFAULT_SCHEDULE = {
+    "timezone": "UTC",
+    "days": ["mon", "tue", "wed", "thu", "fri"],
+    "startHour": 9,
+    "endHour": 17,
+}
+EDITABLE_STATES = ("draft", "paused")
+_SORTS = {
+    "createdAt": t.campaigns.c.created_at,
+    "updatedAt": t.campaigns.c.updated_at,
+    "name": t.campaigns.c.name,
+    "status": t.campaigns.c.status,
+}
+_COUNTED = ("sent", "opened", "clicked", "replied", "bounced", "unsubscribed")
+
+
+def present(row: Row[Any], contact_count: int) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "name": row.name,
+        "emailAccountId": row.email_account_id,
+        "steps": row.steps,
+        "schedule": row.schedule,
+        "status": row.status,
+        "contactCount": contact_count,
+        "createdAt": wire_time(row.created_at),
+        "updatedAt": wire_time(row.updated_at),
+    }
+
+
+def _steps(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"subject": s["subject"], "body": s["body"], "delayDays": s.get("delayDays", 0)} for s in steps]
+
+
+def _schedule(schedule: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
+    merged = {**base, **schedule}
+    try:
+        ZoneInfo(merged["timezone"])
+    except Exception:  # ZoneInfo raises several types for bad keys (not found, invalid path, ...)
+        raise ValidationFailed(
+            "schedule.timezone must be an IANA time zone name",
+            {"schedule.timezone": "is not a known time zone"},
+        ) from None
+    return merged
+
+
+async def _check_email_account(conn: AsyncConnection, account_id: str, email_account_id: str | None) -> None:
+    if email_account_id is not None and not await email_accounts.exists(
+        conn, account_id=account_id, email_account_id=email_account_id
+    ):
+        raise ValidationFailed(
+            "emailAccountId is not an email account of this account",
+            {"emailAccountId": "is not an email account of this account"},
+        )
+
+
+async def _counts(conn: AsyncConnection, campaign_ids: list[str]) -> dict[str, int]:
+    if not campaign_ids:
+        return {}
+    query = (
+        select(t.campaign_contacts.c.campaign_id, func.count())
+        .where(t.campaign_contacts.c.campaign_id.in_(campaign_ids))
+        .group_by(t.campaign_contacts.c.campaign_id)
+    )
+    return {campaign_id: int(count) for campaign_id, count in (await conn.execute(query)).all()}
+
+
+async def _row(conn: AsyncConnection, account_id: str, campaign_id: str) -> Row[Any]:
+    query = select(t.campaigns).where(t.campaigns.c.account_id == account_id, t.campaigns.c.id == campaign_id)
+    row = (await conn.execute(query)).first()
+    if row is None:
+        raise NotFound(campaign_id)
+    return row
+
+
+async def _load(conn: AsyncConnection, account_id: str, campaign_id: str) -> dict[str, Any]:
+    row = await _row(conn, account_id, campaign_id)
+    return present(row, (await _counts(conn, [campaign_id])).get(campaign_id, 0))
+
+
+async def list_campaigns(
+    db: Database, *, account_id: str, request: PageRequest, status: str | None
+) -> tuple[list[dict[str, Any]], int]:
+    where = [t.campaigns.c.account_id == account_id]
+    if status:
+        where.append(t.campaigns.c.status == status)
+    async with db.read() as conn:
+        rows, total = await fetch_page(
+            conn, table=t.campaigns, where=where, sort_column=_SORTS[request.sort], request=request
+        )
+        counts = await _counts(conn, [row.id for row in rows])
+    return [present(row, counts.get(row.id, 0)) for row in rows], total
+
+
+async def get_campaign(db: Database, *, account_id: str, campaign_id: str) -> dict[str, Any]:
+    async with db.read() as conn:
+        return await _load(conn, account_id, campaign_id)
+
+
+async def create_campaign(db: Database, *, account_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    stamp = now()
+    values = {
+        "id": new_id("cmp"),
+        "account_id": account_id,
+        "name": body["name"],
+        "email_account_id": body.get("emailAccountId"),
+        "steps": _steps(body.get("steps", [])),
+        "schedule": _schedule(body.get("schedule", {}), DEFAULT_SCHEDULE),
+        "status": "draft",
+        "created_at": stamp,
+        "updated_at": stamp,
+    }
+    async with db.write() as conn:
+        await _check_email_account(conn, account_id, values["email_account_id"])
+        await conn.execute(t.campaigns.insert().values(values))
+        return await _load(conn, account_id, values["id"])
+
+
+async def update_campaign(
+    db: Database, *, account_id: str, campaign_id: str, body: dict[str, Any]
+) -> dict[str, Any]:
+    async with db.write() as conn:
+        row = await _row(conn, account_id, campaign_id)
+        if row.status not in EDITABLE_STATES:
+            raise InvalidState(
+                f"A {row.status} campaign cannot be edited"
+                + ("; pause it first" if row.status == "running" else ""),
+                {"status": row.status, "editableStatuses": list(EDITABLE_STATES)},
+            )
+        values: dict[str, Any] = {"updated_at": now()}
+        if "name" in body:
+            values["name"] = body["name"]
+        if "emailAccountId" in body:
+            await _check_email_account(conn, account_id, body["emailAccountId"])
+            values["email_account_id"] = body["emailAccountId"]
+        if "steps" in body:
+            values["steps"] = _steps(body["steps"])
+        if "schedule" in body:
+            values["schedule"] = _schedule(body["schedule"], row.schedule)
+        # Compare-and-set on the status read above, so a concurrent start cannot slip an edit in.
+        scope = and_(t.campaigns.c.id == campaign_id, t.campaigns.c.status == row.status)
+        if (await conn.execute(update(t.campaigns).where(scope).values(values))).rowcount == 0:
+            raise InvalidState("The campaign changed state during the update; retry", {})
+        return await _load(conn, account_id, campaign_id)
+
+
+async def start_campaign(db: Database, *, account_id: str, campaign_id: str) -> dict[str, Any]:
+    async with db.write() as conn:
+        row = await _row(conn, account_id, campaign_id)
+        if row.status == "running":
+            return await _load(conn, account_id, campaign_id)
+        if row.status == "completed":
+            raise InvalidState("A completed campaign cannot be started again", {"status": row.status})
+        missing: dict[str, str] = {}
+        if row.email_account_id is None:
+            missing["emailAccountId"] = "an email account is required to start"
+        if not row.steps:
+            missing["steps"] = "at least one step is required to start"
+        if not (await _counts(conn, [campaign_id])).get(campaign_id, 0):
+            missing["contacts"] = "at least one contact is required to start"
+        if missing:
+            raise InvalidState("The campaign is not ready to start", {"status": row.status, **missing})
+        scope = and_(t.campaigns.c.id == campaign_id, t.campaigns.c.status.in_(EDITABLE_STATES))
+        await conn.execute(update(t.campaigns).where(scope).values(status="running", updated_at=now()))
+        return await _load(conn, account_id, campaign_id)
+
+
+async def pause_campaign(db: Database, *, account_id: str, campaign_id: str) -> dict[str, Any]:
+    async with db.write() as conn:
+        row = await _row(conn, account_id, campaign_id)
+        if row.status == "paused":
+            return await _load(conn, account_id, campaign_id)
+        if row.status != "running":
+            raise InvalidState(f"A {row.status} campaign cannot be paused", {"status": row.status})
+        scope = and_(t.campaigns.c.id == campaign_id, t.campaigns.c.status == "running")
+        await conn.execute(update(t.campaigns).where(scope).values(status="paused", updated_at=now()))
+        return await _load(conn, account_id, campaign_id)
+
+
+async def add_contacts(
+    db: Database, *, account_id: str, campaign_id: str, body: dict[str, Any]
+) -> dict[str, Any]:
+    async with db.write() as conn:
+        row = await _row(conn, account_id, campaign_id)
+        if row.status == "completed":
+            raise InvalidState("A completed campaign takes no new contacts", {"status": row.status})
+        if "groupId" in body:
+            wanted = await member_ids(conn, account_id=account_id, group_id=body["groupId"])
+        else:
+            wanted = unique_ids(body["contactIds"])
+            found = await existing_ids(conn, account_id=account_id, contact_ids=wanted)
+            unknown = [contact_id for contact_id in wanted if contact_id not in found]
+            if unknown:
+                raise ValidationFailed(
+                    f"{len(unknown)} contact id(s) are not contacts of this account; nothing was added",
+                    {"contactIds": "contains unknown contact ids", "unknownIds": unknown},
+                )
+        before = (await _counts(conn, [campaign_id])).get(campaign_id, 0)
+        stamp = now()
+        for start in range(0, len(wanted), 1000):
+            rows = [
+                {"campaign_id": campaign_id, "contact_id": contact_id, "current_step": 0, "added_at": stamp}
+                for contact_id in wanted[start : start + 1000]
+            ]
+            await conn.execute(db.insert_ignore(t.campaign_contacts, rows))
+        after = (await _counts(conn, [campaign_id])).get(campaign_id, 0)
+    return {"campaignId": campaign_id, "added": after - before, "contactCount": after}
+
+
+def _rate(part: int, whole: int) -> float:
+    return round(part * 100.0 / whole, 1) if whole else 0.0
+
+
+async def get_stats(db: Database, *, account_id: str, campaign_id: str) -> dict[str, Any]:
+    records = t.campaign_contacts.c
+    columns = [func.count().label("contacts")] + [
+        func.count(getattr(records, f"{name}_at")).label(name) for name in _COUNTED
+    ]
+    async with db.read() as conn:
+        await _row(conn, account_id, campaign_id)
+        row = (await conn.execute(select(*columns).where(records.campaign_id == campaign_id))).one()
+    counts = {"contacts": int(row.contacts), **{name: int(getattr(row, name)) for name in _COUNTED}}
+    sent = counts["sent"]
+    return {
+        "campaignId": campaign_id,
+        **counts,
+        "openRate": _rate(counts["opened"], sent),
+        "clickRate": _rate(counts["clicked"], sent),
+        "replyRate": _rate(counts["replied"], sent),
+        "bounceRate": _rate(counts["bounced"], sent),
+    }

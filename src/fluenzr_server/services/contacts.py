@@ -1,0 +1,173 @@
+"""Contacts: unique email per account (case-insensitive), custom fields, group memberships."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import and_, delete, exists, select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from fluenzr_server.errors import Conflict, NotFound
+from fluenzr_server.ids import new_id
+from fluenzr_server.services.common import normalise_email, now, pick, wire_time
+from fluenzr_server.store import tables as t
+from fluenzr_server.store.database import Database
+from fluenzr_server.store.paging import PageRequest, fetch_page
+
+_WRITABLE = {"email": "email", "firstName": "first_name", "lastName": "last_name", "company": "company"}
+_SORTS = {
+    "createdAt": t.contacts.c.created_at,
+    "updatedAt": t.contacts.c.updated_at,
+    "email": t.contacts.c.email,
+    "firstName": t.contacts.c.first_name,
+    "lastName": t.contacts.c.last_name,
+    "company": t.contacts.c.company,
+}
+
+
+def present(row: Row[Any], group_ids: list[str]) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "email": row.email,
+        "firstName": row.first_name,
+        "lastName": row.last_name,
+        "company": row.company,
+        "customFields": row.custom_fields,
+        "groupIds": group_ids,
+        "createdAt": wire_time(row.created_at),
+        "updatedAt": wire_time(row.updated_at),
+    }
+
+
+def _escape_like(term: str) -> str:
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def _group_ids(conn: AsyncConnection, contact_ids: list[str]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = defaultdict(list)
+    if contact_ids:
+        query = (
+            select(t.group_members.c.contact_id, t.group_members.c.group_id)
+            .where(t.group_members.c.contact_id.in_(contact_ids))
+            .order_by(t.group_members.c.group_id)
+        )
+        for contact_id, group_id in (await conn.execute(query)).all():
+            found[contact_id].append(group_id)
+    return found
+
+
+async def _load(conn: AsyncConnection, account_id: str, contact_id: str) -> dict[str, Any]:
+    query = select(t.contacts).where(t.contacts.c.account_id == account_id, t.contacts.c.id == contact_id)
+    row = (await conn.execute(query)).first()
+    if row is None:
+        raise NotFound(contact_id)
+    return present(row, (await _group_ids(conn, [contact_id]))[contact_id])
+
+
+async def list_contacts(
+    db: Database, *, account_id: str, request: PageRequest, email: str | None, group: str | None
+) -> tuple[list[dict[str, Any]], int]:
+    where = [t.contacts.c.account_id == account_id]
+    if email:
+        where.append(t.contacts.c.email.like(f"%{_escape_like(email.lower())}%", escape="\\"))
+    if group:
+        membership = exists().where(
+            and_(t.group_members.c.group_id == group, t.group_members.c.contact_id == t.contacts.c.id)
+        )
+        where.append(membership)
+    async with db.read() as conn:
+        rows, total = await fetch_page(
+            conn, table=t.contacts, where=where, sort_column=_SORTS[request.sort], request=request
+        )
+        groups = await _group_ids(conn, [row.id for row in rows])
+    return [present(row, groups[row.id]) for row in rows], total
+
+
+async def get_contact(db: Database, *, account_id: str, contact_id: str) -> dict[str, Any]:
+    async with db.read() as conn:
+        return await _load(conn, account_id, contact_id)
+
+
+async def _conflict(db: Database, account_id: str, email: str) -> Conflict:
+    async with db.read() as conn:
+        query = select(t.contacts.c.id).where(
+            t.contacts.c.account_id == account_id, t.contacts.c.email == email
+        )
+        existing = (await conn.execute(query)).scalar()
+    return Conflict("A contact with this email already exists", {"email": email, "existingId": existing})
+
+
+async def create_contact(db: Database, *, account_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    values = pick(body, _WRITABLE)
+    values["email"] = normalise_email(body["email"])
+    stamp = now()
+    values.update(
+        id=new_id("ctc"),
+        account_id=account_id,
+        custom_fields=body.get("customFields", {}),
+        created_at=stamp,
+        updated_at=stamp,
+    )
+    try:
+        async with db.write() as conn:
+            await conn.execute(t.contacts.insert().values(values))
+    except IntegrityError:
+        raise await _conflict(db, account_id, values["email"]) from None
+    values.setdefault("first_name", None)
+    values.setdefault("last_name", None)
+    values.setdefault("company", None)
+    return {
+        "id": values["id"],
+        "email": values["email"],
+        "firstName": values["first_name"],
+        "lastName": values["last_name"],
+        "company": values["company"],
+        "customFields": values["custom_fields"],
+        "groupIds": [],
+        "createdAt": wire_time(stamp),
+        "updatedAt": wire_time(stamp),
+    }
+
+
+async def update_contact(
+    db: Database, *, account_id: str, contact_id: str, body: dict[str, Any]
+) -> dict[str, Any]:
+    values = pick(body, _WRITABLE)
+    if "email" in values:
+        values["email"] = normalise_email(values["email"])
+    if "customFields" in body:
+        values["custom_fields"] = body["customFields"]
+    values["updated_at"] = now()
+    scope = and_(t.contacts.c.account_id == account_id, t.contacts.c.id == contact_id)
+    try:
+        async with db.write() as conn:
+            result = await conn.execute(update(t.contacts).where(scope).values(values))
+            if result.rowcount == 0:
+                raise NotFound(contact_id)
+            return await _load(conn, account_id, contact_id)
+    except IntegrityError:
+        raise await _conflict(db, account_id, values["email"]) from None
+
+
+async def delete_contact(db: Database, *, account_id: str, contact_id: str) -> None:
+    async with db.write() as conn:
+        scope = and_(t.contacts.c.account_id == account_id, t.contacts.c.id == contact_id)
+        # Memberships and send records go with the contact (ON DELETE CASCADE, foreign keys are on).
+        result = await conn.execute(delete(t.contacts).where(scope))
+        if result.rowcount == 0:
+            raise NotFound(contact_id)
+
+
+async def existing_ids(conn: AsyncConnection, *, account_id: str, contact_ids: list[str]) -> set[str]:
+    """Which of these ids are contacts of the account (foreign ids are simply absent)."""
+    found: set[str] = set()
+    for start in range(0, len(contact_ids), 500):
+        chunk = contact_ids[start : start + 500]
+        query = select(t.contacts.c.id).where(
+            t.contacts.c.account_id == account_id, t.contacts.c.id.in_(chunk)
+        )
+        found.update((await conn.execute(query)).scalars().all())
+    return found

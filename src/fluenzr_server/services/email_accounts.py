@@ -1,0 +1,150 @@
+"""Email accounts: the customer's own mailboxes. The SMTP password is stored, never returned."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import and_, delete, select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from fluenzr_server.errors import Conflict, NotFound
+from fluenzr_server.ids import new_id
+from fluenzr_server.services.common import normalise_email, now, wire_time
+from fluenzr_server.store import tables as t
+from fluenzr_server.store.database import Database
+from fluenzr_server.store.paging import PageRequest, fetch_page
+
+_SMTP_COLUMNS = {
+    "host": "smtp_host",
+    "port": "smtp_port",
+    "username": "smtp_username",
+    "password": "smtp_password",
+    "security": "smtp_security",
+}
+_SORTS = {
+    "createdAt": t.email_accounts.c.created_at,
+    "updatedAt": t.email_accounts.c.updated_at,
+    "fromEmail": t.email_accounts.c.from_email,
+}
+ACTIVE_CAMPAIGN_STATES = ("running", "paused")
+
+
+def present(row: Row[Any]) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "fromEmail": row.from_email,
+        "fromName": row.from_name,
+        "smtp": {
+            "host": row.smtp_host,
+            "port": row.smtp_port,
+            "username": row.smtp_username,
+            "security": row.smtp_security,
+        },
+        "dailyLimit": row.daily_limit,
+        "createdAt": wire_time(row.created_at),
+        "updatedAt": wire_time(row.updated_at),
+    }
+
+
+def _columns(body: dict[str, Any]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    if "fromEmail" in body:
+        values["from_email"] = normalise_email(body["fromEmail"], "fromEmail")
+    if "fromName" in body:
+        values["from_name"] = body["fromName"]
+    if "dailyLimit" in body:
+        values["daily_limit"] = body["dailyLimit"]
+    for wire, column in _SMTP_COLUMNS.items():
+        if wire in body.get("smtp", {}):
+            values[column] = body["smtp"][wire]
+    return values
+
+
+async def _load(conn: AsyncConnection, account_id: str, email_account_id: str) -> Row[Any]:
+    query = select(t.email_accounts).where(
+        t.email_accounts.c.account_id == account_id, t.email_accounts.c.id == email_account_id
+    )
+    row = (await conn.execute(query)).first()
+    if row is None:
+        raise NotFound(email_account_id)
+    return row
+
+
+def _duplicate(from_email: str | None) -> Conflict:
+    return Conflict("An email account with this fromEmail already exists", {"fromEmail": from_email})
+
+
+async def list_email_accounts(
+    db: Database, *, account_id: str, request: PageRequest
+) -> tuple[list[dict[str, Any]], int]:
+    async with db.read() as conn:
+        rows, total = await fetch_page(
+            conn,
+            table=t.email_accounts,
+            where=[t.email_accounts.c.account_id == account_id],
+            sort_column=_SORTS[request.sort],
+            request=request,
+        )
+    return [present(row) for row in rows], total
+
+
+async def get_email_account(db: Database, *, account_id: str, email_account_id: str) -> dict[str, Any]:
+    async with db.read() as conn:
+        return present(await _load(conn, account_id, email_account_id))
+
+
+async def create_email_account(db: Database, *, account_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    stamp = now()
+    values = {"smtp_security": "starttls", "daily_limit": 200, **_columns(body)}
+    values.update(id=new_id("acc"), account_id=account_id, created_at=stamp, updated_at=stamp)
+    try:
+        async with db.write() as conn:
+            await conn.execute(t.email_accounts.insert().values(values))
+            return present(await _load(conn, account_id, values["id"]))
+    except IntegrityError:
+        raise _duplicate(values["from_email"]) from None
+
+
+async def update_email_account(
+    db: Database, *, account_id: str, email_account_id: str, body: dict[str, Any]
+) -> dict[str, Any]:
+    values = {**_columns(body), "updated_at": now()}
+    scope = and_(t.email_accounts.c.account_id == account_id, t.email_accounts.c.id == email_account_id)
+    try:
+        async with db.write() as conn:
+            if (await conn.execute(update(t.email_accounts).where(scope).values(values))).rowcount == 0:
+                raise NotFound(email_account_id)
+            return present(await _load(conn, account_id, email_account_id))
+    except IntegrityError:
+        raise _duplicate(values.get("from_email")) from None
+
+
+async def delete_email_account(db: Database, *, account_id: str, email_account_id: str) -> None:
+    async with db.write() as conn:
+        await _load(conn, account_id, email_account_id)
+        busy = select(t.campaigns.c.id).where(
+            t.campaigns.c.email_account_id == email_account_id,
+            t.campaigns.c.status.in_(ACTIVE_CAMPAIGN_STATES),
+        )
+        campaign_ids = list((await conn.execute(busy)).scalars().all())
+        if campaign_ids:
+            raise Conflict(
+                "The email account is sending for running or paused campaigns",
+                {"campaignIds": campaign_ids},
+            )
+        # Draft and completed campaigns keep their history; their emailAccountId becomes null.
+        await conn.execute(
+            update(t.campaigns)
+            .where(t.campaigns.c.email_account_id == email_account_id)
+            .values(email_account_id=None)
+        )
+        await conn.execute(delete(t.email_accounts).where(t.email_accounts.c.id == email_account_id))
+
+
+async def exists(conn: AsyncConnection, *, account_id: str, email_account_id: str) -> bool:
+    query = select(t.email_accounts.c.id).where(
+        t.email_accounts.c.account_id == account_id, t.email_accounts.c.id == email_account_id
+    )
+    return (await conn.execute(query)).first() is not None

@@ -1,0 +1,141 @@
+"""Groups: named contact lists with exact member counts and idempotent, atomic member adds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from fluenzr_server.errors import NotFound, ValidationFailed
+from fluenzr_server.ids import new_id
+from fluenzr_server.services.common import now, pick, unique_ids, wire_time
+from fluenzr_server.services.contacts import existing_ids
+from fluenzr_server.store import tables as t
+from fluenzr_server.store.database import Database
+from fluenzr_server.store.paging import PageRequest, fetch_page
+
+_WRITABLE = {"name": "name", "description": "description"}
+_SORTS = {"createdAt": t.groups.c.created_at, "updatedAt": t.groups.c.updated_at, "name": t.groups.c.name}
+
+
+def present(row: Row[Any], contact_count: int) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "name": row.name,
+        "description": row.description,
+        "contactCount": contact_count,
+        "createdAt": wire_time(row.created_at),
+        "updatedAt": wire_time(row.updated_at),
+    }
+
+
+async def _counts(conn: AsyncConnection, group_ids: list[str]) -> dict[str, int]:
+    if not group_ids:
+        return {}
+    query = (
+        select(t.group_members.c.group_id, func.count())
+        .where(t.group_members.c.group_id.in_(group_ids))
+        .group_by(t.group_members.c.group_id)
+    )
+    return {group_id: int(count) for group_id, count in (await conn.execute(query)).all()}
+
+
+async def _load(conn: AsyncConnection, account_id: str, group_id: str) -> dict[str, Any]:
+    query = select(t.groups).where(t.groups.c.account_id == account_id, t.groups.c.id == group_id)
+    row = (await conn.execute(query)).first()
+    if row is None:
+        raise NotFound(group_id)
+    return present(row, (await _counts(conn, [group_id])).get(group_id, 0))
+
+
+async def list_groups(
+    db: Database, *, account_id: str, request: PageRequest, name: str | None
+) -> tuple[list[dict[str, Any]], int]:
+    where = [t.groups.c.account_id == account_id]
+    if name:
+        where.append(func.lower(t.groups.c.name).contains(name.lower(), autoescape=True))
+    async with db.read() as conn:
+        rows, total = await fetch_page(
+            conn, table=t.groups, where=where, sort_column=_SORTS[request.sort], request=request
+        )
+        counts = await _counts(conn, [row.id for row in rows])
+    return [present(row, counts.get(row.id, 0)) for row in rows], total
+
+
+async def get_group(db: Database, *, account_id: str, group_id: str) -> dict[str, Any]:
+    async with db.read() as conn:
+        return await _load(conn, account_id, group_id)
+
+
+async def create_group(db: Database, *, account_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    stamp = now()
+    values = {
+        "id": new_id("grp"),
+        "account_id": account_id,
+        "description": None,
+        "created_at": stamp,
+        "updated_at": stamp,
+    }
+    values.update(pick(body, _WRITABLE))
+    async with db.write() as conn:
+        await conn.execute(t.groups.insert().values(values))
+    return {
+        "id": values["id"],
+        "name": values["name"],
+        "description": values["description"],
+        "contactCount": 0,
+        "createdAt": wire_time(stamp),
+        "updatedAt": wire_time(stamp),
+    }
+
+
+async def update_group(
+    db: Database, *, account_id: str, group_id: str, body: dict[str, Any]
+) -> dict[str, Any]:
+    values = {**pick(body, _WRITABLE), "updated_at": now()}
+    async with db.write() as conn:
+        scope = and_(t.groups.c.account_id == account_id, t.groups.c.id == group_id)
+        if (await conn.execute(update(t.groups).where(scope).values(values))).rowcount == 0:
+            raise NotFound(group_id)
+        return await _load(conn, account_id, group_id)
+
+
+async def delete_group(db: Database, *, account_id: str, group_id: str) -> None:
+    async with db.write() as conn:
+        scope = and_(t.groups.c.account_id == account_id, t.groups.c.id == group_id)
+        if (await conn.execute(delete(t.groups).where(scope))).rowcount == 0:
+            raise NotFound(group_id)
+
+
+async def add_contacts(
+    db: Database, *, account_id: str, group_id: str, contact_ids: list[str]
+) -> dict[str, Any]:
+    """All or nothing: any unknown (or foreign) id rejects the whole call."""
+    wanted = unique_ids(contact_ids)
+    async with db.write() as conn:
+        owner = select(t.groups.c.id).where(t.groups.c.account_id == account_id, t.groups.c.id == group_id)
+        if (await conn.execute(owner)).first() is None:
+            raise NotFound(group_id)
+        found = await existing_ids(conn, account_id=account_id, contact_ids=wanted)
+        unknown = [contact_id for contact_id in wanted if contact_id not in found]
+        if unknown:
+            raise ValidationFailed(
+                f"{len(unknown)} contact id(s) are not contacts of this account; nothing was added",
+                {"contactIds": "contains unknown contact ids", "unknownIds": unknown},
+            )
+        before = (await _counts(conn, [group_id])).get(group_id, 0)
+        stamp = now()
+        rows = [{"group_id": group_id, "contact_id": contact_id, "added_at": stamp} for contact_id in wanted]
+        await conn.execute(db.insert_ignore(t.group_members, rows))
+        after = (await _counts(conn, [group_id])).get(group_id, 0)
+    return {"groupId": group_id, "added": after - before, "contactCount": after}
+
+
+async def member_ids(conn: AsyncConnection, *, account_id: str, group_id: str) -> list[str]:
+    owner = select(t.groups.c.id).where(t.groups.c.account_id == account_id, t.groups.c.id == group_id)
+    if (await conn.execute(owner)).first() is None:
+        raise ValidationFailed("No such group in this account", {"groupId": "is not a group of this account"})
+    query = select(t.group_members.c.contact_id).where(t.group_members.c.group_id == group_id)
+    return list((await conn.execute(query)).scalars().all())

@@ -1,0 +1,47 @@
+"""One typed settings object, read from FLUENZR_* environment variables (and a .env file)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from limits import parse as parse_rate_limit
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FLUENZR_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = "sqlite:///./fluenzr.db"
+    # Unset: an in-process rate-limit window (one worker). Set: shared windows across workers and hosts.
+    redis_url: str | None = None
+    rate_limit: str = "1000/minute"
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # Response validation costs most of the throughput; tests turn it on, production leaves it off.
+    validate_responses: bool = False
+    allow_http_webhooks: bool = False
+    # Client address source for unauthenticated rate limiting: trust X-Forwarded-For only behind a proxy.
+    trust_forwarded_for: bool = False
+    log_level: str = "info"
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _rate_limit_parses(cls, value: str) -> str:
+        parse_rate_limit(value)
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.environment == "production":
+            if self.allow_http_webhooks:
+                raise ValueError("FLUENZR_ALLOW_HTTP_WEBHOOKS must be off in production")
+            if self.validate_responses:
+                raise ValueError("FLUENZR_VALIDATE_RESPONSES is for tests; it costs most of the throughput")
+        return self
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

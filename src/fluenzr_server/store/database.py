@@ -1,0 +1,54 @@
+"""The process-wide database handle: the engine and the dialect-specific bits queries need."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import Insert, Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from fluenzr_server.store.engine import create_engine
+
+
+class Database:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine: AsyncEngine = create_engine(url)
+        self.dialect = self.engine.dialect.name
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        async with self.engine.connect() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """A transaction: committed when the block ends, rolled back when it raises."""
+        async with self.engine.begin() as conn:
+            yield conn
+
+    def insert_ignore(self, table: Table, rows: list[dict[str, Any]]) -> Insert:
+        """INSERT that skips rows whose primary key exists (idempotent membership adds)."""
+        if self.dialect == "postgresql":
+            return postgresql.insert(table).values(rows).on_conflict_do_nothing()
+        return sqlite.insert(table).values(rows).on_conflict_do_nothing()
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+_database: Database | None = None
+
+
+def get_database() -> Database:
+    if _database is None:
+        raise RuntimeError("database not initialised: the app's lifespan opens it")
+    return _database
+
+
+def set_database(database: Database | None) -> None:
+    global _database
+    _database = database

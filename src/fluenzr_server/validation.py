@@ -1,0 +1,188 @@
+"""Connexion validators that report which field failed and why, in the envelope's `details`.
+
+Connexion's own validators flatten jsonschema errors into one string (and dump whole schemas for
+parameters); these keep every error, name each field, and turn undecodable bodies into 400s.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import AsyncGenerator, Iterable
+from typing import Any
+
+from connexion.json_schema import Draft4RequestValidator
+from connexion.validators import JSONRequestBodyValidator, ParameterValidator
+from jsonschema import Draft4Validator
+from jsonschema import ValidationError as SchemaError
+from starlette.types import Scope
+
+from fluenzr_server.errors import ValidationFailed
+
+# Names of properties the server sets; a client sending one is told it is read-only, not unknown.
+READ_ONLY_FIELDS: set[str] = set()
+
+
+def register_read_only_fields(spec: dict[str, Any]) -> None:
+    for schema in spec.get("components", {}).get("schemas", {}).values():
+        for name, prop in schema.get("properties", {}).items():
+            if isinstance(prop, dict) and prop.get("readOnly"):
+                READ_ONLY_FIELDS.add(name)
+
+
+def _join(path: Iterable[Any]) -> str:
+    return ".".join(str(part) for part in path)
+
+
+def _field(prefix: Iterable[Any], name: str) -> str:
+    joined = _join(prefix)
+    return f"{joined}.{name}" if joined else name
+
+
+def describe(error: SchemaError) -> dict[str, str]:
+    """One jsonschema error as {field: reason}."""
+    value, schema, kind = error.instance, error.schema, error.validator
+    where = _join(error.absolute_path)
+    if kind == "required":
+        present = value if isinstance(value, dict) else {}
+        missing = [name for name in schema.get("required", []) if name not in present]
+        return {_field(error.absolute_path, name): "is required" for name in missing}
+    if kind == "additionalProperties":
+        known = set(schema.get("properties", {}))
+        extra = [name for name in value if name not in known] if isinstance(value, dict) else []
+        return {
+            _field(error.absolute_path, name): (
+                "is read-only and set by the server" if name in READ_ONLY_FIELDS else "is not a known field"
+            )
+            for name in extra
+        }
+    return {where or "body": _reason(kind, error.validator_value, schema, error.message)}
+
+
+def _plural(count: Any, word: str, plural: str) -> str:
+    return f"{count} {word if count == 1 else plural}"
+
+
+def _reason(kind: str, expected: Any, schema: dict[str, Any], fallback: str) -> str:
+    match kind:
+        case "type":
+            return f"must be of type {expected}" + (" or null" if schema.get("nullable") else "")
+        case "maxLength":
+            return f"must be at most {_plural(expected, 'character', 'characters')}"
+        case "minLength":
+            return "must not be empty" if expected == 1 else f"must be at least {expected} characters"
+        case "maximum":
+            return f"must be at most {expected}"
+        case "minimum":
+            return f"must be at least {expected}"
+        case "enum":
+            return "must be one of: " + ", ".join(str(value) for value in expected)
+        case "format":
+            return f"must be a valid {expected}"
+        case "pattern":
+            return f"must match {expected}"
+        case "maxItems":
+            return f"must have at most {_plural(expected, 'item', 'items')}"
+        case "minItems":
+            return f"must have at least {_plural(expected, 'item', 'items')}"
+        case "uniqueItems":
+            return "must not contain duplicates"
+        case "maxProperties" | "minProperties" if schema.get("maxProperties") == 1:
+            return "must name exactly one of: " + ", ".join(schema.get("properties", {}))
+        case "maxProperties":
+            return f"must have at most {_plural(expected, 'property', 'properties')}"
+        case "minProperties":
+            return f"must have at least {_plural(expected, 'property', 'properties')}"
+        case "oneOf" if _is_custom_field_value(schema):
+            return "must be a string, a number or a boolean"
+        case _:
+            return fallback[:200]
+
+
+def _is_custom_field_value(schema: dict[str, Any]) -> bool:
+    return {s.get("type") for s in schema.get("oneOf", [])} == {"string", "number", "boolean"}
+
+
+def summary(details: dict[str, str]) -> str:
+    """A human sentence for the first problem, e.g. 'Email is required'."""
+    if not details:
+        return "Invalid request"
+    field, reason = next(iter(details.items()))
+    sentence = f"{field} {reason}"
+    sentence = sentence[0].upper() + sentence[1:]
+    more = len(details) - 1
+    return sentence + (f" (and {more} more problem{'s' if more > 1 else ''})" if more else "")
+
+
+def failed(errors: Iterable[SchemaError], location_prefix: str = "") -> ValidationFailed:
+    details: dict[str, str] = {}
+    for error in sorted(errors, key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path)))):
+        for field, reason in describe(error).items():
+            details.setdefault(f"{location_prefix}{field}", reason)
+    return ValidationFailed(summary(details), details)
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"number {text[:20]} is out of range")
+    return number
+
+
+class EnvelopeJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
+    """Parses bodies strictly (UTF-8, no NaN/Infinity) and reports every schema error by field."""
+
+    async def _parse(self, stream: AsyncGenerator[bytes, None], scope: Scope) -> Any:
+        raw = b"".join([chunk async for chunk in stream])
+        if not raw:
+            return None
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValidationFailed(
+                "Request body is not valid UTF-8", {"body": "must be UTF-8 encoded JSON"}
+            ) from exc
+        try:
+            return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+        except (ValueError, RecursionError) as exc:
+            reason = str(exc)[:200] if not isinstance(exc, RecursionError) else "is nested too deeply"
+            raise ValidationFailed("Request body is not valid JSON", {"body": reason}) from exc
+
+    def _validate(self, body: Any) -> dict[str, Any] | None:
+        if body is None:
+            raise ValidationFailed("Request body is required", {"body": "is required"})
+        validator = Draft4RequestValidator(self._schema, format_checker=Draft4Validator.FORMAT_CHECKER)
+        errors = list(validator.iter_errors(body))
+        if errors:
+            raise failed(errors)
+        return None
+
+
+class EnvelopeParameterValidator(ParameterValidator):  # type: ignore[misc]
+    """Reports unknown and invalid query/path parameters by name, without dumping schemas."""
+
+    def validate_request(self, request: Any) -> None:
+        details: dict[str, str] = {}
+        if self.strict_validation:
+            for name in sorted(self.validate_query_parameter_list(request, self.security_query_params)):
+                details[name] = "is not a known query parameter"
+        for location, source in (("query", request.query_params), ("path", request.path_params)):
+            for param in self.parameters.get(location, []):
+                name = param["name"]
+                value = source.get(name if location == "query" else name.replace("-", "_"))
+                if value is None:
+                    if param.get("required"):
+                        details[name] = "is required"
+                    continue
+                schema = param.get("schema", param)
+                errors = list(
+                    Draft4Validator(schema, format_checker=Draft4Validator.FORMAT_CHECKER).iter_errors(value)
+                )
+                if errors:
+                    details[name] = describe(errors[0]).get("body", errors[0].message[:200])
+        if details:
+            raise ValidationFailed(summary(details), details)
