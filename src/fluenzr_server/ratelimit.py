@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from typing import cast
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, Storage
@@ -38,7 +39,7 @@ class RateLimiter:
     def __init__(self, rate: str, redis_url: str | None = None) -> None:
         self.item: RateLimitItem = parse(rate)
         self.storage: Storage = (
-            storage_from_string(_async_redis_uri(redis_url), implementation="redispy")
+            cast(Storage, storage_from_string(_async_redis_uri(redis_url), implementation="redispy"))
             if redis_url
             else MemoryStorage()
         )

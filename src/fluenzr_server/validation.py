@@ -133,6 +133,31 @@ def _finite_float(text: str) -> float:
     return number
 
 
+def unstorable_text(value: Any, path: str = "") -> tuple[str, str] | None:
+    """The first string no database can store (NUL, lone surrogate) as (field, reason), else None."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return path or "body", "must not contain NUL characters"
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path or "body", "must be valid Unicode (no lone surrogates)"
+        return None
+    if isinstance(value, dict):
+        items: Iterable[tuple[Any, Any]] = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        where = f"{path}.{key}" if path else str(key)
+        found = unstorable_text(key, where) if isinstance(key, str) else None
+        found = found or unstorable_text(item, where)
+        if found:
+            return found
+    return None
+
+
 class EnvelopeJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
     """Parses bodies strictly (UTF-8, no NaN/Infinity) and reports every schema error by field."""
 
@@ -147,10 +172,14 @@ class EnvelopeJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
                 "Request body is not valid UTF-8", {"body": "must be UTF-8 encoded JSON"}
             ) from exc
         try:
-            return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+            body = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
         except (ValueError, RecursionError) as exc:
             reason = str(exc)[:200] if not isinstance(exc, RecursionError) else "is nested too deeply"
             raise ValidationFailed("Request body is not valid JSON", {"body": reason}) from exc
+        problem = unstorable_text(body)
+        if problem:
+            raise ValidationFailed(summary({problem[0]: problem[1]}), {problem[0]: problem[1]})
+        return body
 
     def _validate(self, body: Any) -> dict[str, Any] | None:
         if body is None:
@@ -177,6 +206,10 @@ class EnvelopeParameterValidator(ParameterValidator):  # type: ignore[misc]
                 if value is None:
                     if param.get("required"):
                         details[name] = "is required"
+                    continue
+                problem = unstorable_text(value, name)
+                if problem:
+                    details[name] = problem[1]
                     continue
                 schema = param.get("schema", param)
                 errors = list(

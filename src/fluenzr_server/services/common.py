@@ -8,8 +8,13 @@ from typing import Any
 
 from fluenzr_server.errors import ValidationFailed
 
-# Stricter than the JSON Schema `email` format (which only wants an "@"): one @, a dotted domain, no spaces.
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+$")
+# The contract's email `pattern`: a dot-atom local part at a domain of two or more LDH labels. Connexion
+# checks it at the edge; services check again (with the RFC 5321 local-part limit the pattern cannot say)
+# so no caller can store an address the contract refuses.
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_EMAIL = re.compile(rf"^{_ATEXT}(?:\.{_ATEXT})*@{_LABEL}(?:\.{_LABEL})+$")
+MAX_LOCAL_PART = 64
 
 
 def now() -> datetime:
@@ -23,8 +28,8 @@ def wire_time(value: datetime) -> str:
 
 
 def normalise_email(value: str, field: str = "email") -> str:
-    email = value.strip().lower()
-    if not _EMAIL.match(email):
+    email = value.lower()
+    if not _EMAIL.match(email) or len(email) > 254 or email.index("@") > MAX_LOCAL_PART:
         raise ValidationFailed(
             f"{field} must be a valid email address", {field: "must be a valid email address"}
         )

@@ -1,0 +1,184 @@
+"""`make fuzz`: Schemathesis against a freshly started server, over HTTP, against the YAML contract.
+
+Targets: `sqlite` and `postgresql` run the real server (two pro tenants as peers, every check, every
+phase including the stateful one); `mock` runs the mock server (stateless phases). Exit status is
+Schemathesis's; a failure prints its reproduction (curl) lines and the server log's tail.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEC = ROOT / "openapi" / "fluenzr-v1.yaml"
+BIN = Path(sys.executable).parent
+STATELESS = "examples,coverage,fuzzing"
+ALL_PHASES = "examples,coverage,fuzzing,stateful"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def cli(env: dict[str, str], *args: str) -> str:
+    command = [str(BIN / "fluenzr-server"), *args]
+    return subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
+
+
+def fresh_postgres(admin_url: str, name: str) -> str:
+    from fluenzr_server.store.engine import sync_url
+
+    engine = create_engine(sync_url(admin_url), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return sync_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+def wait_healthy(base_url: str, process: subprocess.Popen[Any], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            sys.exit(f"server exited early:\n{log.read_text()[-4000:]}")
+        try:
+            if httpx.get(f"{base_url}/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    sys.exit("server did not become healthy within 30 s")
+
+
+def seed_objects(base_url: str, api_key: str) -> dict[str, str]:
+    """A ready-to-start campaign and a group, so operations on them meet real objects in every phase."""
+    with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {api_key}"}) as http:
+        account = http.post(
+            "/email-accounts",
+            json={
+                "fromEmail": "fuzz@acme.example",
+                "fromName": "Fuzz",
+                "smtp": {"host": "smtp.acme.example", "port": 587, "username": "fuzz", "password": "pw"},
+            },
+        ).json()["data"]["id"]
+        contact = http.post("/contacts", json={"email": "seeded@example.com"}).json()["data"]["id"]
+        body = {"name": "Fuzz seed", "emailAccountId": account, "steps": [{"subject": "Hi", "body": "Hello"}]}
+        campaign = http.post("/campaigns", json=body).json()["data"]["id"]
+        http.post(f"/campaigns/{campaign}/contacts", json={"contactIds": [contact]}).raise_for_status()
+        group = http.post("/groups", json={"name": "Fuzz seed"}).json()["data"]["id"]
+        return {"FUZZ_CAMPAIGN_ID": str(campaign), "FUZZ_GROUP_ID": str(group)}
+
+
+def write_auth_file(path: Path, keys: dict[str, str]) -> None:
+    lines = ["auth:"]
+    for name, key in keys.items():
+        lines += [
+            f"  - name: {name}",
+            "    fixedHeaders:",
+            f'      - {{name: Authorization, value: "Bearer {key}"}}',
+        ]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--target", choices=["sqlite", "postgresql", "mock"], default="sqlite")
+    parser.add_argument("--examples", type=int, default=int(os.environ.get("FUZZ_EXAMPLES", "25")))
+    parser.add_argument("--phases", default=None, help=f"default: {ALL_PHASES} (mock: {STATELESS})")
+    parser.add_argument("--seed", default=os.environ.get("FUZZ_SEED"))
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="fluenzr-fuzz-") as tmp:
+        workdir = Path(tmp)
+        port = free_port()
+        base_url = f"http://127.0.0.1:{port}/v1"
+        env = {
+            **os.environ,
+            "FLUENZR_ENVIRONMENT": "test",
+            "FLUENZR_VALIDATE_RESPONSES": "1",
+            "FLUENZR_RATE_LIMIT": "100000000/minute",
+        }
+        if args.target == "mock":
+            command = [str(BIN / "fluenzr-server"), "mock", "--port", str(port), "--seed", "1"]
+            config = ROOT / "mock" / "schemathesis.toml"
+            phases = args.phases or STATELESS
+        else:
+            if args.target == "postgresql":
+                admin = os.environ.get("FLUENZR_TEST_POSTGRES_URL")
+                if not admin:
+                    sys.exit("set FLUENZR_TEST_POSTGRES_URL (bash .ci/services.sh prints it)")
+                env["FLUENZR_DATABASE_URL"] = fresh_postgres(admin, "fluenzr_fuzz")
+            else:
+                env["FLUENZR_DATABASE_URL"] = f"sqlite:///{workdir / 'fuzz.db'}"
+            cli(env, "migrate")
+            keys = {
+                name: cli(env, "accounts", "create", "--name", name, "--plan", "pro").strip().splitlines()[-1]
+                for name in ("tenant-a", "tenant-b")
+            }
+            write_auth_file(workdir / "auth.yaml", keys)
+            env["FUZZ_AUTH_FILE"] = str(workdir / "auth.yaml")
+            command = [str(BIN / "fluenzr-server"), "serve", "--port", str(port)]
+            config = ROOT / "schemathesis.toml"
+            phases = args.phases or ALL_PHASES
+
+        log = workdir / "server.log"
+        with log.open("wb") as log_file:
+            server = subprocess.Popen(
+                command, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        try:
+            wait_healthy(base_url, server, log)
+            if args.target != "mock":
+                env.update(seed_objects(base_url, keys["tenant-a"]))
+            fuzz = [
+                str(BIN / "schemathesis"),
+                "--config-file",
+                str(config),
+                "run",
+                str(SPEC),
+                "--url",
+                base_url,
+                "--checks",
+                "all",
+                "--phases",
+                phases,
+                "--max-examples",
+                str(args.examples),
+                "--workers",
+                "2",
+            ]
+            if args.seed:
+                fuzz += ["--seed", args.seed]
+            print(f"fuzz[{args.target}]: {' '.join(fuzz)}", flush=True)
+            status = subprocess.run(fuzz, env=env, cwd=workdir).returncode
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=15)
+        errors = [
+            line
+            for line in log.read_text(errors="replace").splitlines()
+            if "Traceback" in line or "ERROR" in line
+        ]
+        if status != 0 or errors:
+            print(f"\n--- server log tail ({log}) ---\n" + log.read_text(errors="replace")[-6000:])
+        if errors and status == 0:
+            print("fuzz: the server logged errors although every check passed")
+            return 1
+        return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
