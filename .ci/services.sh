@@ -6,7 +6,6 @@ set -euo pipefail
 need_install=()
 command -v pg_ctlcluster >/dev/null 2>&1 || need_install+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || need_install+=(redis-server)
-command -v wrk >/dev/null 2>&1 || need_install+=(wrk)
 if ((${#need_install[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >&2

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import os
 import sys
+import warnings
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -178,6 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
+    # Connexion imports Starlette's TestClient at start-up, which warns about httpx; not ours to act on.
+    warnings.filterwarnings("ignore", message=".*starlette.testclient.*")
     args = build_parser().parse_args(argv)
     args.handler(args)
 

@@ -1,0 +1,71 @@
+"""Validation errors become field-by-field details with readable reasons."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from jsonschema import Draft4Validator
+
+from fluenzr_server.validation import READ_ONLY_FIELDS, failed, summary, unstorable_text
+
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["email"],
+    "properties": {
+        "email": {"type": "string", "maxLength": 5},
+        "perPage": {"type": "integer", "maximum": 100},
+        "tags": {"type": "array", "maxItems": 1, "items": {"type": "string", "enum": ["a", "b"]}},
+        "exactlyOne": {
+            "type": "object",
+            "minProperties": 1,
+            "maxProperties": 1,
+            "properties": {"contactIds": {"type": "array"}, "groupId": {"type": "string"}},
+        },
+    },
+}
+
+
+def details_for(body: Any) -> dict[str, str]:
+    return failed(Draft4Validator(SCHEMA).iter_errors(body)).details
+
+
+def test_missing_required_field_reads_like_the_seed() -> None:
+    error = failed(Draft4Validator(SCHEMA).iter_errors({}))
+    assert error.details == {"email": "is required"}
+    assert error.message == "Email is required"
+
+
+def test_every_problem_is_reported_by_field() -> None:
+    details = details_for({"email": "toolong", "perPage": 101, "tags": ["c", "a"], "bogus": 1})
+    assert details == {
+        "email": "must be at most 5 characters",
+        "perPage": "must be at most 100",
+        "tags": "must have at most 1 item",
+        "tags.0": "must be one of: a, b",
+        "bogus": "is not a known field",
+    }
+
+
+def test_read_only_field_is_named_as_such() -> None:
+    READ_ONLY_FIELDS.add("id")
+    assert details_for({"email": "a@b.c", "id": "ctc_1"}) == {"id": "is read-only and set by the server"}
+
+
+@pytest.mark.parametrize("body", [{}, {"contactIds": [], "groupId": "g"}])
+def test_exactly_one_of(body: dict[str, Any]) -> None:
+    details = details_for({"email": "a@b.c", "exactlyOne": body})
+    assert details == {"exactlyOne": "must name exactly one of: contactIds, groupId"}
+
+
+def test_summary_counts_the_rest() -> None:
+    assert (
+        summary({"a": "is required", "b": "is required", "c": "x"}) == "A is required (and 2 more problems)"
+    )
+
+
+def test_unstorable_text_finds_nul_and_lone_surrogates() -> None:
+    assert unstorable_text({"a": ["ok", "bad\x00"]}) == ("a.1", "must not contain NUL characters")
+    assert unstorable_text({"k\ud800": 1}) == ("k\ud800", "must be valid Unicode (no lone surrogates)")
+    assert unstorable_text({"fine": "ünïcode 👍"}) is None
