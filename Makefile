@@ -1,4 +1,4 @@
-# One obvious command per task; .ci/run calls `make test`.
+# One obvious command per task. CI runs `.ci/run`, which starts PostgreSQL and Redis and calls `make test`.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -6,38 +6,63 @@ BIN := $(VENV)/bin
 SPEC := openapi/fluenzr-v1.yaml
 SPECTRAL := tools/node_modules/.bin/spectral
 PORT ?= 8000
+FUZZ_EXAMPLES ?= 25
 
-.PHONY: install tools run mock sandbox test test-py lint fuzz bench clean
+.PHONY: help install tools run mock sandbox lint test test-py fuzz fuzz-sqlite fuzz-postgresql fuzz-mock bench clean
 
-$(BIN)/fluenzr-server: pyproject.toml
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
+
+$(BIN)/fluenzr-server: pyproject.toml sdk/python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev]' -e sdk/python
 	touch $@
 
-install: $(BIN)/fluenzr-server  ## create .venv with the project and its dev dependencies
+install: $(BIN)/fluenzr-server  ## .venv with the server, the SDK and the dev tools
 
-$(SPECTRAL): tools/package.json
-	cd tools && npm install --no-audit --no-fund --loglevel=error
+$(SPECTRAL): tools/package.json tools/package-lock.json
+	cd tools && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-tools: $(SPECTRAL)  ## Node tools (Spectral)
+tools: $(SPECTRAL)  ## Node tools (Spectral), pinned by tools/package-lock.json
 
-run: install  ## migrate, make a local pro account on first run, serve on 127.0.0.1:$(PORT)
+run: install  ## migrate, create a local pro key on first run, serve http://127.0.0.1:$(PORT)/v1
 	$(BIN)/fluenzr-server dev --port $(PORT)
 
-lint: install tools  ## contract checks, ruff, mypy
+mock: install  ## the mock server on the contract's examples, http://127.0.0.1:4010/v1
+	$(BIN)/fluenzr-server mock --port 4010
+
+sandbox: install  ## the real server on a throwaway database with demo data, http://127.0.0.1:4020/v1
+	$(BIN)/fluenzr-server sandbox --port 4020
+
+lint: install tools  ## contract (openapi-spec-validator, prance, Spectral), ruff, mypy
 	$(BIN)/openapi-spec-validator $(SPEC)
 	$(BIN)/python -c "import prance; prance.ResolvingParser('$(SPEC)', backend='openapi-spec-validator', strict=True)"
 	$(SPECTRAL) lint --fail-severity=warn $(SPEC)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/mypy --strict sdk/python/src
 
-test-py: install
+test-py: install  ## the pytest suite (SQLite always; PostgreSQL/Redis when FLUENZR_TEST_* are set)
 	$(BIN)/python -m pytest
 
-test: lint test-py  ## everything CI runs
+fuzz-sqlite: install
+	$(BIN)/python scripts/fuzz.py --target sqlite --examples $(FUZZ_EXAMPLES)
+
+fuzz-postgresql: install
+	$(BIN)/python scripts/fuzz.py --target postgresql --examples $(FUZZ_EXAMPLES)
+
+fuzz-mock: install
+	$(BIN)/python scripts/fuzz.py --target mock --examples $(FUZZ_EXAMPLES)
+
+fuzz: fuzz-sqlite fuzz-postgresql fuzz-mock  ## Schemathesis vs the live server (SQLite, PostgreSQL) and the mock
+
+test: lint test-py fuzz  ## everything CI runs
+
+bench: install  ## throughput/latency vs the bare-Starlette ceiling and Prism (not part of test)
+	$(BIN)/python -m bench.run
 
 clean:
 	rm -rf $(VENV) tools/node_modules .mypy_cache .ruff_cache .pytest_cache

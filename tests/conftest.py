@@ -170,17 +170,18 @@ def cli(env: dict[str, str], *args: str) -> str:
     return result.stdout
 
 
-def start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "fluenzr_server.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+def start_server(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "fluenzr_server.cli", "serve", "--port", str(port)],
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"server exited: {process.stderr.read().decode() if process.stderr else ''}")
+            raise RuntimeError(f"server exited: {log.read_text(errors='replace')[-4000:]}")
         try:
             if httpx.get(f"http://127.0.0.1:{port}/v1/health", timeout=1).status_code == 200:
                 return process
@@ -192,7 +193,8 @@ def start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
 
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    db_url = f"sqlite:///{tmp_path_factory.mktemp('live') / 'live.db'}"
+    folder = tmp_path_factory.mktemp("live")
+    db_url = f"sqlite:///{folder / 'live.db'}"
     env = {
         **os.environ,
         "FLUENZR_DATABASE_URL": db_url,
@@ -203,7 +205,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     key_a = cli(env, "accounts", "create", "--name", "Live A", "--plan", "pro").strip().splitlines()[-1]
     key_b = cli(env, "accounts", "create", "--name", "Live B", "--plan", "pro").strip().splitlines()[-1]
     port = free_port()
-    process = start_server(env, port)
+    process = start_server(env, port, folder / "server.log")
     yield LiveServer(f"http://127.0.0.1:{port}/v1", key_a, key_b, db_url, process)
     process.terminate()
     process.wait(timeout=10)

@@ -1,0 +1,82 @@
+"""Shapes of nested request arguments (steps, schedule, SMTP settings) and their snake_case → wire mapping.
+
+Pass plain dicts with snake_case keys (`{"subject": ..., "body": ..., "delay_days": 3}`), or the models
+`Step` / `Schedule` themselves (e.g. `steps=other_campaign.steps`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal, Required, TypedDict
+
+from .models import Model, Schedule, SmtpSecurity, Step, Weekday, to_camel
+
+__all__ = [
+    "CampaignListSort",
+    "ContactListSort",
+    "EmailAccountListSort",
+    "GroupListSort",
+    "ScheduleParam",
+    "SmtpSettingsParam",
+    "SmtpSettingsUpdateParam",
+    "SortOrder",
+    "StepParam",
+    "WebhookListSort",
+]
+
+SortOrder = Literal["asc", "desc"]
+ContactListSort = Literal["createdAt", "updatedAt", "email", "firstName", "lastName", "company"]
+GroupListSort = Literal["createdAt", "updatedAt", "name"]
+EmailAccountListSort = Literal["createdAt", "updatedAt", "fromEmail"]
+CampaignListSort = Literal["createdAt", "updatedAt", "name", "status"]
+WebhookListSort = Literal["createdAt", "url"]
+
+
+class StepParam(TypedDict, total=False):
+    subject: Required[str]
+    body: Required[str]
+    delay_days: int
+
+
+class ScheduleParam(TypedDict, total=False):
+    timezone: str
+    days: list[Weekday]
+    start_hour: int
+    end_hour: int
+
+
+class SmtpSettingsParam(TypedDict, total=False):
+    host: Required[str]
+    port: Required[int]
+    username: Required[str]
+    password: Required[str]
+    security: SmtpSecurity
+
+
+class SmtpSettingsUpdateParam(TypedDict, total=False):
+    """Only the settings you pass change; the others keep their values."""
+
+    host: str
+    port: int
+    username: str
+    password: str
+    security: SmtpSecurity
+
+
+def wire_object(value: Model | Mapping[str, Any]) -> dict[str, Any]:
+    """A flat nested object for the wire: a model as is, a mapping with its keys camelCased."""
+    if isinstance(value, Model):
+        return value.to_dict()
+    return {to_camel(key): item for key, item in value.items()}
+
+
+def wire_steps(steps: Iterable[Step | StepParam]) -> list[dict[str, Any]]:
+    return [wire_object(step) for step in steps]
+
+
+def wire_schedule(schedule: Schedule | ScheduleParam) -> dict[str, Any]:
+    return wire_object(schedule)
+
+
+def wire_smtp(smtp: SmtpSettingsParam | SmtpSettingsUpdateParam) -> dict[str, Any]:
+    return wire_object(smtp)
