@@ -53,20 +53,22 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'api.db'}"
     else:
-        url = fresh_postgres_database(require_service(POSTGRES_URL, "PostgreSQL"), "fluenzr_api_tests")
+        # One database per test session, so concurrent runs on one server do not drop each other's.
+        name = f"fluenzr_api_tests_{os.getpid()}"
+        url = fresh_postgres_database(require_service(POSTGRES_URL, "PostgreSQL"), name)
     upgrade(url)
     return url
 
 
 def test_settings(database_url: str, **overrides: Any) -> Settings:
-    return Settings(
-        _env_file=None,
-        environment="test",
-        database_url=database_url,
-        validate_responses=True,
-        rate_limit="100000/minute",
+    values: dict[str, Any] = {
+        "environment": "test",
+        "database_url": database_url,
+        "validate_responses": True,
+        "rate_limit": "100000/minute",
         **overrides,
-    )
+    }
+    return Settings(_env_file=None, **values)
 
 
 @pytest.fixture(scope="session")

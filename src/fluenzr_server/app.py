@@ -26,7 +26,7 @@ from fluenzr_server.edge import EdgeMiddleware
 from fluenzr_server.errors import ApiError, code_for_status
 from fluenzr_server.ratelimit import RateLimiter
 from fluenzr_server.settings import Settings, get_settings
-from fluenzr_server.spec import AllowedMethods, load_spec
+from fluenzr_server.spec import AllowedMethods, base_path, load_spec
 from fluenzr_server.store.database import Database, set_database
 from fluenzr_server.validation import (
     EnvelopeJSONBodyValidator,
@@ -173,7 +173,7 @@ def build_app(
     app = AsyncApp(
         __name__,
         lifespan=lifespan or database_lifespan,
-        middlewares=MIDDLEWARES,
+        middlewares=list(MIDDLEWARES),  # Connexion inserts into this list: one copy per app
         swagger_ui_options=SwaggerUIOptions(swagger_ui=True, swagger_ui_path="/ui"),
     )
     app.add_api(
@@ -191,6 +191,7 @@ def build_app(
         limiter=limiter or RateLimiter(settings.rate_limit, settings.redis_url),
         max_body_bytes=settings.max_body_bytes,
         trust_forwarded_for=settings.trust_forwarded_for,
+        docs_prefix=base_path(spec) + "/ui",
     )
     return app
 

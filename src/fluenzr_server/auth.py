@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
@@ -23,9 +25,19 @@ class Principal:
     key_id: str
 
 
-# The rate limiter resolves the key before Connexion's security layer does; both run in one request's
-# context, so the second lookup reuses the first instead of querying again.
-_resolved: ContextVar[tuple[str, Principal | None] | None] = ContextVar("fluenzr_resolved_key", default=None)
+# The rate limiter resolves the key before Connexion's security layer does; both run inside one request's
+# `key_cache()` block, so the second lookup reuses the first instead of querying again. Outside such a
+# block nothing is cached, so a revoked key or a changed plan takes effect on the very next request.
+_resolved: ContextVar[dict[str, Principal | None] | None] = ContextVar("fluenzr_resolved_key", default=None)
+
+
+@contextmanager
+def key_cache() -> Iterator[None]:
+    token = _resolved.set({})
+    try:
+        yield
+    finally:
+        _resolved.reset(token)
 
 
 def bearer_token(authorization: str | None) -> str | None:
@@ -40,9 +52,9 @@ def bearer_token(authorization: str | None) -> str | None:
 
 async def resolve_key(token: str) -> Principal | None:
     """The principal for a key, or None when it is malformed, unknown or revoked."""
-    cached = _resolved.get()
-    if cached is not None and cached[0] == token:
-        return cached[1]
+    cache = _resolved.get()
+    if cache is not None and token in cache:
+        return cache[token]
     principal = None
     if token.startswith(API_KEY_PREFIX) and len(token) <= MAX_KEY_LENGTH and token.isascii():
         query = (
@@ -54,7 +66,8 @@ async def resolve_key(token: str) -> Principal | None:
             row = (await conn.execute(query)).first()
         if row is not None:
             principal = Principal(account_id=row.account_id, plan=row.plan, key_id=row.id)
-    _resolved.set((token, principal))
+    if cache is not None:
+        cache[token] = principal
     return principal
 
 

@@ -48,6 +48,7 @@ def _serve(host: str, port: int, workers: int) -> None:
         workers=workers,
         log_level=settings.log_level,
         access_log=False,
+        server_header=False,
     )
 
 

@@ -18,11 +18,15 @@ class Decision:
     allowed: bool
     limit: int
     remaining: int
-    reset: int  # Unix epoch seconds when the window frees up again
+    reset_at: float  # when the window frees up again, Unix epoch seconds
+
+    @property
+    def reset(self) -> int:
+        return math.ceil(self.reset_at)
 
     @property
     def retry_after(self) -> int:
-        return max(1, math.ceil(self.reset - time.time()))
+        return max(1, math.ceil(self.reset_at - time.time()))
 
     def headers(self) -> dict[str, str]:
         values = {
@@ -52,7 +56,7 @@ class RateLimiter:
             allowed=allowed,
             limit=self.item.amount,
             remaining=max(0, stats.remaining),
-            reset=math.ceil(stats.reset_time),
+            reset_at=stats.reset_time,
         )
 
     async def reset(self) -> None:

@@ -24,10 +24,31 @@ READ_ONLY_FIELDS: set[str] = set()
 
 
 def register_read_only_fields(spec: dict[str, Any]) -> None:
-    for schema in spec.get("components", {}).get("schemas", {}).values():
-        for name, prop in schema.get("properties", {}).items():
-            if isinstance(prop, dict) and prop.get("readOnly"):
+    schemas: dict[str, Any] = spec.get("components", {}).get("schemas", {})
+
+    def resolve(node: Any) -> Any:
+        while isinstance(node, dict) and "$ref" in node:
+            node = schemas.get(node["$ref"].rsplit("/", 1)[-1], {})
+        return node
+
+    def is_read_only(node: Any) -> bool:
+        node = resolve(node)
+        return isinstance(node, dict) and (
+            bool(node.get("readOnly")) or any(is_read_only(part) for part in node.get("allOf", []))
+        )
+
+    def walk(node: Any) -> None:
+        node = resolve(node)
+        if not isinstance(node, dict):
+            return
+        for name, prop in node.get("properties", {}).items():
+            if is_read_only(prop):
                 READ_ONLY_FIELDS.add(name)
+        for part in node.get("allOf", []):
+            walk(part)
+
+    for schema in schemas.values():
+        walk(schema)
 
 
 def _join(path: Iterable[Any]) -> str:

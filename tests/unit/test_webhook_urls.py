@@ -35,6 +35,12 @@ REFUSED = [
     "https:///x",
     "https://hooks.example.com:99999/x",
     "ftp://hooks.example.com/x",
+    "https://169.254\u3002169.254/latest/meta-data/",  # ideographic full stop
+    "https://10\uff0e0.0.5/x",  # fullwidth full stop
+    "https://%31%32%37.0.0.1/x",  # percent-encoded digits
+    "https://\u2460\u2461\u2466.0.0.1/x",  # circled digits, NFKC 127
+    "https://[64:ff9b::7f00:1]/x",  # NAT64 wrapping 127.0.0.1
+    "https://ex\u00e4mple.com/x",  # non-ASCII: must be given as punycode
 ]
 
 

@@ -7,11 +7,17 @@ Literal addresses are judged in every spelling the resolver would accept (`127.1
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
-from urllib.parse import urlsplit
+import unicodedata
+from urllib.parse import unquote, urlsplit
 
 from fluenzr_server.errors import ValidationFailed
 
+# Dots that URL parsers (WHATWG, IDNA) treat as label separators.
+_DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
+_ASCII_HOST = re.compile(r"^[a-z0-9.-]+$|^[0-9a-f:.]+$")
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _INTERNAL_SUFFIXES = (".localhost", ".local", ".internal", ".localdomain", ".home.arpa", ".lan")
 _LOCAL_NAMES = {"localhost", "localhost.localdomain"}
 
@@ -34,8 +40,16 @@ def literal_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address 
     return None
 
 
+def canonical_host(raw: str) -> str:
+    """The host as the most lenient parser downstream would read it: percent-decoded, NFKC, ASCII dots."""
+    host = unicodedata.normalize("NFKC", unquote(raw)).translate(_DOTS)
+    return host.rstrip(".").lower()
+
+
 def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     if isinstance(address, ipaddress.IPv6Address):
+        if address in _NAT64:
+            return is_public(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
         mapped = address.ipv4_mapped or address.sixtofour
         if mapped is not None:
             return is_public(mapped)
@@ -47,7 +61,7 @@ def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
 def check_webhook_url(url: str, *, allow_http_localhost: bool) -> str:
     try:
         parts = urlsplit(url)
-        host = (parts.hostname or "").rstrip(".").lower()
+        host = canonical_host(parts.hostname or "")
         _ = parts.port  # raises ValueError for a non-numeric or out-of-range port
     except ValueError:
         raise _refuse("is not a valid URL") from None
@@ -55,6 +69,8 @@ def check_webhook_url(url: str, *, allow_http_localhost: bool) -> str:
         raise _refuse("must not contain credentials")
     if not host:
         raise _refuse("must have a host")
+    if not _ASCII_HOST.match(host):
+        raise _refuse("must have an ASCII host name (use the punycode form of international names)")
     is_local_name = host in _LOCAL_NAMES or host.endswith(".localhost")
     address = literal_address(host)
     if (
