@@ -6,8 +6,11 @@ from functools import lru_cache
 from typing import Literal
 
 from limits import parse as parse_rate_limit
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Good enough to keep a local database's credentials out of plain sight; refused in production.
+DEVELOPMENT_SECRET_KEY = "fluenzr-development-only-secret-key-do-not-use"  # noqa: S105
 
 
 class Settings(BaseSettings):
@@ -25,6 +28,9 @@ class Settings(BaseSettings):
     # Client address source for unauthenticated rate limiting: trust X-Forwarded-For only behind a proxy.
     trust_forwarded_for: bool = False
     log_level: str = "info"
+    # Encrypts stored credentials (SMTP passwords). Older keys still decrypt, for rotation.
+    secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET_KEY)
+    old_secret_keys: list[SecretStr] = []
 
     @field_validator("rate_limit")
     @classmethod
@@ -39,6 +45,9 @@ class Settings(BaseSettings):
                 raise ValueError("FLUENZR_ALLOW_HTTP_WEBHOOKS must be off in production")
             if self.validate_responses:
                 raise ValueError("FLUENZR_VALIDATE_RESPONSES is for tests; it costs most of the throughput")
+            key = self.secret_key.get_secret_value()
+            if key == DEVELOPMENT_SECRET_KEY or len(key) < 32:
+                raise ValueError("FLUENZR_SECRET_KEY must be set to a random value of at least 32 characters")
         return self
 
 

@@ -135,6 +135,7 @@ def production_settings(database_url: str, **overrides: Any) -> Settings:
         environment="production",
         database_url=database_url,
         rate_limit="100000/minute",
+        secret_key="production-test-secret-key-0123456789abcdef",
         **overrides,
     )
 
@@ -585,11 +586,6 @@ async def test_api3_smtp_password_is_never_returned(client: httpx.AsyncClient) -
     _assert_no_password((await client.delete(f"/email-accounts/{account_id}")).json())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the contract says the SMTP password is 'Stored encrypted at rest'; "
-    "services/email_accounts.py writes it in plaintext to email_accounts.smtp_password",
-)
 async def test_api3_smtp_password_is_encrypted_at_rest(client: httpx.AsyncClient, database: Database) -> None:
     """API3:2023 BOPLA / API8 — a database dump does not reveal mailbox passwords."""
     account = await create(client, "/email-accounts", email_account_body())

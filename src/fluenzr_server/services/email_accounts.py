@@ -9,6 +9,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from fluenzr_server.crypto import secret_box
 from fluenzr_server.errors import Conflict, NotFound
 from fluenzr_server.ids import new_id
 from fluenzr_server.services.common import normalise_email, now, wire_time
@@ -59,7 +60,15 @@ def _columns(body: dict[str, Any]) -> dict[str, Any]:
     for wire, column in _SMTP_COLUMNS.items():
         if wire in body.get("smtp", {}):
             values[column] = body["smtp"][wire]
+    if "smtp_password" in values:
+        values["smtp_password"] = secret_box().encrypt(values["smtp_password"])
     return values
+
+
+async def smtp_password(db: Database, *, account_id: str, email_account_id: str) -> str:
+    """The decrypted SMTP password, for the sending engine; never for an API response."""
+    async with db.read() as conn:
+        return secret_box().decrypt((await _load(conn, account_id, email_account_id)).smtp_password)
 
 
 async def _load(conn: AsyncConnection, account_id: str, email_account_id: str) -> Row[Any]:

@@ -102,7 +102,7 @@ email_accounts = Table(
     Column("smtp_host", String(253), nullable=False),
     Column("smtp_port", Integer, nullable=False),
     Column("smtp_username", String(254), nullable=False),
-    Column("smtp_password", String(256), nullable=False),
+    Column("smtp_password", Text, nullable=False),  # Fernet token (crypto.SecretBox), never plaintext
     Column("smtp_security", String(16), nullable=False),
     Column("daily_limit", Integer, nullable=False),
     _ts("created_at"),
