@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException
 from fluenzr_server import envelope
 from fluenzr_server.edge import EdgeMiddleware
 from fluenzr_server.errors import ApiError, code_for_status
+from fluenzr_server.idempotency import IdempotencyMiddleware
 from fluenzr_server.ratelimit import RateLimiter
 from fluenzr_server.settings import Settings, get_settings
 from fluenzr_server.spec import AllowedMethods, base_path, load_spec
@@ -185,6 +186,7 @@ def build_app(
     )
     for exc_class, handler in error_handlers(spec, expose_internal=settings.environment == "test").items():
         app.add_error_handler(exc_class, handler)
+    app.add_middleware(IdempotencyMiddleware, position=MiddlewarePosition.BEFORE_VALIDATION)
     app.add_middleware(
         EdgeMiddleware,
         position=MiddlewarePosition.BEFORE_EXCEPTION,

@@ -37,3 +37,8 @@ def error_response(
     return Response(
         dumps(error(code, message, details)), status_code=status, headers=dict(headers or {}), media_type=JSON
     )
+
+
+def raw_response(status: int, body: bytes, headers: Mapping[str, str] | None = None) -> Response:
+    """An already-serialised JSON body (a replayed response)."""
+    return Response(body, status_code=status, headers=dict(headers or {}), media_type=JSON)

@@ -158,3 +158,16 @@ webhooks = Table(
     _ts("created_at"),
     Index("ix_webhooks_account_created", "account_id", "created_at", "id"),
 )
+
+# Responses to POSTs sent with an Idempotency-Key, replayed when the same request is retried (24 hours).
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("account_id", String(32), ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("status_code", Integer),  # null while the first request is still being processed
+    Column("response_body", Text),
+    _ts("created_at"),
+    Index("ix_idempotency_keys_account_created", "account_id", "created_at"),
+)

@@ -1,0 +1,221 @@
+"""The mock's edge: CORS (preflight answered from the contract's methods), the contract's header examples
+on every response, and the same 1 MiB body limit as the real server — but no rate limiter.
+
+It sits outside Connexion's exception middleware, as the real edge does, so that error responses carry
+the headers too; for the same reason it renders its own 413/400 and preflight responses.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from fluenzr_mock.contract import Contract
+from fluenzr_server import envelope
+from fluenzr_server.errors import ApiError, NotFound, PayloadTooLarge, ValidationFailed
+
+log = logging.getLogger("fluenzr.mock")
+
+ALLOW_HEADERS = ("Authorization", "Content-Type", "Prefer", "Idempotency-Key")
+PREFLIGHT_MAX_AGE = "600"
+
+
+class CorsPolicy:
+    """Which origins may call the mock, and the CORS headers that tell a browser so."""
+
+    def __init__(self, origins: Sequence[str] | None, *, expose: Sequence[str]) -> None:
+        self.any_origin = not origins or "*" in origins
+        self.origins = frozenset(origins or ())
+        self.expose = ", ".join(expose)
+
+    def allows(self, origin: str) -> bool:
+        return self.any_origin or origin in self.origins
+
+    def response_headers(self, origin: str | None) -> dict[str, str]:
+        if self.any_origin:
+            return {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": self.expose}
+        if origin is None or origin not in self.origins:
+            return {"Vary": "Origin"}
+        return {
+            "Access-Control-Allow-Origin": origin,
+            "Access-Control-Expose-Headers": self.expose,
+            "Vary": "Origin",
+        }
+
+    def preflight_headers(self, origin: str, methods: list[str], requested: str | None) -> dict[str, str]:
+        allow = list(ALLOW_HEADERS)
+        known = {name.lower() for name in allow}
+        for name in (requested or "").split(","):
+            name = name.strip()
+            if name and name.lower() not in known:
+                allow.append(name)
+                known.add(name.lower())
+        headers = self.response_headers(origin)
+        headers.pop("Access-Control-Expose-Headers", None)
+        return {
+            **headers,
+            "Access-Control-Allow-Methods": ", ".join(methods),
+            "Access-Control-Allow-Headers": ", ".join(allow),
+            "Access-Control-Max-Age": PREFLIGHT_MAX_AGE,
+        }
+
+
+class MockEdgeMiddleware:
+    """Mirrors the real edge (exact paths, body limit, chunked bodies, envelope on its own failures) with the
+    contract's header examples instead of a rate limiter's figures, and CORS in front."""
+
+    def __init__(self, app: ASGIApp, *, contract: Contract, cors: CorsPolicy, max_body_bytes: int) -> None:
+        self.app = app
+        self.contract = contract
+        self.cors = cors
+        self.max_body_bytes = max_body_bytes
+        self.docs_prefix = f"{contract.base_path}/ui"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self._handle(scope, receive, send_tracked)
+        except Exception:
+            # Connexion's exception middleware renders everything raised inside it; this is the last resort
+            # for a failure in this middleware itself, so that even that answer is an envelope.
+            log.exception("mock edge failure on %s %s", scope.get("method"), scope.get("path"))
+            if not started:
+                response = envelope.error_response(500, "INTERNAL_ERROR", "Internal server error", {})
+                await response(scope, receive, send)
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = Headers(scope=scope)
+        method: str = scope["method"]
+        path: str = scope["path"]
+        origin = headers.get("origin")
+        cors_headers = self.cors.response_headers(origin)
+
+        def decorated(status: int) -> dict[str, str]:
+            return {**self.contract.response_headers(method, path, status), **cors_headers}
+
+        async def reply(error: ApiError) -> None:
+            response = envelope.error_response(
+                error.status, error.code, error.message, error.details, decorated(error.status)
+            )
+            await response(scope, receive, send)
+
+        if path.endswith("/") and not path.startswith(self.docs_prefix):
+            # As in the real edge: a path is exact (Starlette would redirect, building a URL from Host).
+            await reply(NotFound(message=f"No such path: {path}"))
+            return
+        if method == "OPTIONS" and origin is not None and "access-control-request-method" in headers:
+            response = self._preflight(path, origin, headers.get("access-control-request-headers"))
+            response.headers.update(self.contract.response_headers(method, path, response.status_code))
+            await response(scope, receive, send)
+            return
+
+        length = headers.get("content-length")
+        if length is not None and not length.isdigit():
+            await reply(ValidationFailed("Content-Length must be a number", {"Content-Length": length[:40]}))
+            return
+        if length is not None and int(length) > self.max_body_bytes:
+            await reply(self._too_large())
+            return
+        if length is None and "chunked" in headers.get("transfer-encoding", "").lower():
+            # Connexion reads a body without Content-Length as empty: buffer it (bounded), state its length.
+            try:
+                body = await self._read_bounded(receive)
+            except PayloadTooLarge as error:
+                await reply(error)
+                return
+            kept = [
+                (k, v)
+                for k, v in scope["headers"]
+                if k.lower() not in (b"content-length", b"transfer-encoding")
+            ]
+            scope = {**scope, "headers": [*kept, (b"content-length", str(len(body)).encode())]}
+            receive = _replay(body, receive)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                response_headers = MutableHeaders(scope=message)
+                for name, value in decorated(message["status"]).items():
+                    if name not in response_headers:
+                        response_headers[name] = value
+            await send(message)
+
+        await self.app(scope, self._bounded(receive), send_with_headers)
+
+    def _preflight(self, path: str, origin: str, requested: str | None) -> Response:
+        if not self.cors.allows(origin):
+            return envelope.error_response(
+                403, "FORBIDDEN", f"Origin {origin[:200]} may not call this API", {"origin": origin[:200]}
+            )
+        methods = self.contract.allowed_methods(path)
+        if not methods:
+            return envelope.error_response(
+                404,
+                "NOT_FOUND",
+                f"No such path: {path}",
+                {"path": path[:300]},
+                self.cors.response_headers(origin),
+            )
+        return Response(status_code=204, headers=self.cors.preflight_headers(origin, methods, requested))
+
+    def _too_large(self) -> PayloadTooLarge:
+        return PayloadTooLarge(
+            f"Request body exceeds {self.max_body_bytes} bytes", {"maxBytes": self.max_body_bytes}
+        )
+
+    async def _read_bounded(self, receive: Receive) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                raise self._too_large()
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        return b"".join(chunks)
+
+    def _bounded(self, receive: Receive) -> Receive:
+        """Count the bytes that reach the app too: past the limit the request fails with 413."""
+        received = 0
+
+        async def bounded_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise self._too_large()
+            return message
+
+        return bounded_receive
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive channel that yields the already-read body once, then defers to the real one."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay

@@ -1,0 +1,104 @@
+"""The one handler behind every operation: pick a status and a body from the contract as `Prefer` asks."""
+
+from __future__ import annotations
+
+import copy
+import random
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+from jsonschema import Draft4Validator
+
+from fluenzr_mock.contract import Operation, Response
+from fluenzr_mock.generate import generate, merge_all_of
+from fluenzr_mock.prefer import Preferences
+from fluenzr_server.errors import ValidationFailed
+
+
+class Responder:
+    def __init__(self, *, seed: int | None = None) -> None:
+        self.seed = seed
+
+    def answer(
+        self, operation: Operation, prefs: Preferences, path_values: Mapping[str, str]
+    ) -> tuple[int, Any]:
+        status = self._status(operation, prefs)
+        response = operation.responses[status]
+        if prefs.dynamic or not response.examples:
+            body = self._generated(operation, response, prefs.seed)
+        elif prefs.example is not None:
+            body = copy.deepcopy(response.examples[prefs.example])
+        else:
+            body = copy.deepcopy(next(iter(response.examples.values())))
+        return int(status), echo_path(body, response.schema, operation, path_values)
+
+    def _status(self, operation: Operation, prefs: Preferences) -> str:
+        label = f"{operation.method} {operation.path}"
+        if prefs.code is not None:
+            if prefs.code not in operation.responses:
+                raise ValidationFailed(
+                    f"Prefer code={prefs.code}: {label} documents {', '.join(operation.statuses)}",
+                    {"Prefer": f"code={prefs.code} is not documented", "availableCodes": operation.statuses},
+                )
+            candidates = [prefs.code]
+        else:
+            default = operation.default_status
+            candidates = [default, *(s for s in operation.statuses if s != default)]
+        if prefs.example is None:
+            return candidates[0]
+        for status in candidates:
+            if prefs.example in operation.responses[status].examples:
+                return status
+        where = f" for {prefs.code}" if prefs.code is not None else ""
+        raise ValidationFailed(
+            f"Prefer example={prefs.example}: {label} has no such example{where}",
+            {
+                "Prefer": f"example={prefs.example} is not documented{where}",
+                "availableExamples": operation.example_names(),
+            },
+        )
+
+    def _generated(self, operation: Operation, response: Response, seed: int | None) -> Any:
+        if response.schema is None:
+            return None
+        if seed is None:
+            seed = self.seed if self.seed is not None else secrets.randbits(32)
+        # Seeding with a string is stable across processes (it is hashed with SHA-512, not hash()).
+        rng = random.Random(f"{seed}:{operation.operation_id}:{response.status}")  # noqa: S311
+        return generate(response.schema, rng)
+
+
+def echo_path(
+    body: Any, schema: dict[str, Any] | None, operation: Operation, values: Mapping[str, str]
+) -> Any:
+    """Put the requested ids where the body names the same object: `data.<param>`, else the last path
+    parameter as `data.id` (GET/PUT/DELETE/start/pause), and a 404's `details.id` — when they fit the schema.
+    """
+    if not operation.path_params or not isinstance(body, dict):
+        return body
+    last = operation.path_params[-1]
+    data = body.get("data")
+    if isinstance(data, dict):
+        envelope_schema = merge_all_of(schema or {})
+        data_schema = merge_all_of(envelope_schema.get("properties", {}).get("data", {}))
+        properties = data_schema.get("properties", {})
+        for name in operation.path_params:
+            if name not in values:
+                continue
+            key = name if name in data else "id" if name == last and "id" in data else None
+            if key is not None and _fits(values[name], properties.get(key)):
+                data[key] = values[name]
+    error = body.get("error")
+    if isinstance(error, dict):
+        details = error.get("details")
+        if isinstance(details, dict) and "id" in details and last in values:
+            details["id"] = values[last]
+    return body
+
+
+def _fits(value: str, schema: dict[str, Any] | None) -> bool:
+    if not schema:
+        return True
+    validator = Draft4Validator(merge_all_of(schema), format_checker=Draft4Validator.FORMAT_CHECKER)
+    return bool(validator.is_valid(value))

@@ -1,0 +1,164 @@
+"""Idempotency keys: a POST retried with the same `Idempotency-Key` gets the first response again.
+
+The first request with a key records a fingerprint of the request (method, path, body) and, once it
+finishes, its response. A retry with the same key and the same request replays that response (with
+`Idempotent-Replayed: true`) instead of acting twice; the same key with a different request is a 400;
+a retry while the first is still running is a 409. Server errors (5xx) are not recorded, so a retry can
+succeed. Keys are scoped to the account and expire after 24 hours.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, select, update
+from sqlalchemy.exc import IntegrityError
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from fluenzr_server import envelope
+from fluenzr_server.errors import ApiError, Conflict, ValidationFailed
+from fluenzr_server.services.common import now
+from fluenzr_server.store import tables as t
+from fluenzr_server.store.database import get_database
+
+HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+KEY_LIFETIME = timedelta(hours=24)
+# A first request that has not finished after this long is taken to have died (worker crash).
+ABANDONED_AFTER = timedelta(minutes=5)
+_VALID_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+log = logging.getLogger("fluenzr.idempotency")
+
+_keys = t.idempotency_keys.c
+
+
+class IdempotencyMiddleware:
+    """Placed after Connexion's security layer, so the account is known."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        key = Headers(scope=scope).get(HEADER.lower()) if scope["type"] == "http" else None
+        account_id = scope.get("extensions", {}).get("connexion_context", {}).get("user")
+        if key is None or scope["method"] != "POST" or not account_id:
+            await self.app(scope, receive, send)
+            return
+        if not _VALID_KEY.match(key):
+            raise ValidationFailed(
+                f"{HEADER} must be 1 to 255 printable ASCII characters", {HEADER: "is not a valid key"}
+            )
+        body = await _read_body(receive)
+        fingerprint = hashlib.sha256(
+            b"%s %s\n%s" % (scope["method"].encode(), scope["path"].encode(), body)
+        ).hexdigest()
+        replay = await _claim(account_id, key, fingerprint)
+        if replay is not None:
+            status, payload = replay
+            headers = {REPLAYED_HEADER: "true"}
+            await envelope.raw_response(status, payload, headers)(scope, receive, send)
+            return
+
+        captured: dict[str, Any] = {"status": 500, "body": []}
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                captured["status"] = message["status"]
+            elif message["type"] == "http.response.body":
+                captured["body"].append(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, _replay_body(body), capture)
+        except ApiError as error:
+            # Rendered further out by the exception middleware: record the envelope it will send.
+            rendered = envelope.dumps(envelope.error(error.code, error.message, error.details))
+            await _finish(account_id, key, error.status, rendered)
+            raise
+        except BaseException:
+            await _finish(account_id, key, 500, b"")
+            raise
+        await _finish(account_id, key, captured["status"], b"".join(captured["body"]))
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replay_body(body: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
+
+
+async def _claim(account_id: str, key: str, fingerprint: str) -> tuple[int, bytes] | None:
+    """Record the key as in progress, or return the recorded response to replay."""
+    row_scope = and_(_keys.account_id == account_id, _keys.key == key)
+    for _attempt in range(2):
+        stamp = now()
+        try:
+            async with get_database().write() as conn:
+                expired = and_(_keys.account_id == account_id, _keys.created_at < stamp - KEY_LIFETIME)
+                await conn.execute(delete(t.idempotency_keys).where(expired))
+                existing = (await conn.execute(select(t.idempotency_keys).where(row_scope))).first()
+                if existing is None:
+                    row = {
+                        "account_id": account_id,
+                        "key": key,
+                        "fingerprint": fingerprint,
+                        "created_at": stamp,
+                    }
+                    await conn.execute(t.idempotency_keys.insert().values(row))
+                    return None
+                if existing.fingerprint != fingerprint:
+                    raise ValidationFailed(
+                        f"This {HEADER} was already used with a different request",
+                        {HEADER: "was used with a different method, path or body"},
+                    )
+                if existing.status_code is not None:
+                    return int(existing.status_code), (existing.response_body or "").encode()
+                started = existing.created_at
+                if started.tzinfo is None:  # SQLite hands back naive UTC
+                    started = started.replace(tzinfo=stamp.tzinfo)
+                if stamp - started < ABANDONED_AFTER:
+                    raise Conflict(
+                        f"A request with this {HEADER} is still being processed; retry shortly", {HEADER: key}
+                    )
+                await conn.execute(update(t.idempotency_keys).where(row_scope).values(created_at=stamp))
+                return None
+        except IntegrityError:
+            continue  # a concurrent first request inserted the key: read what it recorded
+    raise Conflict(f"A request with this {HEADER} is still being processed; retry shortly", {HEADER: key})
+
+
+async def _finish(account_id: str, key: str, status: int, body: bytes) -> None:
+    row_scope = and_(_keys.account_id == account_id, _keys.key == key)
+    try:
+        async with get_database().write() as conn:
+            if status >= 500:  # not a result: let a retry run the request again
+                await conn.execute(delete(t.idempotency_keys).where(row_scope))
+            else:
+                values = {"status_code": status, "response_body": body.decode("utf-8", "replace")}
+                await conn.execute(update(t.idempotency_keys).where(row_scope).values(values))
+    except Exception:
+        log.exception("could not record the response for an idempotency key")

@@ -1,0 +1,104 @@
+"""Idempotency-Key on POST: retries replay the first response instead of acting twice."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import httpx
+from sqlalchemy import select, update
+
+from fluenzr_server.store import tables as t
+from fluenzr_server.store.database import Database
+
+
+async def test_retry_replays_the_first_response(client: httpx.AsyncClient) -> None:
+    headers = {"Idempotency-Key": "crm-sync-ada-1"}
+    first = await client.post("/contacts", json={"email": "ada@example.com"}, headers=headers)
+    again = await client.post("/contacts", json={"email": "ada@example.com"}, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first.headers
+    listed = (await client.get("/contacts")).json()
+    assert listed["meta"]["total"] == 1
+
+
+async def test_without_a_key_a_retry_acts_again(client: httpx.AsyncClient) -> None:
+    await client.post("/groups", json={"name": "A"})
+    await client.post("/groups", json={"name": "A"})
+    assert (await client.get("/groups")).json()["meta"]["total"] == 2
+
+
+async def test_same_key_different_request_is_400(client: httpx.AsyncClient) -> None:
+    headers = {"Idempotency-Key": "k-1"}
+    assert (await client.post("/groups", json={"name": "A"}, headers=headers)).status_code == 201
+    reused = await client.post("/groups", json={"name": "B"}, headers=headers)
+    assert reused.status_code == 400
+    assert reused.json()["error"]["details"] == {
+        "Idempotency-Key": "was used with a different method, path or body"
+    }
+    other_path = await client.post("/contacts", json={"email": "b@example.com"}, headers=headers)
+    assert other_path.status_code == 400
+
+
+async def test_keys_belong_to_one_account(client: httpx.AsyncClient, other_client: httpx.AsyncClient) -> None:
+    headers = {"Idempotency-Key": "shared-key"}
+    mine = await client.post("/groups", json={"name": "A"}, headers=headers)
+    theirs = await other_client.post("/groups", json={"name": "A"}, headers=headers)
+    assert mine.status_code == theirs.status_code == 201
+    assert mine.json()["data"]["id"] != theirs.json()["data"]["id"]
+    assert "Idempotent-Replayed" not in theirs.headers
+
+
+async def test_errors_below_500_are_replayed_too(client: httpx.AsyncClient) -> None:
+    headers = {"Idempotency-Key": "dup"}
+    await client.post("/contacts", json={"email": "c@example.com"})
+    first = await client.post("/contacts", json={"email": "c@example.com"}, headers=headers)
+    assert first.status_code == 409
+    await client.delete(f"/contacts/{first.json()['error']['details']['existingId']}")
+    again = await client.post("/contacts", json={"email": "c@example.com"}, headers=headers)
+    assert again.status_code == 409
+    assert again.headers["Idempotent-Replayed"] == "true"
+
+
+async def test_in_progress_key_is_409_then_taken_over_when_abandoned(
+    client: httpx.AsyncClient, database: Database, tenant: object
+) -> None:
+    headers = {"Idempotency-Key": "slow-1"}
+    body = {"name": "A"}
+    assert (await client.post("/groups", json=body, headers=headers)).status_code == 201
+    account_id = tenant.account_id  # type: ignore[attr-defined]
+    row = and_scope = (t.idempotency_keys.c.account_id == account_id) & (t.idempotency_keys.c.key == "slow-1")
+    async with database.write() as conn:  # as if the first request were still running
+        await conn.execute(
+            update(t.idempotency_keys).where(and_scope).values(status_code=None, response_body=None)
+        )
+    busy = await client.post("/groups", json=body, headers=headers)
+    assert busy.status_code == 409
+    async with database.write() as conn:  # ... and then as if its worker had died long ago
+        stamp = (await conn.execute(select(t.idempotency_keys.c.created_at).where(row))).scalar_one()
+        await conn.execute(
+            update(t.idempotency_keys).where(row).values(created_at=stamp - timedelta(hours=1))
+        )
+    retried = await client.post("/groups", json=body, headers=headers)
+    assert retried.status_code == 201
+
+
+async def test_concurrent_duplicates_create_once(client: httpx.AsyncClient) -> None:
+    headers = {"Idempotency-Key": "burst"}
+    responses = await asyncio.gather(
+        *(client.post("/contacts", json={"email": "burst@example.com"}, headers=headers) for _ in range(10))
+    )
+    statuses = sorted(r.status_code for r in responses)
+    assert set(statuses) <= {201, 409}
+    assert statuses.count(201) >= 1
+    created = {r.json()["data"]["id"] for r in responses if r.status_code == 201}
+    assert len(created) == 1  # every 201 is the same contact, replayed
+    assert (await client.get("/contacts")).json()["meta"]["total"] == 1
+
+
+async def test_invalid_key_is_400(client: httpx.AsyncClient) -> None:
+    response = await client.post("/groups", json={"name": "A"}, headers={"Idempotency-Key": "x" * 256})
+    assert response.status_code == 400
+    assert "Idempotency-Key" in response.json()["error"]["details"]
