@@ -16,7 +16,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fluenzr_mock.contract import Contract
 from fluenzr_server import envelope
-from fluenzr_server.errors import ApiError, NotFound, PayloadTooLarge, ValidationFailed
+from fluenzr_server.bodies import BodyLimit
+from fluenzr_server.errors import ApiError, NotFound
 
 log = logging.getLogger("fluenzr.mock")
 
@@ -72,7 +73,7 @@ class MockEdgeMiddleware:
         self.app = app
         self.contract = contract
         self.cors = cors
-        self.max_body_bytes = max_body_bytes
+        self.body_limit = BodyLimit(max_body_bytes)
         self.docs_prefix = f"{contract.base_path}/ui"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -122,27 +123,11 @@ class MockEdgeMiddleware:
             await response(scope, receive, send)
             return
 
-        length = headers.get("content-length")
-        if length is not None and not length.isdigit():
-            await reply(ValidationFailed("Content-Length must be a number", {"Content-Length": length[:40]}))
+        try:
+            scope, receive = await self.body_limit.prepare(scope, receive)
+        except ApiError as error:
+            await reply(error)
             return
-        if length is not None and int(length) > self.max_body_bytes:
-            await reply(self._too_large())
-            return
-        if length is None and "chunked" in headers.get("transfer-encoding", "").lower():
-            # Connexion reads a body without Content-Length as empty: buffer it (bounded), state its length.
-            try:
-                body = await self._read_bounded(receive)
-            except PayloadTooLarge as error:
-                await reply(error)
-                return
-            kept = [
-                (k, v)
-                for k, v in scope["headers"]
-                if k.lower() not in (b"content-length", b"transfer-encoding")
-            ]
-            scope = {**scope, "headers": [*kept, (b"content-length", str(len(body)).encode())]}
-            receive = _replay(body, receive)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -152,7 +137,7 @@ class MockEdgeMiddleware:
                         response_headers[name] = value
             await send(message)
 
-        await self.app(scope, self._bounded(receive), send_with_headers)
+        await self.app(scope, receive, send_with_headers)
 
     def _preflight(self, path: str, origin: str, requested: str | None) -> Response:
         if not self.cors.allows(origin):
@@ -169,53 +154,3 @@ class MockEdgeMiddleware:
                 self.cors.response_headers(origin),
             )
         return Response(status_code=204, headers=self.cors.preflight_headers(origin, methods, requested))
-
-    def _too_large(self) -> PayloadTooLarge:
-        return PayloadTooLarge(
-            f"Request body exceeds {self.max_body_bytes} bytes", {"maxBytes": self.max_body_bytes}
-        )
-
-    async def _read_bounded(self, receive: Receive) -> bytes:
-        chunks: list[bytes] = []
-        size = 0
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_body_bytes:
-                raise self._too_large()
-            chunks.append(chunk)
-            more = message.get("more_body", False)
-        return b"".join(chunks)
-
-    def _bounded(self, receive: Receive) -> Receive:
-        """Count the bytes that reach the app too: past the limit the request fails with 413."""
-        received = 0
-
-        async def bounded_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
-                    raise self._too_large()
-            return message
-
-        return bounded_receive
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """A receive channel that yields the already-read body once, then defers to the real one."""
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay

@@ -16,7 +16,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fluenzr_server import envelope
 from fluenzr_server.auth import bearer_token, key_cache, resolve_key
-from fluenzr_server.errors import ApiError, NotFound, PayloadTooLarge, RateLimited, ValidationFailed
+from fluenzr_server.bodies import BodyLimit
+from fluenzr_server.errors import ApiError, NotFound, RateLimited
 from fluenzr_server.ratelimit import Decision, RateLimiter
 
 REQUEST_ID_HEADER = "X-Request-Id"
@@ -35,7 +36,7 @@ class EdgeMiddleware:
     ) -> None:
         self.app = app
         self.limiter = limiter
-        self.max_body_bytes = max_body_bytes
+        self.body_limit = BodyLimit(max_body_bytes)
         self.trust_forwarded_for = trust_forwarded_for
         self.docs_prefix = docs_prefix
 
@@ -88,22 +89,11 @@ class EdgeMiddleware:
             await reply(NotFound(message=f"No such path: {path}"))
             return
 
-        length = headers.get("content-length")
-        if length is not None and not length.isdigit():
-            await reply(ValidationFailed("Content-Length must be a number", {"Content-Length": length[:40]}))
+        try:
+            scope, receive = await self.body_limit.prepare(scope, receive)
+        except ApiError as error:
+            await reply(error)
             return
-        if length is not None and int(length) > self.max_body_bytes:
-            await reply(self._too_large())
-            return
-        if length is None and "chunked" in headers.get("transfer-encoding", "").lower():
-            # Connexion reads a body without Content-Length as empty: buffer it (bounded) and say its length.
-            try:
-                body = await self._read_bounded(receive)
-            except PayloadTooLarge as error:
-                await reply(error)
-                return
-            scope = _with_content_length(scope, len(body))
-            receive = _replay(body, receive)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -112,7 +102,7 @@ class EdgeMiddleware:
                     response_headers[name] = value
             await send(message)
 
-        await self.app(scope, self._bounded(receive), send_with_headers)
+        await self.app(scope, receive, send_with_headers)
 
     async def _decide(self, scope: Scope, headers: Headers) -> Decision:
         identity = await self._identity(scope, headers)
@@ -123,42 +113,6 @@ class EdgeMiddleware:
             log.exception("rate limiter unavailable; request allowed")
             limit = self.limiter.item.amount
             return Decision(allowed=True, limit=limit, remaining=limit, reset_at=time.time() + 60)
-
-    def _too_large(self) -> PayloadTooLarge:
-        return PayloadTooLarge(
-            f"Request body exceeds {self.max_body_bytes} bytes", {"maxBytes": self.max_body_bytes}
-        )
-
-    async def _read_bounded(self, receive: Receive) -> bytes:
-        chunks: list[bytes] = []
-        size = 0
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_body_bytes:
-                raise self._too_large()
-            chunks.append(chunk)
-            more = message.get("more_body", False)
-        return b"".join(chunks)
-
-    def _bounded(self, receive: Receive) -> Receive:
-        """Count streamed body bytes too; past the limit the request fails with 413."""
-        received = 0
-
-        async def bounded_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
-                    raise self._too_large()
-            return message
-
-        return bounded_receive
 
     async def _identity(self, scope: Scope, headers: Headers) -> str:
         token = bearer_token(headers.get("authorization"))
@@ -173,21 +127,3 @@ class EdgeMiddleware:
             return forwarded.split(",")[0].strip()
         client: Any = scope.get("client")
         return str(client[0]) if client else "unknown"
-
-
-def _with_content_length(scope: Scope, length: int) -> Scope:
-    kept = [(k, v) for k, v in scope["headers"] if k.lower() not in (b"content-length", b"transfer-encoding")]
-    return {**scope, "headers": [*kept, (b"content-length", str(length).encode())]}
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay

@@ -21,6 +21,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fluenzr_server import envelope
+from fluenzr_server.bodies import BodyLimit, replay
 from fluenzr_server.errors import ApiError, Conflict, ValidationFailed
 from fluenzr_server.services.common import now
 from fluenzr_server.store import tables as t
@@ -35,6 +36,7 @@ _VALID_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 log = logging.getLogger("fluenzr.idempotency")
 
 _keys = t.idempotency_keys.c
+_UNBOUNDED = BodyLimit(max_bytes=2**62)
 
 
 class IdempotencyMiddleware:
@@ -53,13 +55,13 @@ class IdempotencyMiddleware:
             raise ValidationFailed(
                 f"{HEADER} must be 1 to 255 printable ASCII characters", {HEADER: "is not a valid key"}
             )
-        body = await _read_body(receive)
+        body = await _UNBOUNDED.read(receive)  # the edge already bounded it
         fingerprint = hashlib.sha256(
             b"%s %s\n%s" % (scope["method"].encode(), scope["path"].encode(), body)
         ).hexdigest()
-        replay = await _claim(account_id, key, fingerprint)
-        if replay is not None:
-            status, payload = replay
+        recorded = await _claim(account_id, key, fingerprint)
+        if recorded is not None:
+            status, payload = recorded
             headers = {REPLAYED_HEADER: "true"}
             await envelope.raw_response(status, payload, headers)(scope, receive, send)
             return
@@ -74,7 +76,7 @@ class IdempotencyMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, _replay_body(body), capture)
+            await self.app(scope, replay(body, receive), capture)
         except ApiError as error:
             # Rendered further out by the exception middleware: record the envelope it will send.
             rendered = envelope.dumps(envelope.error(error.code, error.message, error.details))
@@ -84,31 +86,6 @@ class IdempotencyMiddleware:
             await _finish(account_id, key, 500, b"")
             raise
         await _finish(account_id, key, captured["status"], b"".join(captured["body"]))
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
-
-
-def _replay_body(body: bytes) -> Receive:
-    sent = False
-
-    async def receive() -> Message:
-        nonlocal sent
-        if sent:
-            return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return receive
 
 
 async def _claim(account_id: str, key: str, fingerprint: str) -> tuple[int, bytes] | None:

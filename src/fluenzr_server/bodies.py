@@ -1,0 +1,81 @@
+"""Request bodies at the edge: the size limit, and chunked bodies made readable for Connexion.
+
+Shared by the real server's edge and the mock's, so both refuse and accept exactly the same bodies.
+"""
+
+from __future__ import annotations
+
+from starlette.datastructures import Headers
+from starlette.types import Message, Receive, Scope
+
+from fluenzr_server.errors import PayloadTooLarge, ValidationFailed
+
+
+class BodyLimit:
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+
+    def too_large(self) -> PayloadTooLarge:
+        return PayloadTooLarge(f"Request body exceeds {self.max_bytes} bytes", {"maxBytes": self.max_bytes})
+
+    async def prepare(self, scope: Scope, receive: Receive) -> tuple[Scope, Receive]:
+        """The scope and receive channel to hand on; raises 400/413 errors for the edge to render."""
+        headers = Headers(scope=scope)
+        length = headers.get("content-length")
+        if length is not None and not length.isdigit():
+            raise ValidationFailed("Content-Length must be a number", {"Content-Length": length[:40]})
+        if length is not None and int(length) > self.max_bytes:
+            raise self.too_large()
+        if length is None and "chunked" in headers.get("transfer-encoding", "").lower():
+            # Connexion reads a body without Content-Length as empty: buffer it (bounded), state its length.
+            body = await self.read(receive)
+            kept = [(k, v) for k, v in scope["headers"] if k not in (b"content-length", b"transfer-encoding")]
+            scope = {**scope, "headers": [*kept, (b"content-length", str(len(body)).encode())]}
+            receive = replay(body, receive)
+        return scope, self.bounded(receive)
+
+    async def read(self, receive: Receive) -> bytes:
+        """The whole body, refusing it once it passes the limit."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                raise self.too_large()
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
+
+    def bounded(self, receive: Receive) -> Receive:
+        """Count the bytes that reach the app too: past the limit the request fails with 413."""
+        received = 0
+
+        async def bounded_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise self.too_large()
+            return message
+
+        return bounded_receive
+
+
+def replay(body: bytes, receive: Receive) -> Receive:
+    """A receive channel that yields an already-read body once, then defers to the real one."""
+    sent = False
+
+    async def replay_receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay_receive
