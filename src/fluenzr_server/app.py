@@ -194,6 +194,7 @@ def build_app(
         max_body_bytes=settings.max_body_bytes,
         trust_forwarded_for=settings.trust_forwarded_for,
         docs_prefix=base_path(spec) + "/ui",
+        settings=settings,
     )
     return app
 

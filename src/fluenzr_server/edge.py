@@ -1,4 +1,4 @@
-"""The edge middleware: request ids, rate limits with their headers, and the body-size limit.
+"""The edge middleware: request ids and settings, rate limits with their headers, the body-size limit.
 
 It sits outside Connexion's exception middleware so that its headers reach every response, errors
 included; for the same reason it renders its own responses (429, 413, 404, 500) instead of raising.
@@ -33,8 +33,10 @@ class EdgeMiddleware:
         max_body_bytes: int,
         trust_forwarded_for: bool = False,
         docs_prefix: str = "/v1/ui",
+        settings: Any = None,
     ) -> None:
         self.app = app
+        self.settings = settings
         self.limiter = limiter
         self.body_limit = BodyLimit(max_body_bytes)
         self.trust_forwarded_for = trust_forwarded_for
@@ -45,7 +47,9 @@ class EdgeMiddleware:
             await self.app(scope, receive, send)
             return
         request_id = "req_" + secrets.token_hex(8)
-        scope.setdefault("state", {})["request_id"] = request_id
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        state["settings"] = self.settings  # the settings this app was built with, for the handlers
         started = False
 
         async def send_tracked(message: Message) -> None:

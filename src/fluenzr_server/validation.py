@@ -202,11 +202,22 @@ class EnvelopeJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
             raise ValidationFailed(summary({problem[0]: problem[1]}), {problem[0]: problem[1]})
         return body
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Built once per operation, not per request (Connexion's own property builds one every time).
+        self._compiled = Draft4RequestValidator(self._schema, format_checker=Draft4Validator.FORMAT_CHECKER)
+
+    async def wrap_receive(self, receive: Any, *, scope: Scope) -> Any:
+        # Connexion's message for a missing body has no details; the edge made Content-Length exact.
+        length = next((v for k, v in scope["headers"] if k == b"content-length"), b"0")
+        if self._required and not int(length or b"0"):
+            raise ValidationFailed("Request body is required", {"body": "is required"})
+        return await super().wrap_receive(receive, scope=scope)
+
     def _validate(self, body: Any) -> dict[str, Any] | None:
         if body is None:
             raise ValidationFailed("Request body is required", {"body": "is required"})
-        validator = Draft4RequestValidator(self._schema, format_checker=Draft4Validator.FORMAT_CHECKER)
-        errors = list(validator.iter_errors(body))
+        errors = list(self._compiled.iter_errors(body))
         if errors:
             raise failed(errors)
         return None
@@ -214,6 +225,16 @@ class EnvelopeJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
 
 class EnvelopeParameterValidator(ParameterValidator):  # type: ignore[misc]
     """Reports unknown and invalid query/path parameters by name, without dumping schemas."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._compiled = {
+            (location, param["name"]): Draft4Validator(
+                param.get("schema", param), format_checker=Draft4Validator.FORMAT_CHECKER
+            )
+            for location in ("query", "path")
+            for param in self.parameters.get(location, [])
+        }
 
     def validate_request(self, request: Any) -> None:
         details: dict[str, str] = {}
@@ -232,10 +253,7 @@ class EnvelopeParameterValidator(ParameterValidator):  # type: ignore[misc]
                 if problem:
                     details[name] = problem[1]
                     continue
-                schema = param.get("schema", param)
-                errors = list(
-                    Draft4Validator(schema, format_checker=Draft4Validator.FORMAT_CHECKER).iter_errors(value)
-                )
+                errors = list(self._compiled[(location, name)].iter_errors(value))
                 if errors:
                     details[name] = describe(errors[0]).get("body", errors[0].message[:200])
         if details:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from connexion import request
+
 from fluenzr_server import envelope
+from fluenzr_server.settings import Settings, get_settings
 from fluenzr_server.store.database import Database, get_database
 from fluenzr_server.store.paging import PageRequest
 
@@ -13,6 +16,12 @@ Result = tuple[dict[str, Any], int]
 
 def db() -> Database:
     return get_database()
+
+
+def settings() -> Settings:
+    """The settings the serving app was built with (the edge puts them in the request's state)."""
+    built: Settings | None = request.scope.get("state", {}).get("settings")
+    return built or get_settings()
 
 
 def paging(page: int, per_page: int, sort: str, order: str) -> PageRequest:

@@ -6,8 +6,7 @@ from typing import Any
 
 from fluenzr_server import envelope
 from fluenzr_server.services import webhooks
-from fluenzr_server.settings import get_settings
-from handlers._common import Result, db, deleted, listed, paging
+from handlers._common import Result, db, deleted, listed, paging, settings
 
 
 async def list_webhooks(
@@ -21,7 +20,7 @@ async def list_webhooks(
 async def create_webhook(user: str, body: dict[str, Any]) -> Result:
     """Subscribe a URL; the response carries the secret, once."""
     created = await webhooks.create_webhook(
-        db(), account_id=user, body=body, allow_http_localhost=get_settings().allow_http_webhooks
+        db(), account_id=user, body=body, allow_http_localhost=settings().allow_http_webhooks
     )
     return envelope.ok(created), 201
 
