@@ -47,7 +47,9 @@ def create_engine(url: str) -> AsyncEngine:
     target = async_url(url)
     kwargs: dict[str, Any] = {}
     if target.get_backend_name() == "postgresql":
-        kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+        # No pre-ping: it costs a round trip on every checkout (two per request). Recycling connections
+        # before server-side idle timeouts, plus the error-triggered pool invalidation, covers restarts.
+        kwargs.update(pool_size=10, max_overflow=10, pool_recycle=300)
     engine = create_async_engine(target, **kwargs)
     install_sqlite_pragmas(engine.sync_engine)
     return engine
