@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import available_timezones
 
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.engine import Row
@@ -12,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from fluenzr_server.errors import InvalidState, NotFound, ValidationFailed
 from fluenzr_server.ids import new_id
 from fluenzr_server.services import email_accounts
-from fluenzr_server.services.common import now, unique_ids, wire_time
+from fluenzr_server.services.common import now, retry_on_integrity_error, unique_ids, wire_time
 from fluenzr_server.services.contacts import existing_ids
 from fluenzr_server.services.groups import member_ids
 from fluenzr_server.store import tables as t
@@ -53,15 +54,21 @@ def _steps(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{"subject": s["subject"], "body": s["body"], "delayDays": s.get("delayDays", 0)} for s in steps]
 
 
+@lru_cache(maxsize=1)
+def _time_zones() -> frozenset[str]:
+    # available_timezones() walks the zoneinfo directory, where `localtime` links to the host's own zone.
+    return frozenset(available_timezones()) - {"localtime"}
+
+
 def _schedule(schedule: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
     merged = {**base, **schedule}
-    try:
-        ZoneInfo(merged["timezone"])
-    except Exception:  # ZoneInfo raises several types for bad keys (not found, invalid path, ...)
+    # IANA names only: ZoneInfo() opens any zone file it finds, such as `localtime`, `posixrules`,
+    # `posix/…` or (on a case-insensitive file system) `utc`.
+    if merged["timezone"] not in _time_zones():
         raise ValidationFailed(
             "schedule.timezone must be an IANA time zone name",
             {"schedule.timezone": "is not a known time zone"},
-        ) from None
+        )
     return merged
 
 
@@ -201,6 +208,12 @@ async def pause_campaign(db: Database, *, account_id: str, campaign_id: str) -> 
 async def add_contacts(
     db: Database, *, account_id: str, campaign_id: str, body: dict[str, Any]
 ) -> dict[str, Any]:
+    return await retry_on_integrity_error(lambda: _add_contacts(db, account_id, campaign_id, body))
+
+
+async def _add_contacts(
+    db: Database, account_id: str, campaign_id: str, body: dict[str, Any]
+) -> dict[str, Any]:
     async with db.write() as conn:
         row = await _row(conn, account_id, campaign_id)
         if row.status == "completed":
@@ -216,16 +229,19 @@ async def add_contacts(
                     f"{len(unknown)} contact id(s) are not contacts of this account; nothing was added",
                     {"contactIds": "contains unknown contact ids", "unknownIds": unknown},
                 )
-        before = (await _counts(conn, [campaign_id])).get(campaign_id, 0)
         stamp = now()
+        added = 0
         for start in range(0, len(wanted), 1000):
             rows = [
                 {"campaign_id": campaign_id, "contact_id": contact_id, "current_step": 0, "added_at": stamp}
                 for contact_id in wanted[start : start + 1000]
             ]
-            await conn.execute(db.insert_ignore(t.campaign_contacts, rows))
+            # Count the rows this INSERT wrote (RETURNING skips the ignored ones), not a before/after
+            # count: concurrent adds commit in between. (rowcount is -1 for this statement on psycopg.)
+            inserted = db.insert_ignore(t.campaign_contacts, rows).returning(t.campaign_contacts.c.contact_id)
+            added += len((await conn.execute(inserted)).all())
         after = (await _counts(conn, [campaign_id])).get(campaign_id, 0)
-    return {"campaignId": campaign_id, "added": after - before, "contactCount": after}
+    return {"campaignId": campaign_id, "added": added, "contactCount": after}
 
 
 def _rate(part: int, whole: int) -> float:

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from fluenzr_server.errors import ValidationFailed
+from sqlalchemy.exc import IntegrityError
+
+from fluenzr_server.errors import Conflict, ValidationFailed
+
+T = TypeVar("T")
 
 # The contract's email `pattern`: a dot-atom local part at a domain of two or more LDH labels. Connexion
 # checks it at the edge; services check again (with the RFC 5321 local-part limit the pattern cannot say)
@@ -37,7 +42,21 @@ def normalise_email(value: str, field: str = "email") -> str:
 
 
 def unique_ids(ids: list[str]) -> list[str]:
-    return list(dict.fromkeys(ids))
+    """Duplicates dropped, in a fixed (sorted) order, so concurrent inserts lock rows in the same order."""
+    return sorted(set(ids))
+
+
+async def retry_on_integrity_error(action: Callable[[], Awaitable[T]]) -> T:
+    """Run a membership write again when a concurrent delete broke a foreign key between its checks and
+    its insert: the second run's checks give the caller the 400/404 its ids now deserve, not a 500."""
+    try:
+        return await action()
+    except IntegrityError:
+        pass
+    try:
+        return await action()
+    except IntegrityError:
+        raise Conflict("The contacts changed during the request; retry", {}) from None
 
 
 def pick(body: dict[str, Any], mapping: dict[str, str]) -> dict[str, Any]:

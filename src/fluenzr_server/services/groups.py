@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from fluenzr_server.errors import NotFound, ValidationFailed
 from fluenzr_server.ids import new_id
-from fluenzr_server.services.common import now, pick, unique_ids, wire_time
+from fluenzr_server.services.common import now, pick, retry_on_integrity_error, unique_ids, wire_time
 from fluenzr_server.services.contacts import existing_ids
 from fluenzr_server.store import tables as t
 from fluenzr_server.store.database import Database
@@ -114,6 +114,10 @@ async def add_contacts(
 ) -> dict[str, Any]:
     """All or nothing: any unknown (or foreign) id rejects the whole call."""
     wanted = unique_ids(contact_ids)
+    return await retry_on_integrity_error(lambda: _add_contacts(db, account_id, group_id, wanted))
+
+
+async def _add_contacts(db: Database, account_id: str, group_id: str, wanted: list[str]) -> dict[str, Any]:
     async with db.write() as conn:
         owner = select(t.groups.c.id).where(t.groups.c.account_id == account_id, t.groups.c.id == group_id)
         if (await conn.execute(owner)).first() is None:
@@ -125,17 +129,23 @@ async def add_contacts(
                 f"{len(unknown)} contact id(s) are not contacts of this account; nothing was added",
                 {"contactIds": "contains unknown contact ids", "unknownIds": unknown},
             )
-        before = (await _counts(conn, [group_id])).get(group_id, 0)
         stamp = now()
         rows = [{"group_id": group_id, "contact_id": contact_id, "added_at": stamp} for contact_id in wanted]
-        await conn.execute(db.insert_ignore(t.group_members, rows))
+        # Count the rows this INSERT wrote (RETURNING skips the ignored ones), not a before/after count:
+        # concurrent adds commit in between. (rowcount is -1 for this statement on psycopg.)
+        inserted = db.insert_ignore(t.group_members, rows).returning(t.group_members.c.contact_id)
+        added = len((await conn.execute(inserted)).all())
         after = (await _counts(conn, [group_id])).get(group_id, 0)
-    return {"groupId": group_id, "added": after - before, "contactCount": after}
+    return {"groupId": group_id, "added": added, "contactCount": after}
 
 
 async def member_ids(conn: AsyncConnection, *, account_id: str, group_id: str) -> list[str]:
     owner = select(t.groups.c.id).where(t.groups.c.account_id == account_id, t.groups.c.id == group_id)
     if (await conn.execute(owner)).first() is None:
         raise ValidationFailed("No such group in this account", {"groupId": "is not a group of this account"})
-    query = select(t.group_members.c.contact_id).where(t.group_members.c.group_id == group_id)
+    query = (
+        select(t.group_members.c.contact_id)
+        .where(t.group_members.c.group_id == group_id)
+        .order_by(t.group_members.c.contact_id)
+    )
     return list((await conn.execute(query)).scalars().all())

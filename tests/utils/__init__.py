@@ -1,0 +1,1 @@
+"""Factories and assertions shared by the API tests."""
