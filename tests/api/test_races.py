@@ -122,6 +122,11 @@ async def test_concurrent_start_and_pause_leave_a_consistent_state(client: httpx
 # --- a contact deleted between an add's checks and its insert -----------------------------------------
 
 
+def _only_where_writes_interleave(database: Database) -> None:
+    if database.dialect == "sqlite":
+        pytest.skip("SQLite write transactions are serialised (BEGIN IMMEDIATE): no delete can interleave")
+
+
 def _delete_after_check(database: Database, victim: str, check: ExistingIds) -> ExistingIds:
     """`existing_ids` that, once it has seen the contact, lets a concurrent request delete it."""
 
@@ -138,6 +143,7 @@ def _delete_after_check(database: Database, victim: str, check: ExistingIds) -> 
 async def test_contact_deleted_during_an_add_is_an_unknown_id(
     client: httpx.AsyncClient, database: Database, monkeypatch: pytest.MonkeyPatch, target: str
 ) -> None:
+    _only_where_writes_interleave(database)
     keep, victim = (await create_contact(client))["id"], (await create_contact(client))["id"]
     if target == "group":
         container = await create_group(client)
@@ -157,6 +163,7 @@ async def test_contact_deleted_during_an_add_is_an_unknown_id(
 async def test_group_deleted_during_an_add_is_404(
     client: httpx.AsyncClient, database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    _only_where_writes_interleave(database)
     group = await create_group(client)
     contact = (await create_contact(client))["id"]
     check = group_service.existing_ids

@@ -93,8 +93,10 @@ async def _counts(conn: AsyncConnection, campaign_ids: list[str]) -> dict[str, i
     return {campaign_id: int(count) for campaign_id, count in (await conn.execute(query)).all()}
 
 
-async def _row(conn: AsyncConnection, account_id: str, campaign_id: str) -> Row[Any]:
+async def _row(conn: AsyncConnection, account_id: str, campaign_id: str, *, lock: bool = False) -> Row[Any]:
     query = select(t.campaigns).where(t.campaigns.c.account_id == account_id, t.campaigns.c.id == campaign_id)
+    if lock:  # PostgreSQL row lock for state changes (SQLite write transactions are serialised already)
+        query = query.with_for_update()
     row = (await conn.execute(query)).first()
     if row is None:
         raise NotFound(campaign_id)
@@ -148,7 +150,7 @@ async def update_campaign(
     db: Database, *, account_id: str, campaign_id: str, body: dict[str, Any]
 ) -> dict[str, Any]:
     async with db.write() as conn:
-        row = await _row(conn, account_id, campaign_id)
+        row = await _row(conn, account_id, campaign_id, lock=True)
         if row.status not in EDITABLE_STATES:
             raise InvalidState(
                 f"A {row.status} campaign cannot be edited"
@@ -174,7 +176,7 @@ async def update_campaign(
 
 async def start_campaign(db: Database, *, account_id: str, campaign_id: str) -> dict[str, Any]:
     async with db.write() as conn:
-        row = await _row(conn, account_id, campaign_id)
+        row = await _row(conn, account_id, campaign_id, lock=True)
         if row.status == "running":
             return await _load(conn, account_id, campaign_id)
         if row.status == "completed":
@@ -195,7 +197,7 @@ async def start_campaign(db: Database, *, account_id: str, campaign_id: str) -> 
 
 async def pause_campaign(db: Database, *, account_id: str, campaign_id: str) -> dict[str, Any]:
     async with db.write() as conn:
-        row = await _row(conn, account_id, campaign_id)
+        row = await _row(conn, account_id, campaign_id, lock=True)
         if row.status == "paused":
             return await _load(conn, account_id, campaign_id)
         if row.status != "running":
@@ -215,7 +217,7 @@ async def _add_contacts(
     db: Database, account_id: str, campaign_id: str, body: dict[str, Any]
 ) -> dict[str, Any]:
     async with db.write() as conn:
-        row = await _row(conn, account_id, campaign_id)
+        row = await _row(conn, account_id, campaign_id, lock=True)
         if row.status == "completed":
             raise InvalidState("A completed campaign takes no new contacts", {"status": row.status})
         if "groupId" in body:

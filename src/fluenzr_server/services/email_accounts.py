@@ -133,11 +133,14 @@ async def update_email_account(
 async def delete_email_account(db: Database, *, account_id: str, email_account_id: str) -> None:
     async with db.write() as conn:
         await _load(conn, account_id, email_account_id)
-        busy = select(t.campaigns.c.id).where(
-            t.campaigns.c.email_account_id == email_account_id,
-            t.campaigns.c.status.in_(ACTIVE_CAMPAIGN_STATES),
+        # Lock the campaigns that send from it, so none can start between this check and the delete.
+        users = (
+            select(t.campaigns.c.id, t.campaigns.c.status)
+            .where(t.campaigns.c.email_account_id == email_account_id)
+            .with_for_update()
         )
-        campaign_ids = list((await conn.execute(busy)).scalars().all())
+        rows = (await conn.execute(users)).all()
+        campaign_ids = [row.id for row in rows if row.status in ACTIVE_CAMPAIGN_STATES]
         if campaign_ids:
             raise Conflict(
                 "The email account is sending for running or paused campaigns",

@@ -18,6 +18,8 @@ class Database:
         self.url = url
         self.engine: AsyncEngine = create_engine(url)
         self.dialect = self.engine.dialect.name
+        # SQLite gets a second pool whose transactions take the write lock first; PostgreSQL needs none.
+        self.write_engine = create_engine(url, for_writes=True) if self.dialect == "sqlite" else self.engine
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -27,7 +29,7 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """A transaction: committed when the block ends, rolled back when it raises."""
-        async with self.engine.begin() as conn:
+        async with self.write_engine.begin() as conn:
             yield conn
 
     def insert_ignore(self, table: Table, rows: list[dict[str, Any]]) -> Insert:
@@ -38,6 +40,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.write_engine is not self.engine:
+            await self.write_engine.dispose()
 
 
 _database: Database | None = None

@@ -43,7 +43,25 @@ def install_sqlite_pragmas(sync_engine: Any) -> None:
         event.listen(sync_engine, "connect", _sqlite_pragmas)
 
 
-def create_engine(url: str) -> AsyncEngine:
+def _begin_immediate(sync_engine: Any) -> None:
+    """SQLite write transactions take the write lock up front (BEGIN IMMEDIATE).
+
+    A deferred transaction that reads and then writes fails at once with SQLITE_BUSY when another writer
+    committed in between; an immediate one waits its turn (busy_timeout) and then reads current data, so
+    every check-then-write in a service is atomic.
+    """
+
+    def no_driver_begin(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # the driver's own implicit BEGIN would be deferred
+
+    def begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    event.listen(sync_engine, "connect", no_driver_begin)
+    event.listen(sync_engine, "begin", begin)
+
+
+def create_engine(url: str, *, for_writes: bool = False) -> AsyncEngine:
     target = async_url(url)
     kwargs: dict[str, Any] = {}
     if target.get_backend_name() == "postgresql":
@@ -52,4 +70,6 @@ def create_engine(url: str) -> AsyncEngine:
         kwargs.update(pool_size=10, max_overflow=10, pool_recycle=300)
     engine = create_async_engine(target, **kwargs)
     install_sqlite_pragmas(engine.sync_engine)
+    if for_writes and target.get_backend_name() == "sqlite":
+        _begin_immediate(engine.sync_engine)
     return engine
