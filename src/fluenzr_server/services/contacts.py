@@ -15,7 +15,7 @@ from fluenzr_server.ids import new_id
 from fluenzr_server.services.common import normalise_email, now, pick, wire_time
 from fluenzr_server.store import tables as t
 from fluenzr_server.store.database import Database
-from fluenzr_server.store.paging import PageRequest, fetch_page
+from fluenzr_server.store.paging import CachedCount, CountCache, PageRequest, fetch_page
 
 _WRITABLE = {"email": "email", "firstName": "first_name", "lastName": "last_name", "company": "company"}
 _SORTS = {
@@ -26,6 +26,22 @@ _SORTS = {
     "lastName": t.contacts.c.last_name,
     "company": t.contacts.c.company,
 }
+
+
+_TOTALS = CountCache()
+
+
+async def bump_contacts_version(conn: AsyncConnection, account_id: str) -> None:
+    """Mark the account's contacts lists as changed (call inside the write's own transaction)."""
+    version = t.accounts.c.contacts_version
+    await conn.execute(
+        update(t.accounts).where(t.accounts.c.id == account_id).values(contacts_version=version + 1)
+    )
+
+
+async def _contacts_version(conn: AsyncConnection, account_id: str) -> int:
+    query = select(t.accounts.c.contacts_version).where(t.accounts.c.id == account_id)
+    return int((await conn.execute(query)).scalar_one())
 
 
 def present(row: Row[Any], group_ids: list[str]) -> dict[str, Any]:
@@ -79,8 +95,14 @@ async def list_contacts(
         )
         where.append(membership)
     async with db.read() as conn:
+        count = CachedCount(_TOTALS, (account_id, email, group), await _contacts_version(conn, account_id))
         rows, total = await fetch_page(
-            conn, table=t.contacts, where=where, sort_column=_SORTS[request.sort], request=request
+            conn,
+            table=t.contacts,
+            where=where,
+            sort_column=_SORTS[request.sort],
+            request=request,
+            cached_count=count,
         )
         groups = await _group_ids(conn, [row.id for row in rows])
     return [present(row, groups[row.id]) for row in rows], total
@@ -114,6 +136,7 @@ async def create_contact(db: Database, *, account_id: str, body: dict[str, Any])
     try:
         async with db.write() as conn:
             await conn.execute(t.contacts.insert().values(values))
+            await bump_contacts_version(conn, account_id)
     except IntegrityError:
         raise await _conflict(db, account_id, values["email"]) from None
     values.setdefault("first_name", None)
@@ -147,6 +170,7 @@ async def update_contact(
             result = await conn.execute(update(t.contacts).where(scope).values(values))
             if result.rowcount == 0:
                 raise NotFound(contact_id)
+            await bump_contacts_version(conn, account_id)
             return await _load(conn, account_id, contact_id)
     except IntegrityError:
         raise await _conflict(db, account_id, values["email"]) from None
@@ -159,6 +183,7 @@ async def delete_contact(db: Database, *, account_id: str, contact_id: str) -> N
         result = await conn.execute(delete(t.contacts).where(scope))
         if result.rowcount == 0:
             raise NotFound(contact_id)
+        await bump_contacts_version(conn, account_id)
 
 
 async def existing_ids(conn: AsyncConnection, *, account_id: str, contact_ids: list[str]) -> set[str]:

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from fluenzr_server.errors import NotFound, ValidationFailed
 from fluenzr_server.ids import new_id
 from fluenzr_server.services.common import now, pick, retry_on_integrity_error, unique_ids, wire_time
-from fluenzr_server.services.contacts import existing_ids
+from fluenzr_server.services.contacts import bump_contacts_version, existing_ids
 from fluenzr_server.store import tables as t
 from fluenzr_server.store.database import Database
 from fluenzr_server.store.paging import PageRequest, fetch_page
@@ -107,6 +107,7 @@ async def delete_group(db: Database, *, account_id: str, group_id: str) -> None:
         scope = and_(t.groups.c.account_id == account_id, t.groups.c.id == group_id)
         if (await conn.execute(delete(t.groups).where(scope))).rowcount == 0:
             raise NotFound(group_id)
+        await bump_contacts_version(conn, account_id)  # memberships went with it (`group` filter)
 
 
 async def add_contacts(
@@ -135,6 +136,8 @@ async def _add_contacts(db: Database, account_id: str, group_id: str, wanted: li
         # concurrent adds commit in between. (rowcount is -1 for this statement on psycopg.)
         inserted = db.insert_ignore(t.group_members, rows).returning(t.group_members.c.contact_id)
         added = len((await conn.execute(inserted)).all())
+        if added:
+            await bump_contacts_version(conn, account_id)
         after = (await _counts(conn, [group_id])).get(group_id, 0)
     return {"groupId": group_id, "added": added, "contactCount": after}
 

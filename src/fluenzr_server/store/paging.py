@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +24,39 @@ class PageRequest:
         return (self.page - 1) * self.per_page
 
 
+class CountCache:
+    """Exact totals, reused while the data they were counted from is unchanged.
+
+    An entry is keyed by the list and its filters and tagged with a data version that every relevant write
+    bumps in its own transaction; a total is only served for the version it was counted at. Per process
+    and bounded (least recently used entries go first).
+    """
+
+    def __init__(self, size: int = 10_000) -> None:
+        self.size = size
+        self._entries: OrderedDict[Hashable, tuple[int, int]] = OrderedDict()
+
+    def get(self, key: Hashable, version: int) -> int | None:
+        entry = self._entries.get(key)
+        if entry is None or entry[0] != version:
+            return None
+        self._entries.move_to_end(key)
+        return entry[1]
+
+    def put(self, key: Hashable, version: int, total: int) -> None:
+        self._entries[key] = (version, total)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+
+@dataclass(frozen=True, slots=True)
+class CachedCount:
+    cache: CountCache
+    key: Hashable
+    version: int
+
+
 async def fetch_page(
     conn: AsyncConnection,
     *,
@@ -29,6 +64,7 @@ async def fetch_page(
     where: list[ColumnElement[bool]],
     sort_column: ColumnElement[Any],
     request: PageRequest,
+    cached_count: CachedCount | None = None,
 ) -> tuple[list[Row[Any]], int]:
     descending = request.order == "desc"
     ordering = (
@@ -39,7 +75,12 @@ async def fetch_page(
     )
     rows = list((await conn.execute(query)).all())
     if request.page == 1 and len(rows) < request.per_page:
-        total = len(rows)  # the whole result is on this page: no count query needed
-    else:
-        total = (await conn.execute(select(func.count()).select_from(table).where(*where))).scalar_one()
-    return rows, int(total)
+        return rows, len(rows)  # the whole result is on this page: no count query needed
+    if cached_count is not None:
+        total = cached_count.cache.get(cached_count.key, cached_count.version)
+        if total is not None:
+            return rows, total
+    total = int((await conn.execute(select(func.count()).select_from(table).where(*where))).scalar_one())
+    if cached_count is not None:
+        cached_count.cache.put(cached_count.key, cached_count.version, total)
+    return rows, total

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -39,6 +40,9 @@ accounts = Table(
     Column("name", String(200), nullable=False),
     Column("plan", String(16), nullable=False),
     _ts("created_at"),
+    # Bumped by every write that can change a contacts list (contacts, memberships): list totals are
+    # cached against it (store/paging.py), so a million-contact account is not counted on every page.
+    Column("contacts_version", BigInteger, nullable=False, server_default="0"),
 )
 
 api_keys = Table(
