@@ -48,16 +48,27 @@ def fresh_postgres_database(base_url: str, name: str) -> str:
     return sync_url(base_url).set(database=name).render_as_string(hide_password=False)
 
 
+def drop_postgres_database(base_url: str, name: str) -> None:
+    engine = create_engine(sync_url(base_url), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'api.db'}"
-    else:
-        # One database per test session, so concurrent runs on one server do not drop each other's.
-        name = f"fluenzr_api_tests_{os.getpid()}"
-        url = fresh_postgres_database(require_service(POSTGRES_URL, "PostgreSQL"), name)
+        upgrade(url)
+        yield url
+        return
+    # One database per test session, so concurrent runs on one server do not drop each other's.
+    admin = require_service(POSTGRES_URL, "PostgreSQL")
+    name = f"fluenzr_api_tests_{os.getpid()}"
+    url = fresh_postgres_database(admin, name)
     upgrade(url)
-    return url
+    yield url
+    drop_postgres_database(admin, name)
 
 
 def test_settings(database_url: str, **overrides: Any) -> Settings:

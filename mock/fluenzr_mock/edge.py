@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from fluenzr_mock.contract import Contract
 from fluenzr_server import envelope
 from fluenzr_server.bodies import BodyLimit
-from fluenzr_server.errors import ApiError, NotFound
+from fluenzr_server.errors import ApiError, UnknownPath
 
 log = logging.getLogger("fluenzr.mock")
 
@@ -115,7 +115,7 @@ class MockEdgeMiddleware:
 
         if path.endswith("/") and not path.startswith(self.docs_prefix):
             # As in the real edge: a path is exact (Starlette would redirect, building a URL from Host).
-            await reply(NotFound(message=f"No such path: {path}"))
+            await reply(UnknownPath(path))
             return
         if method == "OPTIONS" and origin is not None and "access-control-request-method" in headers:
             response = self._preflight(path, origin, headers.get("access-control-request-headers"))

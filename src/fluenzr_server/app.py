@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException
 
 from fluenzr_server import envelope
 from fluenzr_server.edge import EdgeMiddleware
-from fluenzr_server.errors import ApiError, code_for_status
+from fluenzr_server.errors import ApiError, UnknownPath, code_for_status
 from fluenzr_server.idempotency import IdempotencyMiddleware
 from fluenzr_server.ratelimit import RateLimiter
 from fluenzr_server.settings import Settings, get_settings
@@ -134,7 +134,8 @@ def error_handlers(
                 {"Allow": ", ".join(methods)},
             )
         if exc.status_code == 404:
-            return _json(404, "NOT_FOUND", f"No such path: {path}", {"path": path[:300]})
+            unknown = UnknownPath(path)
+            return _json(unknown.status, unknown.code, unknown.message, unknown.details)
         return _json(exc.status_code, code_for_status(exc.status_code), str(exc.detail)[:300])
 
     async def unexpected(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:

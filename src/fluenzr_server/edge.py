@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from fluenzr_server import envelope
 from fluenzr_server.auth import bearer_token, key_cache, resolve_key
 from fluenzr_server.bodies import BodyLimit
-from fluenzr_server.errors import ApiError, NotFound, RateLimited
+from fluenzr_server.errors import ApiError, RateLimited, UnknownPath
 from fluenzr_server.ratelimit import Decision, RateLimiter
 
 REQUEST_ID_HEADER = "X-Request-Id"
@@ -90,7 +90,7 @@ class EdgeMiddleware:
         path: str = scope["path"]
         if path.endswith("/") and not path.startswith(self.docs_prefix):
             # Starlette would answer with a redirect built from the Host header; a path is exact here.
-            await reply(NotFound(message=f"No such path: {path}"))
+            await reply(UnknownPath(path))
             return
 
         try:

@@ -49,6 +49,14 @@ class NotFound(ApiError):
         super().__init__(message, {"id": object_id} if object_id else {})
 
 
+class UnknownPath(ApiError):
+    status = 404
+    code = "NOT_FOUND"
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"No such path: {path[:300]}", {"path": path[:300]})
+
+
 class MethodNotAllowed(ApiError):
     status = 405
     code = "METHOD_NOT_ALLOWED"

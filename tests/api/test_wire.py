@@ -209,7 +209,7 @@ async def test_unknown_path_is_a_404_envelope(client: httpx.AsyncClient, path: s
     assert_edge_headers(response)
 
 
-@pytest.mark.parametrize("path", ["/nope", "/contacts/ctc_1/nope", "/v2/contacts"])
+@pytest.mark.parametrize("path", ["/nope", "/contacts/ctc_1/nope", "/v2/contacts", "/contacts/"])
 async def test_unknown_path_names_the_path(client: httpx.AsyncClient, path: str) -> None:
     assert error(await client.get(path), 404, "NOT_FOUND")["path"] == "/v1" + path
 

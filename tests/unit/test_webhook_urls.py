@@ -34,6 +34,7 @@ REFUSED = [
     "https://user:pw@hooks.example.com/x",
     "https:///x",
     "https://hooks.example.com:99999/x",
+    "https://example.com:0/x",
     "ftp://hooks.example.com/x",
     "https://169.254\u3002169.254/latest/meta-data/",  # ideographic full stop
     "https://10\uff0e0.0.5/x",  # fullwidth full stop

@@ -62,9 +62,11 @@ def check_webhook_url(url: str, *, allow_http_localhost: bool) -> str:
     try:
         parts = urlsplit(url)
         host = canonical_host(parts.hostname or "")
-        _ = parts.port  # raises ValueError for a non-numeric or out-of-range port
+        port = parts.port  # raises ValueError for a non-numeric or out-of-range port
     except ValueError:
         raise _refuse("is not a valid URL") from None
+    if port == 0:
+        raise _refuse("must not use port 0")
     if parts.username is not None or parts.password is not None:
         raise _refuse("must not contain credentials")
     if not host:
