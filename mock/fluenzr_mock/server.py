@@ -21,7 +21,7 @@ from fluenzr_mock.edge import CorsPolicy, MockEdgeMiddleware
 from fluenzr_mock.prefer import parse_prefer
 from fluenzr_mock.responder import Responder
 from fluenzr_server import envelope
-from fluenzr_server.app import MIDDLEWARES, VALIDATORS, error_handlers
+from fluenzr_server.app import VALIDATORS, error_handlers, middlewares
 from fluenzr_server.spec import load_spec
 from fluenzr_server.validation import register_read_only_fields
 
@@ -96,8 +96,9 @@ def build_mock_app(
     spec = mock_spec(spec)
     register_read_only_fields(spec)
     contract = Contract(spec)
-    # Connexion inserts added middlewares into the list it is given: one copy per app.
-    app = AsyncApp(__name__, lifespan=_no_database, middlewares=list(MIDDLEWARES))
+    app = AsyncApp(
+        __name__, lifespan=_no_database, middlewares=middlewares(validate_responses=validate_responses)
+    )
     app.add_api(
         spec,
         resolver=MockResolver(contract, Responder(seed=seed)),
