@@ -18,7 +18,7 @@ from fluenzr_server.services.contacts import existing_ids
 from fluenzr_server.services.groups import member_ids
 from fluenzr_server.store import tables as t
 from fluenzr_server.store.database import Database
-from fluenzr_server.store.paging import PageRequest, fetch_page
+from fluenzr_server.store.paging import PageRequest, counts_by, fetch_page
 
 DEFAULT_SCHEDULE = {
     "timezone": "UTC",
@@ -83,14 +83,7 @@ async def _check_email_account(conn: AsyncConnection, account_id: str, email_acc
 
 
 async def _counts(conn: AsyncConnection, campaign_ids: list[str]) -> dict[str, int]:
-    if not campaign_ids:
-        return {}
-    query = (
-        select(t.campaign_contacts.c.campaign_id, func.count())
-        .where(t.campaign_contacts.c.campaign_id.in_(campaign_ids))
-        .group_by(t.campaign_contacts.c.campaign_id)
-    )
-    return {campaign_id: int(count) for campaign_id, count in (await conn.execute(query)).all()}
+    return await counts_by(conn, t.campaign_contacts.c.campaign_id, campaign_ids)
 
 
 async def _row(conn: AsyncConnection, account_id: str, campaign_id: str, *, lock: bool = False) -> Row[Any]:

@@ -14,7 +14,7 @@ from fluenzr_server.services.common import now, pick, retry_on_integrity_error, 
 from fluenzr_server.services.contacts import bump_contacts_version, existing_ids
 from fluenzr_server.store import tables as t
 from fluenzr_server.store.database import Database
-from fluenzr_server.store.paging import PageRequest, fetch_page
+from fluenzr_server.store.paging import PageRequest, counts_by, fetch_page
 
 _WRITABLE = {"name": "name", "description": "description"}
 _SORTS = {"createdAt": t.groups.c.created_at, "updatedAt": t.groups.c.updated_at, "name": t.groups.c.name}
@@ -32,14 +32,7 @@ def present(row: Row[Any], contact_count: int) -> dict[str, Any]:
 
 
 async def _counts(conn: AsyncConnection, group_ids: list[str]) -> dict[str, int]:
-    if not group_ids:
-        return {}
-    query = (
-        select(t.group_members.c.group_id, func.count())
-        .where(t.group_members.c.group_id.in_(group_ids))
-        .group_by(t.group_members.c.group_id)
-    )
-    return {group_id: int(count) for group_id, count in (await conn.execute(query)).all()}
+    return await counts_by(conn, t.group_members.c.group_id, group_ids)
 
 
 async def _load(conn: AsyncConnection, account_id: str, group_id: str) -> dict[str, Any]:
