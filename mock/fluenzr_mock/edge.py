@@ -10,12 +10,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import Headers
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fluenzr_mock.contract import Contract
 from fluenzr_server import envelope
+from fluenzr_server.asgi import answer_or_500, with_headers
 from fluenzr_server.bodies import BodyLimit
 from fluenzr_server.errors import ApiError, UnknownPath
 
@@ -80,22 +81,11 @@ class MockEdgeMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
 
-        async def send_tracked(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
+        async def handle(tracked_send: Send) -> None:
+            await self._handle(scope, receive, tracked_send)
 
-        try:
-            await self._handle(scope, receive, send_tracked)
-        except Exception:
-            # Connexion's exception middleware renders everything raised inside it; this is the last resort
-            # for a failure in this middleware itself, so that even that answer is an envelope.
-            log.exception("mock edge failure on %s %s", scope.get("method"), scope.get("path"))
-            if not started:
-                response = envelope.error_response(500, "INTERNAL_ERROR", "Internal server error", {})
-                await response(scope, receive, send)
+        await answer_or_500(handle, scope, receive, send, log=log, details={}, headers={})
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = Headers(scope=scope)
@@ -129,15 +119,7 @@ class MockEdgeMiddleware:
             await reply(error)
             return
 
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                response_headers = MutableHeaders(scope=message)
-                for name, value in decorated(message["status"]).items():
-                    if name not in response_headers:
-                        response_headers[name] = value
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+        await self.app(scope, receive, with_headers(send, decorated, overwrite=False))
 
     def _preflight(self, path: str, origin: str, requested: str | None) -> Response:
         if not self.cors.allows(origin):

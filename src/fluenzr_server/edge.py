@@ -11,10 +11,11 @@ import secrets
 import time
 from typing import Any
 
-from starlette.datastructures import Headers, MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fluenzr_server import envelope
+from fluenzr_server.asgi import answer_or_500, with_headers
 from fluenzr_server.auth import bearer_token, key_cache, resolve_key
 from fluenzr_server.bodies import BodyLimit
 from fluenzr_server.errors import ApiError, RateLimited, UnknownPath
@@ -50,27 +51,20 @@ class EdgeMiddleware:
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         state["settings"] = self.settings  # the settings this app was built with, for the handlers
-        started = False
 
-        async def send_tracked(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
+        async def handle(tracked_send: Send) -> None:
             with key_cache():
-                await self._handle(scope, receive, send_tracked, request_id)
-        except Exception:
-            # Connexion's exception middleware renders everything raised inside it; this is the last
-            # resort for failures in this middleware itself (a database or Redis outage, say).
-            log.exception("edge failure (%s)", request_id)
-            if not started:
-                details = {"requestId": request_id}
-                headers = {REQUEST_ID_HEADER: request_id}
-                response = envelope.error_response(
-                    500, "INTERNAL_ERROR", "Internal server error", details, headers
-                )
-                await response(scope, receive, send)
+                await self._handle(scope, receive, tracked_send, request_id)
+
+        await answer_or_500(
+            handle,
+            scope,
+            receive,
+            send,
+            log=log,
+            details={"requestId": request_id},
+            headers={REQUEST_ID_HEADER: request_id},
+        )
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
         headers = Headers(scope=scope)
@@ -99,14 +93,7 @@ class EdgeMiddleware:
             await reply(error)
             return
 
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                response_headers = MutableHeaders(scope=message)
-                for name, value in extra_headers.items():
-                    response_headers[name] = value
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+        await self.app(scope, receive, with_headers(send, lambda _status: extra_headers))
 
     async def _decide(self, scope: Scope, headers: Headers) -> Decision:
         identity = await self._identity(scope, headers)

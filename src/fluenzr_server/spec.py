@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -21,8 +22,6 @@ def _load(path: str) -> dict[str, Any]:
 
 def load_spec(path: Path | str | None = None) -> dict[str, Any]:
     """A fresh copy of the contract (callers may adapt it, e.g. the mock swaps the security function)."""
-    import copy
-
     return copy.deepcopy(_load(str(path or REPO_SPEC)))
 
 
