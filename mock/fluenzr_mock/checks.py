@@ -30,11 +30,11 @@ def _webhook_url(body: dict[str, Any]) -> None:
 
 
 SERVICE_CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
-    "handlers.contacts.create_contact": _email("email"),
-    "handlers.contacts.update_contact": _email("email"),
-    "handlers.email_accounts.create_email_account": _email("fromEmail"),
-    "handlers.email_accounts.update_email_account": _email("fromEmail"),
-    "handlers.webhooks.create_webhook": _webhook_url,
+    "createContact": _email("email"),
+    "updateContact": _email("email"),
+    "createEmailAccount": _email("fromEmail"),
+    "updateEmailAccount": _email("fromEmail"),
+    "createWebhook": _webhook_url,
 }
 
 

@@ -59,7 +59,7 @@ def make_handler(operation: Operation, responder: Responder) -> Handler:
             body=envelope.dumps(body),
         )
 
-    mock_handler.__name__ = mock_handler.__qualname__ = operation.operation_id.rpartition(".")[2]
+    mock_handler.__name__ = mock_handler.__qualname__ = operation.operation_id
     mock_handler.__doc__ = f"Mock of {operation.method} {operation.path}."
     return mock_handler
 

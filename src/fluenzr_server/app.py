@@ -34,6 +34,7 @@ from fluenzr_server.validation import (
     EnvelopeParameterValidator,
     register_read_only_fields,
 )
+from handlers.resolver import TagResolver
 
 log = logging.getLogger("fluenzr")
 
@@ -193,6 +194,7 @@ def build_app(
         validate_responses=settings.validate_responses,
         pythonic_params=True,
         validator_map=VALIDATORS,
+        resolver=TagResolver(),
     )
     for exc_class, handler in error_handlers(spec, expose_internal=settings.environment == "test").items():
         app.add_error_handler(exc_class, handler)

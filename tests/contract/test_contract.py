@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,8 @@ import pytest
 import yaml
 from openapi_spec_validator import validate
 from prance import ResolvingParser
+
+from handlers.resolver import resolve_handler
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi" / "fluenzr-v1.yaml"
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
@@ -132,17 +135,15 @@ def test_documented_statuses(raw_spec: dict[str, Any]) -> None:
             assert {"413", "415"} <= statuses, label
 
 
-def test_operation_ids_name_handlers_with_one_tag(raw_spec: dict[str, Any]) -> None:
+def test_operation_ids_are_public_names_resolving_to_one_tags_handler(raw_spec: dict[str, Any]) -> None:
     seen = set()
     for method, path, op in operations(raw_spec):
-        module, _, _func = op["operationId"].rpartition(".")
-        assert module.startswith("handlers."), f"{method} {path}"
+        operation_id = op["operationId"]
+        assert re.fullmatch(r"[a-z]+(?:[A-Z][a-z]+)*", operation_id), f"{method} {path}: {operation_id}"
         assert len(op["tags"]) == 1, f"{method} {path}"
-        assert module.split(".")[1] == op["tags"][0].replace("-", "_"), (
-            f"{method} {path}: tag and module differ"
-        )
-        assert op["operationId"] not in seen
-        seen.add(op["operationId"])
+        assert callable(resolve_handler(op["tags"][0], operation_id)), f"{method} {path}"
+        assert operation_id not in seen
+        seen.add(operation_id)
 
 
 def test_list_operations_take_paging_and_sorting(resolved_spec: dict[str, Any]) -> None:

@@ -186,3 +186,16 @@ idempotency_keys = Table(
     _ts("created_at"),
     Index("ix_idempotency_keys_account_created", "account_id", "created_at"),
 )
+
+# The webhook outbox: one row per event, written in the transaction of the change that causes it
+# (services/events.py), so an event is never lost and never emitted for a change that rolled back.
+events = Table(
+    "events",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("account_id", String(32), ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("data", JSON, nullable=False),
+    _ts("created_at"),
+    Index("ix_events_account_created", "account_id", "created_at", "id"),
+)

@@ -1,0 +1,68 @@
+"""The one claim query: due rows taken by exactly one worker, with a lease.
+
+Shared by the sending engine (leads, messages) and the webhook dispatcher (deliveries). On PostgreSQL it is
+`SELECT … FOR UPDATE SKIP LOCKED` (as River's and procrastinate's fetch queries), so workers on several hosts
+take disjoint rows without waiting on each other. On SQLite the caller's transaction already holds the
+single write lock (`BEGIN IMMEDIATE`), which makes the select-then-update atomic in the same way.
+
+A lease (`lease_until`, `lease_owner`) marks a row as being worked on: a row whose lease has run out is
+due again, which is how work held by a killed worker is found. What "found again" means is the caller's
+rule (a webhook delivery is retried; an SMTP message that may have been sent becomes `unknown`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, Table, and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+async def claim_due(
+    conn: AsyncConnection,
+    table: Table,
+    *,
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+    owner: str,
+    where: ColumnElement[bool] | None = None,
+    due_column: str = "due_at",
+) -> list[Row[Any]]:
+    """Lease up to `limit` rows of `table` that are due and not leased; return them as updated.
+
+    Shapes: `table` has `id`, `lease_until` (timestamp, NULL when free) and `lease_owner` (text) columns
+    and the `due_column`. Rows are taken oldest-due first, ties by id. Must run inside the caller's write
+    transaction (`Database.write()`); the lease holds once that transaction commits.
+    """
+    if limit <= 0:
+        return []
+    due = table.c[due_column]
+    free = or_(table.c.lease_until.is_(None), table.c.lease_until < now)
+    condition = and_(due <= now, free, *([where] if where is not None else []))
+    pick = select(table.c.id).where(condition).order_by(due, table.c.id).limit(limit)
+    if conn.dialect.name == "postgresql":
+        pick = pick.with_for_update(skip_locked=True)
+    ids = list((await conn.execute(pick)).scalars())
+    if not ids:
+        return []
+    leased = (
+        update(table)
+        .where(table.c.id.in_(ids))
+        .values(lease_until=now + lease, lease_owner=owner)
+        .returning(*table.c)
+    )
+    rows = list((await conn.execute(leased)).all())
+    rows.sort(key=lambda row: (row._mapping[due_column], row.id))
+    return rows
+
+
+async def release(conn: AsyncConnection, table: Table, row_id: Any, *, owner: str, **values: Any) -> bool:
+    """End this owner's lease on one row, writing `values`; False when the lease was lost meanwhile."""
+    result = await conn.execute(
+        update(table)
+        .where(table.c.id == row_id, table.c.lease_owner == owner)
+        .values(lease_until=None, lease_owner=None, **values)
+    )
+    return bool(result.rowcount)
