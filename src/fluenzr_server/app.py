@@ -23,9 +23,11 @@ from starlette.exceptions import HTTPException
 
 from fluenzr_server import envelope
 from fluenzr_server.edge import EdgeMiddleware
+from fluenzr_server.engine.embedded import embedded
 from fluenzr_server.errors import ApiError, UnknownPath, code_for_status
 from fluenzr_server.idempotency import IdempotencyMiddleware
 from fluenzr_server.ratelimit import RateLimiter
+from fluenzr_server.resources import Resources
 from fluenzr_server.settings import Settings, get_settings
 from fluenzr_server.spec import AllowedMethods, base_path, load_spec
 from fluenzr_server.store.database import Database, set_database
@@ -177,7 +179,8 @@ def build_app(
         database = Database(settings.database_url)
         set_database(database)
         try:
-            yield
+            async with embedded(Resources.open(settings, database=database)):
+                yield
         finally:
             await database.dispose()
             set_database(None)

@@ -56,6 +56,36 @@ def cmd_serve(args: argparse.Namespace) -> None:
     _serve(args.host, args.port, args.workers)
 
 
+def cmd_worker(_args: argparse.Namespace) -> None:
+    """The engine's tasks without the API, until SIGTERM/SIGINT (any number of these on PostgreSQL)."""
+    import logging
+    import signal
+
+    from fluenzr_server.engine.embedded import close_tasks
+    from fluenzr_server.engine.runner import run_tasks
+    from fluenzr_server.engine.tasks import default_tasks
+    from fluenzr_server.resources import Resources
+
+    settings = get_settings()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    async def run() -> None:
+        resources = Resources.open(settings)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        tasks = default_tasks(resources)
+        print(f"worker {os.getpid()} running: {', '.join(task.name for task in tasks)}", flush=True)
+        try:
+            await run_tasks(tasks, resources, stop)
+        finally:
+            await close_tasks(tasks)
+            await resources.close()
+
+    asyncio.run(run())
+
+
 def cmd_migrate(_args: argparse.Namespace) -> None:
     upgrade(get_settings().database_url)
     print("database is at the latest schema")
@@ -146,6 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
 
     add("migrate", cmd_migrate, "upgrade the database to the latest schema")
+    add("worker", cmd_worker, "run the sending engine without the API (any number of them on PostgreSQL)")
 
     mock = add("mock", cmd_mock, "serve the contract's examples, no database (make mock)")
     mock.add_argument("--host", default="127.0.0.1")

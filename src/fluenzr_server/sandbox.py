@@ -227,7 +227,7 @@ def run_sandbox(host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> None:
         database_url = f"sqlite:///{Path(workdir) / 'sandbox.db'}"
         upgrade(database_url)
         demo = asyncio.run(_prepare(database_url))
-        settings = Settings(_env_file=None, database_url=database_url)  # type: ignore[call-arg]
+        settings = Settings(_env_file=None, database_url=database_url, engine=False)  # type: ignore[call-arg]
         base = f"http://{host}:{port}/v1"
         print(
             f"\nFluenzR sandbox on {base}  (Swagger UI: {base}/ui/)\n"

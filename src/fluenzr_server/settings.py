@@ -25,12 +25,22 @@ class Settings(BaseSettings):
     # Response validation costs most of the throughput; tests turn it on, production leaves it off.
     validate_responses: bool = False
     allow_http_webhooks: bool = False
+    # Local SMTP sinks and test servers: connect to loopback/private addresses and send with SMTP
+    # `security: none`. Refused in production.
+    allow_private_hosts: bool = False
     # Client address source for unauthenticated rate limiting: trust X-Forwarded-For only behind a proxy.
     trust_forwarded_for: bool = False
     log_level: str = "info"
     # Encrypts stored credentials (SMTP passwords). Older keys still decrypt, for rotation.
     secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET_KEY)
     old_secret_keys: list[SecretStr] = []
+    # The sending engine runs inside `serve`/`dev` unless this is off (FLUENZR_ENGINE=off: API only);
+    # `fluenzr-server worker` runs it alone.
+    engine: bool = True
+    # How long a claimed message may stay `sending` before another worker takes its worker for dead and
+    # marks it `unknown` (never resent). Must exceed the longest SMTP conversation (timeout below).
+    engine_lease_seconds: float = Field(default=300.0, ge=1.0)
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0.0)
 
     @field_validator("rate_limit")
     @classmethod
@@ -43,6 +53,8 @@ class Settings(BaseSettings):
         if self.environment == "production":
             if self.allow_http_webhooks:
                 raise ValueError("FLUENZR_ALLOW_HTTP_WEBHOOKS must be off in production")
+            if self.allow_private_hosts:
+                raise ValueError("FLUENZR_ALLOW_PRIVATE_HOSTS must be off in production")
             if self.validate_responses:
                 raise ValueError("FLUENZR_VALIDATE_RESPONSES is for tests; it costs most of the throughput")
             key = self.secret_key.get_secret_value()

@@ -101,6 +101,11 @@ async def _load(conn: AsyncConnection, account_id: str, campaign_id: str) -> dic
     return present(row, (await _counts(conn, [campaign_id])).get(campaign_id, 0))
 
 
+async def load(conn: AsyncConnection, *, account_id: str, campaign_id: str) -> dict[str, Any]:
+    """The campaign's public representation, read inside the caller's transaction (events, the engine)."""
+    return await _load(conn, account_id, campaign_id)
+
+
 async def list_campaigns(
     db: Database, *, account_id: str, request: PageRequest, status: str | None
 ) -> tuple[list[dict[str, Any]], int]:
