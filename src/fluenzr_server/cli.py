@@ -67,7 +67,9 @@ def cmd_worker(_args: argparse.Namespace) -> None:
     from fluenzr_server.resources import Resources
 
     settings = get_settings()
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
 
     async def run() -> None:
         resources = Resources.open(settings)

@@ -121,7 +121,9 @@ class SendTask:
             )
         except Exception as exc:  # the pool classifies network failures; anything else is a bug, kept visible
             log.exception("send of %s raised", job.id)
-            return smtp.SendOutcome(kind="unknown", reason=f"internal error during the send: {type(exc).__name__}")
+            return smtp.SendOutcome(
+                kind="unknown", reason=f"internal error during the send: {type(exc).__name__}"
+            )
 
     async def aclose(self) -> None:
         await self.pool.close()

@@ -75,8 +75,8 @@ class Job:
 
 @dataclass(frozen=True)
 class Sendable:
-    campaign: Row[Any]
-    mailbox: Row[Any]
+    campaign: Any  # the campaign's columns as attributes
+    mailbox: Any  # its email account's columns as attributes
 
 
 def _wire_contact(row: Row[Any]) -> dict[str, Any]:
@@ -235,20 +235,26 @@ async def _claim_leads(
                 password_cache[mailbox_id] = secret_box.decrypt(mailbox.smtp_password)
             # The lease covers the conversations queued before this one on the mailbox's connection.
             lease = now + _seconds(lease_seconds + index * smtp_timeout)
-            job = await _write_message(
-                conn,
-                lead,
-                contact,
-                target,
-                subject,
-                body,
-                earlier,
-                now,
-                owner,
-                lease,
-                password_cache[mailbox_id],
-                smtp_timeout,
-            )
+            try:
+                job = await _write_message(
+                    conn,
+                    lead,
+                    contact,
+                    target,
+                    subject,
+                    body,
+                    earlier,
+                    now,
+                    owner,
+                    lease,
+                    password_cache[mailbox_id],
+                    smtp_timeout,
+                )
+            except ValueError as exc:
+                await _end_lead(conn, lead, "failed", f"step {lead.current_step + 1}: {exc}"[:500])
+                await mailboxes.refund(conn, mailbox_id, day=mailboxes.utc_day(now))
+                ended.add(lead.campaign_id)
+                continue
             jobs.append(job)
     for campaign_id in ended:
         await complete_if_done(conn, campaign_id, now=now)
@@ -296,9 +302,23 @@ async def _write_message(
     campaign, mailbox = target.campaign, target.mailbox
     step = int(lead.current_step)
     if earlier is None:
-        row_id = new_id("msg")
-        message_id = message.new_message_id(mailbox.from_email)
-        attempt = 1
+        row_id, message_id, attempt = new_id("msg"), message.new_message_id(mailbox.from_email), 1
+    else:
+        row_id, message_id, attempt = earlier.id, earlier.message_id, int(earlier.attempts) + 1
+    thread = lead.thread_message_id if step > 0 else None
+    email = message.build_message(  # ValueError (an address it cannot encode): the caller fails the lead
+        from_email=mailbox.from_email,
+        from_name=mailbox.from_name,
+        to_email=contact.email,
+        to_name=_display_name(contact),
+        subject=subject,
+        body_text=body,
+        message_id=message_id,
+        in_reply_to=thread,
+        references=[thread] if thread else [],
+        date=now,
+    )
+    if earlier is None:
         await conn.execute(
             _messages.insert().values(
                 id=row_id,
@@ -318,7 +338,6 @@ async def _write_message(
             )
         )
     else:
-        row_id, message_id, attempt = earlier.id, earlier.message_id, int(earlier.attempts) + 1
         await conn.execute(
             update(_messages)
             .where(_messages.c.id == row_id, _messages.c.status == "retrying")
@@ -334,19 +353,6 @@ async def _write_message(
             )
         )
     await conn.execute(_lead_scope(lead).values(next_send_at=None))
-    thread = lead.thread_message_id if step > 0 else None
-    email = message.build_message(
-        from_email=mailbox.from_email,
-        from_name=mailbox.from_name,
-        to_email=contact.email,
-        to_name=_display_name(contact),
-        subject=subject,
-        body_text=body,
-        message_id=message_id,
-        in_reply_to=thread,
-        references=[thread] if thread else [],
-        date=now,
-    )
     steps: list[dict[str, Any]] = campaign.steps
     return Job(
         id=row_id,

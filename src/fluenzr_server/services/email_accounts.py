@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from fluenzr_server.crypto import secret_box
+from fluenzr_server.engine import mailboxes
 from fluenzr_server.errors import Conflict, NotFound
 from fluenzr_server.ids import new_id
 from fluenzr_server.services.common import normalise_email, now, wire_time
@@ -44,6 +45,10 @@ def present(row: Row[Any]) -> dict[str, Any]:
             "security": row.smtp_security,
         },
         "dailyLimit": row.daily_limit,
+        "minIntervalSeconds": row.min_interval_seconds,
+        "status": row.status,
+        "lastError": row.last_error,
+        "sentToday": mailboxes.used_today(row, now()),
         "createdAt": wire_time(row.created_at),
         "updatedAt": wire_time(row.updated_at),
     }
@@ -57,6 +62,8 @@ def _columns(body: dict[str, Any]) -> dict[str, Any]:
         values["from_name"] = body["fromName"]
     if "dailyLimit" in body:
         values["daily_limit"] = body["dailyLimit"]
+    if "minIntervalSeconds" in body:
+        values["min_interval_seconds"] = body["minIntervalSeconds"]
     for wire, column in _SMTP_COLUMNS.items():
         if wire in body.get("smtp", {}):
             values[column] = body["smtp"][wire]
@@ -106,7 +113,7 @@ async def get_email_account(db: Database, *, account_id: str, email_account_id: 
 
 async def create_email_account(db: Database, *, account_id: str, body: dict[str, Any]) -> dict[str, Any]:
     stamp = now()
-    values = {"smtp_security": "starttls", "daily_limit": 200, **_columns(body)}
+    values = {"smtp_security": "starttls", "daily_limit": 200, "min_interval_seconds": 60, **_columns(body)}
     values.update(id=new_id("acc"), account_id=account_id, created_at=stamp, updated_at=stamp)
     try:
         async with db.write() as conn:
@@ -119,7 +126,15 @@ async def create_email_account(db: Database, *, account_id: str, body: dict[str,
 async def update_email_account(
     db: Database, *, account_id: str, email_account_id: str, body: dict[str, Any]
 ) -> dict[str, Any]:
-    values = {**_columns(body), "updated_at": now()}
+    # Any update is the customer acting on the mailbox: an `error` (e.g. a rejected password) is cleared
+    # and the engine tries it again.
+    values = {
+        **_columns(body),
+        "updated_at": now(),
+        "status": "active",
+        "last_error": None,
+        "consecutive_failures": 0,
+    }
     scope = and_(t.email_accounts.c.account_id == account_id, t.email_accounts.c.id == email_account_id)
     try:
         async with db.write() as conn:
