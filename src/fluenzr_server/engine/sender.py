@@ -14,6 +14,7 @@ import logging
 import os
 import secrets
 import socket
+import ssl
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -42,11 +43,20 @@ def worker_id() -> str:
 class SendTask:
     name = "sender"
 
-    def __init__(self, resources: Resources, *, batch: int = 50, owner: str | None = None) -> None:
+    def __init__(
+        self,
+        resources: Resources,
+        *,
+        batch: int = 50,
+        owner: str | None = None,
+        tls_context: ssl.SSLContext | None = None,
+    ) -> None:
+        """`batch`: leads claimed per tick; `tls_context`: trust store for STARTTLS/TLS (tests pass one
+        that trusts their test CA; default: the system's)."""
         self.batch = batch
         self.owner = owner or worker_id()
         self.allow_private = resources.settings.allow_private_hosts
-        self.pool = smtp.SmtpPool(allow_private=self.allow_private)
+        self.pool = smtp.SmtpPool(allow_private=self.allow_private, tls_context=tls_context)
         self._last_sweep = float("-inf")
 
     async def tick(self, resources: Resources) -> int:

@@ -397,8 +397,9 @@ def _email_event(job: Job, at: datetime, reason: str | None) -> dict[str, Any]:
 
 
 def _reply_text(outcome: smtp.SendOutcome) -> str:
-    if outcome.code is not None:
-        return f"{outcome.code} {outcome.reply}".strip()[:1000]
+    if outcome.code is not None and outcome.reply:
+        reply = outcome.reply.strip()
+        return (reply if reply.startswith(str(outcome.code)) else f"{outcome.code} {reply}")[:1000]
     return (outcome.reply or outcome.reason)[:1000]
 
 
