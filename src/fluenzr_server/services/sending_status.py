@@ -57,12 +57,13 @@ async def get_sending_status(db: Database, *, account_id: str, campaign_id: str)
         counts = select(
             func.count().filter(_leads.c.status == "active").label("active"),
             func.count().filter(_leads.c.status == "active", _leads.c.next_send_at <= at).label("due"),
-            func.count()
-            .filter(_leads.c.status == "active", _leads.c.next_send_at.is_(None))
-            .label("in_flight"),
             func.min(_leads.c.next_send_at).filter(_leads.c.status == "active").label("earliest"),
         ).where(_leads.c.campaign_id == campaign_id)
+        in_flight = select(func.count()).where(
+            t.messages.c.campaign_id == campaign_id, t.messages.c.status == "sending"
+        )
         lead_counts = (await conn.execute(counts)).one()
+        sending_now_count = int((await conn.execute(in_flight)).scalar_one())
 
     window = schedule.Window.from_wire(campaign.schedule)
     window_open = schedule.is_open(window, at)
@@ -154,8 +155,6 @@ async def get_sending_status(db: Database, *, account_id: str, campaign_id: str)
             f"No step is due yet: the next one is due at {wire_time(earliest)} (the steps' delayDays).",
         )
         candidates.append(earliest)
-    elif int(lead_counts.due) == 0 and int(lead_counts.in_flight) > 0:
-        reason("sending", f"{lead_counts.in_flight} message(s) are being sent right now.")
 
     next_send: datetime | None = None
     if not needs_person:
@@ -166,13 +165,13 @@ async def get_sending_status(db: Database, *, account_id: str, campaign_id: str)
         "campaignId": campaign.id,
         "status": status,
         "sending": sending_now,
-        "reasons": [r for r in reasons if r["code"] != "sending"] if sending_now else reasons,
+        "reasons": reasons,
         "nextSendAt": _time(next_send),
         "window": {"open": window_open, "opensAt": _time(opens_at)},
         "emailAccount": mailbox_view,
         "leads": {
             "active": int(lead_counts.active),
             "due": int(lead_counts.due),
-            "inFlight": int(lead_counts.in_flight),
+            "inFlight": sending_now_count,
         },
     }
