@@ -138,4 +138,4 @@ async def test_sending_status_of_a_draft_and_of_a_completed_campaign(
     await harness.drain()
     done = await harness.sending_status(campaign["id"])
     assert done["status"] == "completed" and done["nextSendAt"] is None
-    assert [r["code"] for r in done["reasons"]][0] == "completed"
+    assert next(r["code"] for r in done["reasons"]) == "completed"
