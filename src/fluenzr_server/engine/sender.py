@@ -18,6 +18,7 @@ import ssl
 import time
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import timedelta
 
 from fluenzr_server.engine import sending, smtp
 from fluenzr_server.resources import Resources
@@ -83,8 +84,12 @@ class SendTask:
 
     async def _send_group(self, resources: Resources, jobs: Sequence[sending.Job]) -> None:
         db = resources.database
+        settings = resources.settings
         results: list[tuple[sending.Job, smtp.SendOutcome]] = []
         checked = time.monotonic()
+        # The claim leased every job for `engine_lease_seconds`; before a send could outlive that, the
+        # jobs still queued here get a fresh lease (a dead worker's jobs are the only ones that expire).
+        leased_until = time.monotonic() + settings.engine_lease_seconds
         live = {job.campaign_id for job in jobs}
         index = 0
         try:
@@ -97,6 +102,11 @@ class SendTask:
                     await sending.unclaim(db, [job], now=now())
                     index += 1
                     continue
+                if leased_until - time.monotonic() < 2 * settings.smtp_timeout_seconds + 1:
+                    leased_until = time.monotonic() + settings.engine_lease_seconds
+                    until = now() + timedelta(seconds=settings.engine_lease_seconds)
+                    pending = [done for done, _ in results] + list(jobs[index:])  # unrecorded ones too
+                    await sending.extend_leases(db, pending, until=until)
                 outcome = await self._send(job)
                 index += 1
                 results.append((job, outcome))

@@ -229,12 +229,12 @@ async def _claim_leads(
     password_cache: dict[str, str] = {}
     for mailbox_id, items in ready.items():
         granted = await mailboxes.reserve(conn, mailbox_id, wanted=len(items), now=now)
-        for index, (lead, contact, target, subject, body, earlier) in enumerate(items[:granted]):
+        for lead, contact, target, subject, body, earlier in items[:granted]:
             mailbox = target.mailbox
             if mailbox_id not in password_cache:
                 password_cache[mailbox_id] = secret_box.decrypt(mailbox.smtp_password)
-            # The lease covers the conversations queued before this one on the mailbox's connection.
-            lease = now + _seconds(lease_seconds + index * smtp_timeout)
+            # The sender extends the lease of jobs still queued on the connection (`extend_leases`).
+            lease = now + _seconds(lease_seconds)
             try:
                 job = await _write_message(
                     conn,
@@ -686,6 +686,25 @@ async def sweep_abandoned(db: Database, *, now: datetime, limit: int = 100) -> i
         for campaign_id in campaigns:
             await complete_if_done(conn, campaign_id, now=now)
         return len(rows)
+
+
+async def extend_leases(db: Database, jobs: Iterable[Job], *, until: datetime) -> None:
+    """Push the lease of claimed jobs still waiting for their conversation (a long queue on one mailbox's
+    connection), so that only a dead worker's messages ever run out of lease."""
+    by_owner: dict[str, list[str]] = defaultdict(list)
+    for job in jobs:
+        by_owner[job.lease_owner].append(job.id)
+    if not by_owner:
+        return
+    async with db.write() as conn:
+        for owner, ids in by_owner.items():
+            await conn.execute(
+                update(_messages)
+                .where(
+                    _messages.c.id.in_(ids), _messages.c.status == "sending", _messages.c.lease_owner == owner
+                )
+                .values(lease_until=until)
+            )
 
 
 async def running(db: Database, campaign_ids: Iterable[str]) -> set[str]:
