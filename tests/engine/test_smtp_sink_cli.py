@@ -34,6 +34,8 @@ def sink_process(tmp_path: Path) -> Iterator[tuple[int, subprocess.Popen[str], P
     finally:
         process.terminate()
         process.wait(timeout=10)
+        if process.stdout is not None:
+            process.stdout.close()
 
 
 def test_smtp_sink_command_prints_and_keeps_messages(

@@ -130,6 +130,19 @@ def test_check_reports_line_and_column(template: str, line: int, column: int) ->
     assert str(problem).startswith(f"line {line}, column {column}: ")
 
 
+@pytest.mark.parametrize(
+    "template",
+    ["{% include 'x.txt' %}", "a\n{% extends 'base' %}", "{% import 'm' as m %}", "{% from 'm' import x %}"],
+)
+def test_check_refuses_loading_other_templates(template: str) -> None:
+    problem = check(template)
+    assert problem is not None
+    assert "not available" in problem.message
+    assert problem.line == template.count("\n") + 1
+    with pytest.raises(RenderError):
+        render(template, ADA)
+
+
 def test_render_of_a_template_that_does_not_parse_is_a_render_error() -> None:
     with pytest.raises(RenderError, match="does not parse"):
         render("{{ oops", ADA)
