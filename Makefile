@@ -8,7 +8,9 @@ SPECTRAL := tools/node_modules/.bin/spectral
 PORT ?= 8000
 FUZZ_EXAMPLES ?= 25
 
-.PHONY: help install tools run mock sandbox lint test test-py fuzz fuzz-sqlite fuzz-postgresql fuzz-mock bench clean
+SMTP_PORT ?= 2525
+
+.PHONY: help install tools run mock sandbox smtp-sink lint test test-py fuzz fuzz-sqlite fuzz-postgresql fuzz-mock bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -35,6 +37,9 @@ mock: install  ## the mock server on the contract's examples, http://127.0.0.1:4
 
 sandbox: install  ## the real server on a throwaway database with demo data, http://127.0.0.1:4020/v1
 	$(BIN)/fluenzr-server sandbox --port 4020
+
+smtp-sink: install  ## a local SMTP sink on 127.0.0.1:$(SMTP_PORT): prints each message, keeps it in .fluenzr/maildir
+	$(BIN)/fluenzr-server smtp-sink --port $(SMTP_PORT) --maildir .fluenzr/maildir
 
 lint: install tools  ## contract (openapi-spec-validator, prance, Spectral), ruff, mypy
 	$(BIN)/openapi-spec-validator $(SPEC)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sys
 import warnings
@@ -159,6 +160,40 @@ def cmd_sandbox(args: argparse.Namespace) -> None:
     run_sandbox(host=args.host, port=args.port)
 
 
+def cmd_smtp_sink(args: argparse.Namespace) -> None:
+    """A local SMTP server that prints each message it receives and keeps it in a Maildir folder."""
+    import logging
+
+    from fluenzr_server.engine.smtp_sink import ReceivedMessage, SmtpSink, serve
+
+    # aiosmtpd warns that AUTH without TLS is unsafe: on a local sink on loopback that is the point.
+    logging.getLogger("mail.log").setLevel(logging.ERROR)
+    credentials: tuple[str, str] | None = None
+    if args.auth:
+        user, _, password = args.auth.partition(":")
+        credentials = (user, password)
+
+    def ready(sink: SmtpSink) -> None:
+        where = f" and keeps them in {args.maildir}" if args.maildir else ""
+        auth = "AUTH required" if credentials else "any AUTH accepted"
+        print(f"SMTP sink on {sink.host}:{sink.port} ({auth}); prints each message{where}", flush=True)
+
+    def show(message: ReceivedMessage) -> None:
+        print(f"{message.received_at:%H:%M:%S} {message.summary()}", flush=True)
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(
+            serve(
+                host=args.host,
+                port=args.port,
+                maildir=args.maildir,
+                credentials=credentials,
+                on_message=show,
+                on_ready=ready,
+            )
+        )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fluenzr-server", description="FluenzR API server and tools")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -191,6 +226,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=4020)
+
+    sink = add("smtp-sink", cmd_smtp_sink, "a local SMTP server that prints and keeps what it receives")
+    sink.add_argument("--host", default="127.0.0.1")
+    sink.add_argument("--port", type=int, default=2525, help="0 picks a free port")
+    sink.add_argument("--maildir", default=None, help="also keep each message in this Maildir folder")
+    sink.add_argument("--auth", default=None, metavar="USER:PASSWORD", help="require these credentials")
 
     accounts_cmd = commands.add_parser("accounts", help="manage accounts")
     accounts_sub = accounts_cmd.add_subparsers(dest="accounts_command", required=True)

@@ -250,7 +250,7 @@ async def test_starttls_not_offered_is_auth_failed(smtp_sink: SmtpSink) -> None:
 
 
 async def test_no_auth_offered_with_credentials_over_tls_is_auth_failed(sink_factory: SinkFactory) -> None:
-    sink = await sink_factory(security="tls")
+    sink = await sink_factory(security="tls", offer_auth=False)
     context = sink.client_tls_context()
     outcome = await smtp.send(
         settings(sink, username=USER, password=PASSWORD), mail(), allow_private=True, tls_context=context

@@ -67,6 +67,16 @@ async def test_wrong_password_is_535(sink_factory: SinkFactory, security: str) -
     assert sink.messages == []
 
 
+@pytest.mark.parametrize("security", ["none", "starttls", "tls"])
+async def test_without_credentials_any_login_passes_and_none_is_needed(
+    sink_factory: SinkFactory, security: str
+) -> None:
+    sink = await sink_factory(security=security)
+    await send(sink, username="anyone", password="anything")
+    await send(sink)
+    assert len(sink.messages) == 2
+
+
 async def test_auth_is_required_when_credentials_are_set(sink_factory: SinkFactory) -> None:
     sink = await sink_factory(security="tls", credentials=("u", "p"))
     with pytest.raises(aiosmtplib.SMTPSenderRefused) as caught:

@@ -1,5 +1,6 @@
 """The RFC 5322 message of one step: `email.message.EmailMessage` with `email.policy.SMTP` (CRLF, 78-column
-folding), a plain-text UTF-8 body (7bit, quoted-printable or base64, whichever the policy finds shortest).
+folding), a plain-text UTF-8 body in 7bit when it is ASCII, else quoted-printable or base64, whichever
+the `email` package finds shorter (never 8bit: no server needs 8BITMIME).
 
 Header safety, whatever the input (names, subjects and custom fields come from customers' contacts):
 
@@ -31,7 +32,12 @@ import idna
 _WHITESPACE_AND_CONTROLS = re.compile(r"[\s\x00-\x1f\x7f]+")
 _FIELD_NAME = re.compile(r"^[!-9;-~]+$")  # RFC 5322 §3.6.8 ftext: printable ASCII except ":"
 _MSG_ID = re.compile(r"^<[!-;=?-~]+@[!-;=?-Z^-~]+>$")  # no whitespace, "<", ">" inside; one "@" shape
+_LABEL = re.compile(r"^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$")  # LDH (and "_", seen in the wild)
+_LOCAL_PART = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")  # dot-atom
 _REPLY_PREFIX = re.compile(r"^\s*(?:re\s*(?:\[\d+\])?\s*:\s*)+", re.IGNORECASE)
+
+# 7bit: a non-ASCII body is quoted-printable or base64, so no server needs 8BITMIME (RFC 6152).
+_POLICY = policy.SMTP.clone(cte_type="7bit")
 
 # Headers this module writes itself; `headers` may not set them.
 RESERVED_HEADERS = frozenset(
@@ -60,25 +66,26 @@ def _one_line(text: str) -> str:
 
 
 def ascii_domain(domain: str) -> str:
-    """`domain` as ASCII: A-labels for an internationalised domain (UTS #46 mapping, then IDNA 2008).
-    Raises `ValueError` for a domain that is not valid."""
-    domain = domain.strip().rstrip(".")
-    if domain.isascii():
-        if not domain:
-            raise ValueError("empty domain")
-        return domain.lower()
-    try:
-        return idna.encode(domain, uts46=True).decode("ascii")
-    except idna.IDNAError as exc:
-        raise ValueError(f"invalid domain {domain!r}: {exc}") from None
+    """`domain` as ASCII: A-labels for an internationalised domain (UTS #46 mapping, then IDNA 2008),
+    lower case. Raises `ValueError` for a name that is not a host name (RFC 1123 labels)."""
+    name = domain.strip().rstrip(".")
+    if not name.isascii():
+        try:
+            name = idna.encode(name, uts46=True).decode("ascii")
+        except idna.IDNAError as exc:
+            raise ValueError(f"invalid domain {domain!r}: {exc}") from None
+    name = name.lower()
+    if len(name) > 253 or not all(_LABEL.match(label) for label in name.split(".")):
+        raise ValueError(f"invalid domain {domain!r}")
+    return name
 
 
 def _address(display_name: str | None, email_address: str) -> Address:
-    local, at, domain = _one_line(email_address).rpartition("@")
-    if not at or not local:
-        raise ValueError(f"not an email address: {email_address!r}")
+    local, at, domain = email_address.strip().rpartition("@")
     if not local.isascii():
         raise ValueError("a non-ASCII local part needs SMTPUTF8 (RFC 6531), which is not used")
+    if not at or not _LOCAL_PART.match(local):
+        raise ValueError(f"not an email address: {email_address!r}")
     return Address(display_name=_one_line(display_name or ""), username=local, domain=ascii_domain(domain))
 
 
@@ -122,7 +129,7 @@ def build_message(
     """
     if date.tzinfo is None or date.utcoffset() is None:
         raise ValueError("date must be aware")
-    message = EmailMessage(policy=policy.SMTP)
+    message = EmailMessage(policy=_POLICY)
     message["From"] = _address(from_name, from_email)
     message["To"] = _address(to_name, to_email)
     message["Subject"] = _one_line(subject)

@@ -58,7 +58,10 @@ class Window:
             raise ValueError("start_hour must be 0..23")
         if not 0 <= self.end_hour <= 24:
             raise ValueError("end_hour must be 0..24")
-        zone(self.timezone)
+        try:
+            zone(self.timezone)
+        except (KeyError, ValueError, OSError):  # ZoneInfoNotFoundError is a KeyError
+            raise ValueError(f"{self.timezone!r} is not an IANA time zone") from None
 
     @classmethod
     def from_wire(cls, schedule: Mapping[str, Any] | None) -> Window:

@@ -278,11 +278,16 @@ class MailboxConnection:
         """Connect, greet, secure and authenticate; `None` when ready, else the failure as an outcome."""
         self._drop()
         settings = self.settings
+        try:
+            server_name = _tls_name(settings.host)
+        except ValueError:
+            return SendOutcome("refused", reason=f"SMTP host {settings.host!r} is not a host name")
         opened = await self._open_socket()
         if isinstance(opened, SendOutcome):
             return opened
+        # The socket is the client's from here: closing the client (its transport) closes the socket.
         client = aiosmtplib.SMTP(
-            hostname=_tls_name(settings.host),
+            hostname=server_name,
             sock=opened,
             use_tls=settings.security == "tls",
             start_tls=False,
@@ -300,7 +305,7 @@ class MailboxConnection:
                 if not client.supports_extension("starttls"):
                     client.close()
                     return SendOutcome("auth_failed", reason="the server does not offer STARTTLS")
-                await client.starttls(server_hostname=_tls_name(settings.host), tls_context=self._context())
+                await client.starttls(server_hostname=server_name, tls_context=self._context())
                 stage = "EHLO"
                 await client.ehlo()
             if settings.username:
@@ -372,23 +377,30 @@ class MailboxConnection:
             stage = "handed_over"
             final = await protocol.read_response(timeout=self.settings.timeout)
         except aiosmtplib.SMTPResponseException as exc:
+            if stage == "handed_over" or not 400 <= exc.code < 600:  # no reply we can read: unclear
+                return self._lost(stage, f"unreadable reply ({_one_line(exc.message)})"), False
             self._needs_reset = True
             stale = stage == "mail" and exc.code == 421
             return self._after_reply(stage, exc.code, exc.message), stale
         except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError) as exc:
-            self._drop()
             timed_out = isinstance(exc, TimeoutError)
-            what = "timed out" if timed_out else "connection lost"
-            if stage == "handed_over":
-                return SendOutcome(
-                    "unknown", reason=f"{what} after the message was handed over; it may have been delivered"
-                ), False
             stale = stage == "mail" and not timed_out
-            return SendOutcome("retry", reason=f"{what} at {stage.upper()}"), stale
+            return self._lost(stage, "timed out" if timed_out else "connection lost"), stale
+        except aiosmtplib.SMTPException as exc:
+            return self._lost(stage, _one_line(str(exc))), False
         if 200 <= final.code < 300:
             return SendOutcome("sent", final.code, _reply(final.code, final.message)), False
         self._needs_reset = True
         return self._after_reply("handed_over", final.code, final.message), False
+
+    def _lost(self, stage: _Stage, what: str) -> SendOutcome:
+        """The conversation broke off at `stage`: `unknown` once the message was handed over, else `retry`."""
+        self._drop()
+        if stage == "handed_over":
+            return SendOutcome(
+                "unknown", reason=f"{what} after the message was handed over; it may have been delivered"
+            )
+        return SendOutcome("retry", reason=f"{what} at {stage.upper()}")
 
     def _after_reply(self, stage: _Stage, code: int, text: str) -> SendOutcome:
         if code == 421:  # the server is closing the connection (RFC 5321 §3.8)

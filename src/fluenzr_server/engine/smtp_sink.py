@@ -7,6 +7,7 @@ Built on `aiosmtpd`. Listens on 127.0.0.1 (a free port by default) and records e
   TLS, RFC 8314), with a certificate for `localhost` and 127.0.0.1 signed by a throwaway CA generated at
   start (`make_test_certificate`, `cryptography`); `client_tls_context()` trusts that CA.
 - AUTH (RFC 4954, PLAIN and LOGIN) is required when `credentials` are given; a wrong password gets 535.
+  Without them AUTH is optional and any credentials pass (a catch-all sink for `make run`).
 - Scripted failures (`fail`, `drop`, `slow`): a 4yz/5yz reply at MAIL, RCPT or DATA for given recipients or
   for the next N commands/messages, a dropped connection (at DATA: after the whole message arrived, before
   the reply, the case a client cannot tell from a delivery), or a slow reply.
@@ -147,6 +148,19 @@ class ReceivedMessage:
     subject: str | None
     received_at: dt.datetime
 
+    def header(self, name: str) -> str | None:
+        """A header of the message, decoded (RFC 2047), or None."""
+        value = BytesHeaderParser(policy=policy.default).parsebytes(self.data).get(name)
+        return str(value) if value is not None else None
+
+    def summary(self) -> str:
+        """One line: From, To, Subject and Message-ID, as the `smtp-sink` command prints it."""
+        parts = {name: self.header(name) or "-" for name in ("From", "To", "Subject")}
+        return (
+            f"From: {parts['From']} | To: {parts['To']} | Subject: {parts['Subject']} | "
+            f"Message-ID: {self.message_id or '-'}"
+        )
+
 
 @dataclass
 class Rule:
@@ -232,17 +246,16 @@ class _Handler:
 
 
 class _Authenticator:
-    def __init__(self, username: str, password: str) -> None:
-        self.username = username.encode()
-        self.password = password.encode()
+    """Accepts exactly `credentials`, or any user name and password when they are None."""
+
+    def __init__(self, credentials: tuple[str, str] | None) -> None:
+        self.credentials = (credentials[0].encode(), credentials[1].encode()) if credentials else None
 
     def __call__(
         self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
     ) -> AuthResult:
-        ok = (
-            isinstance(auth_data, LoginPassword)
-            and auth_data.login == self.username
-            and auth_data.password == self.password
+        ok = isinstance(auth_data, LoginPassword) and (
+            self.credentials is None or (auth_data.login, auth_data.password) == self.credentials
         )
         return AuthResult(success=ok, handled=False)
 
@@ -261,8 +274,13 @@ class SmtpSink:
         maildir: Path | str | None = None,
         hostname: str = "localhost",
         on_message: Callable[[ReceivedMessage], None] | None = None,
+        offer_auth: bool = True,
     ) -> None:
+        """`credentials` (user, password): AUTH is required and only these pass. Without them AUTH is
+        optional and any user name and password pass (a catch-all sink), unless `offer_auth` is False:
+        then no AUTH is advertised (security `none` and `tls`)."""
         self.host = host
+        self.offer_auth = offer_auth
         self.port = port
         self.security = security
         self.credentials = credentials
@@ -414,8 +432,9 @@ class SmtpSink:
             tls_context=tls_context if self.security == "starttls" else None,
             require_starttls=self.security == "starttls",
             auth_required=self.credentials is not None,
-            auth_require_tls=self.security == "starttls",
-            authenticator=_Authenticator(*self.credentials) if self.credentials else None,
+            # aiosmtpd advertises AUTH only over STARTTLS when this is True; implicit TLS counts as none
+            auth_require_tls=self.security == "starttls" or not self.offer_auth,
+            authenticator=_Authenticator(self.credentials),
             enable_SMTPUTF8=True,
             loop=self._loop,
         )
@@ -492,18 +511,14 @@ async def serve(
     port: int = 2525,
     maildir: Path | str | None = None,
     credentials: tuple[str, str] | None = None,
-    security: SinkSecurity = "none",
     on_message: Callable[[ReceivedMessage], None] | None = None,
+    on_ready: Callable[[SmtpSink], None] | None = None,
     stop: asyncio.Event | None = None,
 ) -> None:
-    """Run a sink until `stop` is set (forever when None): what `fluenzr-server smtp-sink` runs."""
-    sink = SmtpSink(
-        host=host,
-        port=port,
-        maildir=maildir,
-        credentials=credentials,
-        security=security,
-        on_message=on_message,
-    )
+    """Run a plain-text sink until `stop` is set (forever when None): what `fluenzr-server smtp-sink` runs.
+    `on_ready` is called once it listens (with the bound port)."""
+    sink = SmtpSink(host=host, port=port, maildir=maildir, credentials=credentials, on_message=on_message)
     async with sink:
+        if on_ready is not None:
+            on_ready(sink)
         await (stop or asyncio.Event()).wait()

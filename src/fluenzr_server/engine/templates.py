@@ -149,14 +149,23 @@ def _column(template: str, line: int) -> int:
     return best + 1 if best >= 0 else 1
 
 
+_NO_LOADER = (nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport)
+
+
 def check(template: str) -> TemplateProblem | None:
-    """`None` when `template` parses, else where and why it does not."""
+    """`None` when `template` parses, else where and why it does not. `extends`, `include` and `import`
+    are refused here too: a message template has no other templates to load."""
     try:
-        _compiled(template)
+        parsed = _env.parse(template)
     except TemplateSyntaxError as exc:
         line = exc.lineno or 1
+        message = exc.message or "syntax error"
+        return TemplateProblem(message=message, line=line, column=_column(template, line))
+    for node in parsed.find_all(_NO_LOADER):
+        line = node.lineno
+        tag = {"FromImport": "from … import"}.get(type(node).__name__, type(node).__name__.lower())
         return TemplateProblem(
-            message=exc.message or "syntax error", line=line, column=_column(template, line)
+            f"'{tag}' is not available in message templates", line, _column(template, line)
         )
     return None
 
