@@ -29,7 +29,8 @@ log = logging.getLogger("fluenzr.engine.sender")
 
 RECHECK_SECONDS = 0.5
 SWEEP_SECONDS = 5.0
-RECORD_BATCH = 10
+RECORD_BATCH = 25
+MAX_BATCHES_IN_FLIGHT = 2
 PLAIN_SMTP_REFUSED = (
     "security 'none' sends the password and every message unencrypted; it is only allowed for local "
     "test servers (FLUENZR_ALLOW_PRIVATE_HOSTS=1): use starttls or tls"
@@ -59,6 +60,9 @@ class SendTask:
         self.allow_private = resources.settings.allow_private_hosts
         self.pool = smtp.SmtpPool(allow_private=self.allow_private, tls_context=tls_context)
         self._last_sweep = float("-inf")
+        # Claimed batches being sent in the background, so the next claim (database work) overlaps the
+        # SMTP conversations of the previous one; at most `MAX_BATCHES_IN_FLIGHT` batches at a time.
+        self._in_flight: set[asyncio.Task[None]] = set()
 
     async def tick(self, resources: Resources) -> int:
         settings = resources.settings
@@ -79,8 +83,26 @@ class SendTask:
         groups: dict[str, list[sending.Job]] = defaultdict(list)
         for job in jobs:
             groups[job.mailbox_id].append(job)
-        await asyncio.gather(*(self._send_group(resources, group) for group in groups.values()))
+        batch = asyncio.create_task(self._send_batch(resources, list(groups.values())))
+        self._in_flight.add(batch)
+        batch.add_done_callback(self._in_flight.discard)
+        while len(self._in_flight) >= MAX_BATCHES_IN_FLIGHT:
+            await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
         return len(jobs)
+
+    async def _send_batch(self, resources: Resources, groups: list[list[sending.Job]]) -> None:
+        # One mailbox's jobs go one after the other on its connection; mailboxes in parallel.
+        outcomes = await asyncio.gather(
+            *(self._send_group(resources, group) for group in groups), return_exceptions=True
+        )
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                log.error("a send batch failed", exc_info=outcome)
+
+    async def wait_idle(self) -> None:
+        """Wait until every claimed batch has been sent and recorded."""
+        while self._in_flight:
+            await asyncio.wait(set(self._in_flight))
 
     async def _send_group(self, resources: Resources, jobs: Sequence[sending.Job]) -> None:
         db = resources.database
@@ -91,6 +113,7 @@ class SendTask:
         # jobs still queued here get a fresh lease (a dead worker's jobs are the only ones that expire).
         leased_until = time.monotonic() + settings.engine_lease_seconds
         live = {job.campaign_id for job in jobs}
+        recording: asyncio.Task[None] | None = None
         index = 0
         try:
             while index < len(jobs):
@@ -115,18 +138,24 @@ class SendTask:
                     await self.pool.discard(job.mailbox_id)
                     break
                 if len(results) >= RECORD_BATCH:
-                    await sending.record(db, results, now=now())
+                    # Recorded in the background while the next conversations run; one at a time.
+                    if recording is not None:
+                        await recording
+                    recording = asyncio.create_task(sending.record(db, results, now=now()))
                     results = []
         finally:
             # Outcomes first, then the jobs whose conversation never started (shielded: also on cancel).
-            await asyncio.shield(self._finish(db, results, list(jobs[index:])))
+            await asyncio.shield(self._finish(db, recording, results, list(jobs[index:])))
 
     async def _finish(
         self,
         db: Database,
+        recording: asyncio.Task[None] | None,
         results: list[tuple[sending.Job, smtp.SendOutcome]],
         untouched: list[sending.Job],
     ) -> None:
+        if recording is not None:
+            await recording
         if results:
             await sending.record(db, results, now=now())
         if untouched:
@@ -146,4 +175,6 @@ class SendTask:
             )
 
     async def aclose(self) -> None:
+        """Finish the batches in flight (their sends and records), then close the connections."""
+        await self.wait_idle()
         await self.pool.close()

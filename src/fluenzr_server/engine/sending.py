@@ -29,7 +29,7 @@ from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
-from sqlalchemy import Row, and_, delete, exists, func, select, update
+from sqlalchemy import Row, and_, bindparam, delete, exists, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -226,6 +226,7 @@ async def _claim_leads(
         ready[target.mailbox.id].append((lead, contact, target, subject, body, earlier))
 
     jobs: list[Job] = []
+    inserts: list[dict[str, Any]] = []
     password_cache: dict[str, str] = {}
     for mailbox_id, items in ready.items():
         granted = await mailboxes.reserve(conn, mailbox_id, wanted=len(items), now=now)
@@ -249,6 +250,7 @@ async def _claim_leads(
                     lease,
                     password_cache[mailbox_id],
                     smtp_timeout,
+                    inserts,
                 )
             except ValueError as exc:
                 await _end_lead(conn, lead, "failed", f"step {lead.current_step + 1}: {exc}"[:500])
@@ -256,6 +258,16 @@ async def _claim_leads(
                 ended.add(lead.campaign_id)
                 continue
             jobs.append(job)
+    if inserts:
+        await conn.execute(_messages.insert(), inserts)
+    if jobs:
+        # In flight: not due again until its outcome is recorded (one statement for the batch).
+        keys = [(job.campaign_id, job.contact_id) for job in jobs]
+        await conn.execute(
+            update(_leads)
+            .where(tuple_(_leads.c.campaign_id, _leads.c.contact_id).in_(keys))
+            .values(next_send_at=None)
+        )
     for campaign_id in ended:
         await complete_if_done(conn, campaign_id, now=now)
     return jobs
@@ -298,6 +310,7 @@ async def _write_message(
     lease_until: datetime,
     password: str,
     smtp_timeout: float,
+    inserts: list[dict[str, Any]],
 ) -> Job:
     campaign, mailbox = target.campaign, target.mailbox
     step = int(lead.current_step)
@@ -319,23 +332,23 @@ async def _write_message(
         date=now,
     )
     if earlier is None:
-        await conn.execute(
-            _messages.insert().values(
-                id=row_id,
-                account_id=campaign.account_id,
-                campaign_id=lead.campaign_id,
-                contact_id=lead.contact_id,
-                step=step,
-                email_account_id=mailbox.id,
-                to_email=contact.email,
-                message_id=message_id,
-                status="sending",
-                attempts=attempt,
-                lease_until=lease_until,
-                lease_owner=owner,
-                created_at=now,
-                updated_at=now,
-            )
+        inserts.append(
+            {
+                "id": row_id,
+                "account_id": campaign.account_id,
+                "campaign_id": lead.campaign_id,
+                "contact_id": lead.contact_id,
+                "step": step,
+                "email_account_id": mailbox.id,
+                "to_email": contact.email,
+                "message_id": message_id,
+                "status": "sending",
+                "attempts": attempt,
+                "lease_until": lease_until,
+                "lease_owner": owner,
+                "created_at": now,
+                "updated_at": now,
+            }
         )
     else:
         await conn.execute(
@@ -352,7 +365,6 @@ async def _write_message(
                 updated_at=now,
             )
         )
-    await conn.execute(_lead_scope(lead).values(next_send_at=None))
     steps: list[dict[str, Any]] = campaign.steps
     return Job(
         id=row_id,
@@ -405,18 +417,109 @@ def _reply_text(outcome: smtp.SendOutcome) -> str:
 
 async def record(db: Database, results: Iterable[tuple[Job, smtp.SendOutcome]], *, now: datetime) -> None:
     """Write the outcomes of finished conversations (one transaction for the batch)."""
+    results = list(results)
     async with db.write() as conn:
         ended: set[str] = set()
         paused_mailboxes: dict[str, str] = {}
+        owned = await _still_owned(conn, [job for job, _ in results])
         for job, outcome in results:
-            if not await _record_one(conn, job, outcome, now, ended, paused_mailboxes):
+            if job.id not in owned:
                 log.warning(
                     "message %s lost its lease before its outcome (%s) was recorded", job.id, outcome.kind
                 )
+        await _record_sent(
+            conn,
+            [job for job, outcome in results if job.id in owned and outcome.kind == "sent"],
+            results,
+            now,
+            ended,
+        )
+        for job, outcome in results:
+            if job.id in owned and outcome.kind != "sent":
+                await _record_one(conn, job, outcome, now, ended, paused_mailboxes)
         for mailbox_id, error in paused_mailboxes.items():
             await _auto_pause(conn, mailbox_id, error, now)
         for campaign_id in ended:
             await complete_if_done(conn, campaign_id, now=now)
+
+
+async def _still_owned(conn: AsyncConnection, jobs: list[Job]) -> set[str]:
+    """The ids of these jobs whose message is still `sending` under this worker's lease (row-locked on
+    PostgreSQL until the transaction ends, so a sweep cannot take them meanwhile)."""
+    if not jobs:
+        return set()
+    owners = {job.id: job.lease_owner for job in jobs}
+    query = select(_messages.c.id, _messages.c.lease_owner).where(
+        _messages.c.id.in_(list(owners)), _messages.c.status == "sending"
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return {row.id for row in await conn.execute(query) if row.lease_owner == owners[row.id]}
+
+
+async def _record_sent(
+    conn: AsyncConnection,
+    jobs: list[Job],
+    results: list[tuple[Job, smtp.SendOutcome]],
+    now: datetime,
+    ended: set[str],
+) -> None:
+    """Accepted messages, in a few statements for the whole batch (the common case)."""
+    if not jobs:
+        return
+    replies = {job.id: _reply_text(outcome) for job, outcome in results}
+    await conn.execute(
+        update(_messages)
+        .where(_messages.c.id == bindparam("b_id"))
+        .values(
+            status="sent",
+            smtp_reply=bindparam("b_reply"),
+            sent_at=now,
+            updated_at=now,
+            lease_until=None,
+            lease_owner=None,
+        ),
+        [{"b_id": job.id, "b_reply": replies[job.id]} for job in jobs],
+    )
+    lead_rows = []
+    for job in jobs:
+        last = job.next_delay_days is None
+        if last:
+            ended.add(job.campaign_id)
+        lead_rows.append(
+            {
+                "b_campaign": job.campaign_id,
+                "b_contact": job.contact_id,
+                "b_step": job.step + 1,
+                "b_status": "completed" if last else "active",
+                "b_next": None if last else schedule.step_due(now, job.next_delay_days or 0, job.timezone),
+                "b_message_id": job.message_id,
+            }
+        )
+    await conn.execute(
+        update(_leads)
+        .where(
+            _leads.c.campaign_id == bindparam("b_campaign"),
+            _leads.c.contact_id == bindparam("b_contact"),
+            _leads.c.status == "active",
+        )
+        .values(
+            current_step=bindparam("b_step"),
+            status=bindparam("b_status"),
+            next_send_at=bindparam("b_next"),
+            last_sent_at=now,
+            sent_at=func.coalesce(_leads.c.sent_at, now),
+            thread_message_id=func.coalesce(_leads.c.thread_message_id, bindparam("b_message_id")),
+            reason=None,
+        ),
+        lead_rows,
+    )
+    for mailbox_id in {job.mailbox_id for job in jobs}:
+        await mailboxes.succeeded(conn, mailbox_id)
+    for job in jobs:
+        await events.emit(
+            conn, account_id=job.account_id, type="email.sent", data=_email_event(job, now, None)
+        )
 
 
 async def _finish_message(conn: AsyncConnection, job: Job, **values: Any) -> bool:
@@ -444,27 +547,6 @@ async def _record_one(
     lead = _lead_key(job)
     reply = _reply_text(outcome)
     kind = outcome.kind
-    if kind == "sent":
-        if not await _finish_message(conn, job, status="sent", smtp_reply=reply, sent_at=now, updated_at=now):
-            return False
-        values: dict[str, Any] = {
-            "current_step": job.step + 1,
-            "last_sent_at": now,
-            "sent_at": func.coalesce(_leads.c.sent_at, now),
-            "thread_message_id": func.coalesce(_leads.c.thread_message_id, job.message_id),
-            "reason": None,
-        }
-        if job.next_delay_days is None:
-            values.update(status="completed", next_send_at=None)
-            ended.add(job.campaign_id)
-        else:
-            values["next_send_at"] = schedule.step_due(now, job.next_delay_days, job.timezone)
-        await conn.execute(lead.where(_leads.c.status == "active").values(values))
-        await mailboxes.succeeded(conn, job.mailbox_id)
-        await events.emit(
-            conn, account_id=job.account_id, type="email.sent", data=_email_event(job, now, None)
-        )
-        return True
     if kind == "bounce":
         if not await _finish_message(conn, job, status="bounced", smtp_reply=reply, updated_at=now):
             return False

@@ -113,7 +113,10 @@ class Harness:
     # --- the engine --------------------------------------------------------------------------------
 
     async def tick(self) -> int:
-        return await self.task.tick(self.resources)
+        """One claim, waited for until its batch is sent and recorded."""
+        handled = await self.task.tick(self.resources)
+        await self.task.wait_idle()
+        return handled
 
     async def drain(self, *, max_ticks: int = 200, seconds: float = 30.0) -> int:
         """Tick until a tick finds nothing to do; the number of messages handled."""
