@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from email import message_from_bytes, policy
 
+from fluenzr_server.engine.embedded import embedded
+from fluenzr_server.resources import Resources, secret_box_for
 from tests.engine.conftest import SinkFactory
-from tests.engine.sending.conftest import SINK_LOGIN, Harness
+from tests.engine.sending.conftest import SINK_LOGIN, Harness, engine_settings
 
 
 async def test_a_started_campaign_sends_every_lead_once_then_completes(
@@ -41,3 +44,23 @@ async def test_a_started_campaign_sends_every_lead_once_then_completes(
     (completed,) = await harness.events("campaign.completed")
     assert completed.data["id"] == campaign["id"] and completed.data["status"] == "completed"
     assert await harness.drain() == 0 and len(sink.messages) == 3
+
+
+async def test_the_engine_runs_embedded_unless_turned_off(
+    harness: Harness, sink_factory: SinkFactory, database_url: str
+) -> None:
+    sink = await sink_factory(credentials=SINK_LOGIN)
+    mailbox = await harness.mailbox(sink)
+    campaign = await harness.campaign(mailbox, await harness.contacts(2))
+    db = harness.database
+
+    off = engine_settings(database_url, engine=False)
+    async with embedded(Resources(settings=off, database=db, secret_box=secret_box_for(off))):
+        await asyncio.sleep(1.0)
+    assert sink.messages == []  # FLUENZR_ENGINE=off: the API alone
+
+    on = engine_settings(database_url)
+    async with embedded(Resources(settings=on, database=db, secret_box=secret_box_for(on))):
+        await sink.wait_for_async(2, seconds=15)
+    assert (await harness.stats(campaign["id"]))["sent"] == 2
+    assert (await harness.status(campaign["id"]))["status"] == "completed"
