@@ -182,8 +182,9 @@ campaign_contacts = Table(
     ),
     # The engine's pick: active leads by due time.
     Index("ix_campaign_contacts_due", "status", "next_send_at"),
-    # listCampaignContacts with a status filter, in the order leads were added.
+    # listCampaignContacts in the order leads were added, with and without a status filter.
     Index("ix_campaign_contacts_campaign_status", "campaign_id", "status", "added_at", "contact_id"),
+    Index("ix_campaign_contacts_campaign_added", "campaign_id", "added_at", "contact_id"),
 )
 
 # One row per (lead, step): written in the claim transaction BEFORE the SMTP conversation starts, so a

