@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import socket
 from datetime import UTC, datetime, timedelta
@@ -155,25 +156,74 @@ async def test_a_drop_before_the_data_is_retry(smtp_sink: SmtpSink) -> None:
     assert smtp_sink.messages == []
 
 
-async def test_a_4xx_greeting_is_retry(smtp_sink: SmtpSink) -> None:
-    # a server that greets with 421 (RFC 5321 §3.1: busy): a raw socket server stands in for it
-    server = socket.create_server(("127.0.0.1", 0))
-    port = server.getsockname()[1]
-    import asyncio
+async def scripted_server(
+    final: bytes, greeting: bytes = b"220 fake ESMTP\r\n"
+) -> tuple[asyncio.Server, int]:
+    """A bare SMTP server that answers every command normally and `final` after the message data."""
 
-    async def greet() -> None:
-        loop = asyncio.get_running_loop()
-        server.setblocking(False)
-        client, _ = await loop.sock_accept(server)
-        await loop.sock_sendall(client, b"421 4.3.2 busy, try later\r\n")
-        client.close()
+    async def session(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(greeting)
+        while not reader.at_eof() and not greeting.startswith(b"4"):
+            line = await reader.readline()
+            command = line[:4].upper()
+            if command == b"EHLO":
+                writer.write(b"250-fake\r\n250 8BITMIME\r\n")
+            elif command == b"DATA":
+                writer.write(b"354 go ahead\r\n")
+                await writer.drain()
+                await reader.readuntil(b"\r\n.\r\n")
+                writer.write(final)
+                await writer.drain()
+                break
+            elif command == b"QUIT":
+                writer.write(b"221 bye\r\n")
+                break
+            elif line:
+                writer.write(b"250 ok\r\n")
+            await writer.drain()
+        await writer.drain()
+        writer.close()
 
-    task = asyncio.create_task(greet())
-    outcome = await smtp.send(
-        SmtpSettings("127.0.0.1", port, "", "", "none", 2.0), mail(), allow_private=True
-    )
-    await task
-    server.close()
+    server = await asyncio.start_server(session, "127.0.0.1", 0)
+    return server, server.sockets[0].getsockname()[1]
+
+
+async def test_a_4xx_greeting_is_retry() -> None:
+    server, port = await scripted_server(b"", greeting=b"421 4.3.2 busy, try later\r\n")
+    async with server:
+        outcome = await smtp.send(
+            SmtpSettings("127.0.0.1", port, "", "", "none", 2.0), mail(), allow_private=True
+        )
+    assert outcome.kind == "retry"
+    assert outcome.code == 421
+
+
+async def test_an_unreadable_reply_after_the_data_is_unknown() -> None:
+    server, port = await scripted_server(b"\x00garbage with no code\r\n")
+    async with server:
+        outcome = await smtp.send(
+            SmtpSettings("127.0.0.1", port, "", "", "none", 2.0), mail(), allow_private=True
+        )
+    assert outcome.kind == "unknown"
+    assert "\x00" not in outcome.reason
+
+
+async def test_replies_are_kept_short_and_on_one_line(smtp_sink: SmtpSink) -> None:
+    smtp_sink.fail("rcpt", 550, "5.1.1 " + "very long\tline " * 200)
+    outcome = await smtp.send(settings(smtp_sink), mail(), allow_private=True)
+    assert outcome.kind == "bounce"
+    assert len(outcome.reply) <= smtp.MAX_TEXT
+    assert outcome.reply.endswith("…")
+    assert "\t" not in outcome.reply
+
+
+async def test_a_421_after_the_data_is_retry() -> None:
+    # 4yz after the data: the server says it did not take the message (RFC 5321 §4.2.5)
+    server, port = await scripted_server(b"421 4.4.2 closing, message not accepted\r\n")
+    async with server:
+        outcome = await smtp.send(
+            SmtpSettings("127.0.0.1", port, "", "", "none", 2.0), mail(), allow_private=True
+        )
     assert outcome.kind == "retry"
     assert outcome.code == 421
 
@@ -339,8 +389,6 @@ async def test_pool_keeps_one_connection_per_mailbox_and_replaces_it_when_settin
 
 
 async def test_concurrent_sends_on_one_mailbox_are_serialised(smtp_sink: SmtpSink) -> None:
-    import asyncio
-
     pool = SmtpPool(allow_private=True)
     outcomes = await asyncio.gather(*(pool.send("acc_1", settings(smtp_sink), mail(n)) for n in range(10)))
     await pool.close()

@@ -8,7 +8,7 @@ Outcomes (`SendOutcome.kind`), from RFC 5321 §4.2.1 reply classes:
 - `unknown`: the connection dropped or timed out AFTER the whole message was handed over (the final dot
   was written) but before the final reply: it may have been delivered. Never retried: a duplicate cold
   email is worse than a missing one.
-- `bounce`: a 5yz permanent reply at RCPT or DATA (and MAIL): a hard bounce for this recipient.
+- `bounce`: a 5yz permanent reply at RCPT, to DATA or after the data: a hard bounce for this recipient.
 - `auth_failed`: 535/534/530 (RFC 4954 §6) or another 5yz to AUTH, a server without AUTH (except with
   security `none`, for local sinks), TLS required but refused or failing verification, or a 5yz to MAIL
   (the server refuses this sender, e.g. "553 sender not owned by user"): the mailbox is misconfigured;
@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import random
+import re
 import socket
 import ssl
 import time
@@ -64,6 +65,8 @@ MAX_DELAY = timedelta(hours=1)
 MAX_ATTEMPTS = 6  # the first try plus five retries
 JITTER = 0.2
 IDLE_CHECK_SECONDS = 15.0
+MAX_TEXT = 500  # characters of a server reply kept in an outcome (replies may be up to 32 KiB)
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _AUTH_CODES = frozenset({530, 534, 535})
 
 
@@ -103,7 +106,9 @@ def backoff(attempt: int, *, rng: random.Random | None = None) -> timedelta:
 
 
 def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    """Server text made safe to store and show: one line, no control characters, at most MAX_TEXT."""
+    clean = " ".join(_CONTROLS.sub(" ", text).split())
+    return clean if len(clean) <= MAX_TEXT else clean[: MAX_TEXT - 1] + "…"
 
 
 def _reply(code: int, text: str) -> str:
