@@ -275,10 +275,13 @@ class SmtpSink:
         hostname: str = "localhost",
         on_message: Callable[[ReceivedMessage], None] | None = None,
         offer_auth: bool = True,
+        keep_in_memory: bool = True,
     ) -> None:
         """`credentials` (user, password): AUTH is required and only these pass. Without them AUTH is
         optional and any user name and password pass (a catch-all sink), unless `offer_auth` is False:
-        then no AUTH is advertised (security `none` and `tls`)."""
+        then no AUTH is advertised (security `none` and `tls`). `keep_in_memory` False leaves `messages`
+        empty (a long-running sink that prints or writes a Maildir)."""
+        self.keep_in_memory = keep_in_memory
         self.host = host
         self.offer_auth = offer_auth
         self.port = port
@@ -373,7 +376,8 @@ class SmtpSink:
         if self.maildir is not None:
             self.maildir.add(data)
         with self._lock:
-            self.messages.append(received)
+            if self.keep_in_memory:
+                self.messages.append(received)
             self._lock.notify_all()
         if self.on_message is not None:
             self.on_message(received)
@@ -517,7 +521,14 @@ async def serve(
 ) -> None:
     """Run a plain-text sink until `stop` is set (forever when None): what `fluenzr-server smtp-sink` runs.
     `on_ready` is called once it listens (with the bound port)."""
-    sink = SmtpSink(host=host, port=port, maildir=maildir, credentials=credentials, on_message=on_message)
+    sink = SmtpSink(
+        host=host,
+        port=port,
+        maildir=maildir,
+        credentials=credentials,
+        on_message=on_message,
+        keep_in_memory=False,
+    )
     async with sink:
         if on_ready is not None:
             on_ready(sink)
