@@ -107,6 +107,20 @@ async def test_reconnects_when_the_server_dropped_an_idle_connection(smtp_sink: 
     assert smtp_sink.message_ids() == ["<1.test@acme.example>", "<2.test@acme.example>"]
 
 
+async def test_an_idle_connection_is_checked_with_noop_before_reuse(
+    smtp_sink: SmtpSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conn = connection(smtp_sink)
+    assert (await conn.send(mail(1))).kind == "sent"
+    assert (await conn.send(mail(2))).kind == "sent"
+    assert smtp_sink.commands == []  # busy: no check between consecutive sends
+    monkeypatch.setattr(smtp, "IDLE_CHECK_SECONDS", 0.0)
+    assert (await conn.send(mail(3))).kind == "sent"
+    await conn.close()
+    assert smtp_sink.commands == ["NOOP"]
+    assert conn.connects == 1
+
+
 async def test_a_421_to_mail_on_a_reused_connection_reconnects_at_once(smtp_sink: SmtpSink) -> None:
     conn = connection(smtp_sink)
     assert (await conn.send(mail(1))).kind == "sent"
@@ -123,6 +137,7 @@ async def test_the_connection_is_reset_and_reused_after_a_refused_recipient(smtp
     assert (await conn.send(mail(2))).kind == "sent"
     await conn.close()
     assert conn.connects == 1
+    assert smtp_sink.commands == ["RSET"]
     assert smtp_sink.message_ids() == ["<2.test@acme.example>"]
 
 

@@ -208,6 +208,14 @@ class _Handler:
             return f"{rule.code} {rule.text or _default_text(rule.code)}"
         return None
 
+    async def handle_NOOP(self, server: SMTP, session: Session, envelope: Envelope, arg: str) -> str:
+        self.sink._note("NOOP")
+        return "250 2.0.0 OK"
+
+    async def handle_RSET(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        self.sink._note("RSET")
+        return "250 2.0.0 OK"
+
     async def handle_MAIL(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
@@ -294,6 +302,7 @@ class SmtpSink:
         self.messages: list[ReceivedMessage] = []
         self.rules: list[Rule] = []
         self.connections = 0  # connections accepted so far (tests of connection reuse)
+        self.commands: list[str] = []  # NOOP and RSET commands received, in order
         self._lock = threading.Condition()
         self._server: asyncio.Server | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -382,6 +391,10 @@ class SmtpSink:
         if self.on_message is not None:
             self.on_message(received)
         return received
+
+    def _note(self, command: str) -> None:
+        with self._lock:
+            self.commands.append(command)
 
     def message_ids(self) -> list[str]:
         """Message-IDs of every message received, in order (duplicates kept: tests count them)."""
