@@ -238,6 +238,22 @@ def test_check_refuses_constructs_that_multiply_work(template: str, message: str
     assert problem.line == (3 if "inside" in message else 1)
 
 
+@pytest.mark.parametrize(
+    ("template", "line", "column"),
+    [
+        ("{% for i in range(2) %}{% for j in range(2) %}{% endfor %}{% endfor %}", 1, 24),
+        ("x {% for i in range(2) %}\n  {%- for j in range(2) %}{% endfor %}{% endfor %}", 2, 3),
+        ("Hi {{ firstName }}\n  {% include 'other' %}", 2, 3),
+        ("{{ a }} {% macro m() %}{% endmacro %}", 1, 9),
+        ("{% for x in [1] %}{% endfor %} {% for y in [2] recursive %}{% endfor %}", 1, 32),
+    ],
+)
+def test_refused_constructs_are_located_by_line_and_column(template: str, line: int, column: int) -> None:
+    problem = check(template)
+    assert problem is not None
+    assert (problem.line, problem.column) == (line, column)
+
+
 def test_render_errors_are_render_errors() -> None:
     with pytest.raises(RenderError):
         render("{{ firstName | round }}", ADA)

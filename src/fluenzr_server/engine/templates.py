@@ -251,24 +251,38 @@ _env.filters["loop_bound"] = _loop_bound
 _env.globals = {name: _env.globals[name] for name in ("dict", "cycler", "joiner")} | {"range": _safe_range}
 
 
-def _refused_construct(parsed: nodes.Template) -> tuple[str, int] | None:
-    """The first construct message templates may not use, with its line: loading other templates,
-    macros (recursion), loops inside loops and recursive loops (work that multiplies)."""
+_LOADER_TAGS = {"Extends": "extends", "Include": "include", "Import": "import", "FromImport": "from"}
+
+
+def _refused_construct(parsed: nodes.Template) -> tuple[str, int, str, int] | None:
+    """The first construct message templates may not use: (message, line, tag keyword, how many tags
+    with that keyword come before it on its line). Refused: loading other templates, macros (recursion),
+    loops inside loops and recursive loops (work that multiplies)."""
     for node in parsed.find_all((nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport)):
-        tag = {"FromImport": "from … import"}.get(type(node).__name__, type(node).__name__.lower())
-        return f"'{tag}' is not available in message templates", node.lineno
+        keyword = _LOADER_TAGS[type(node).__name__]
+        tag = "from … import" if keyword == "from" else keyword
+        return f"'{tag}' is not available in message templates", node.lineno, keyword, 0
     for node in parsed.find_all((nodes.Macro, nodes.CallBlock)):
-        return "macros are not available in message templates", node.lineno
-    for loop in parsed.find_all(nodes.For):
+        keyword = "macro" if isinstance(node, nodes.Macro) else "call"
+        return "macros are not available in message templates", node.lineno, keyword, 0
+    loops = list(parsed.find_all(nodes.For))  # depth first: an outer loop before its inner loops
+    for loop in loops:
         if loop.recursive:
-            return "recursive loops are not available in message templates", loop.lineno
+            before = sum(1 for other in loops[: loops.index(loop)] if other.lineno == loop.lineno)
+            return "recursive loops are not available in message templates", loop.lineno, "for", before
         for inner in loop.find_all(nodes.For):
-            return "a loop inside a loop is not available in message templates", inner.lineno
+            before = sum(1 for other in loops[: loops.index(inner)] if other.lineno == inner.lineno)
+            return "a loop inside a loop is not available in message templates", inner.lineno, "for", before
     return None
 
 
 class _Refused(TemplateSyntaxError):
     """A template that parses but uses a construct `_refused_construct` refuses."""
+
+    def __init__(self, message: str, lineno: int, keyword: str, before: int) -> None:
+        super().__init__(message, lineno)
+        self.keyword = keyword
+        self.before = before
 
 
 @lru_cache(maxsize=1024)
@@ -276,18 +290,23 @@ def _compiled(template: str) -> Template:
     parsed = _env.parse(template)
     refused = _refused_construct(parsed)
     if refused is not None:
-        raise _Refused(refused[0], refused[1])
+        raise _Refused(*refused)
     for loop in parsed.find_all(nodes.For):
         loop.iter = nodes.Filter(loop.iter, "loop_bound", [], [], None, None, lineno=loop.lineno)
     parsed.set_environment(_env)
     return _env.from_string(parsed)
 
 
-def _column(template: str, line: int) -> int:
-    """The 1-based column of the last tag opened on `line` before parsing failed (1 when there is none)."""
-    text = template.splitlines()[line - 1] if 0 < line <= len(template.splitlines()) else ""
-    starts = [text.rfind(opener) for opener in ("{{", "{%", "{#")]
-    best = max(starts)
+def _column(template: str, line: int, keyword: str | None = None, before: int = 0) -> int:
+    """The 1-based column on `line` of the `keyword` tag (after `before` others), or, for a parse error,
+    of the last tag opened on the line (1 when there is none)."""
+    lines = template.splitlines()
+    text = lines[line - 1] if 0 < line <= len(lines) else ""
+    if keyword is not None:
+        tags = list(re.finditer(r"\{%[-+]?\s*" + keyword + r"\b", text))
+        if len(tags) > before:
+            return tags[before].start() + 1
+    best = max(text.rfind(opener) for opener in ("{{", "{%", "{#"))
     return best + 1 if best >= 0 else 1
 
 
@@ -296,6 +315,10 @@ def check(template: str) -> TemplateProblem | None:
     `extends`/`include`/`import` (there are no other templates), macros, nested and recursive loops."""
     try:
         _compiled(template)
+    except _Refused as exc:
+        line = exc.lineno or 1
+        column = _column(template, line, exc.keyword, exc.before)
+        return TemplateProblem(message=exc.message or "refused", line=line, column=column)
     except TemplateSyntaxError as exc:
         line = exc.lineno or 1
         message = exc.message or "syntax error"
