@@ -16,6 +16,11 @@ Outcomes (`SendOutcome.kind`), from RFC 5321 §4.2.1 reply classes:
 - `refused`: the host is refused by `net_policy.resolve_public` (private or unresolvable) or the connection
   is refused: `reason` goes into the email account's `lastError`.
 
+Security: `starttls` upgrades a plain connection (RFC 3207; a server that does not offer it is
+`auth_failed`, never a silent plain-text send), `tls` is implicit TLS (RFC 8314, port 465), `none` is
+plain text (local sinks; the engine refuses it unless private hosts are allowed). AUTH (RFC 4954) uses
+the best mechanism both sides offer; an empty user name skips it.
+
 A message goes to all its recipients or to none: any refused recipient ends the transaction (`RSET`).
 
 Connections: one per mailbox, reused for consecutive sends (`RSET` after a failed transaction, `NOOP`
