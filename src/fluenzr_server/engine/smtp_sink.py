@@ -22,6 +22,7 @@ import asyncio
 import datetime as dt
 import ipaddress
 import mailbox
+import re
 import ssl
 import tempfile
 import threading
@@ -31,7 +32,9 @@ import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from email import policy
+from email.message import EmailMessage
 from email.parser import BytesHeaderParser
+from functools import cached_property
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
@@ -39,6 +42,8 @@ from typing import Any, Literal
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 SinkSecurity = Literal["none", "starttls", "tls"]
+# The Message-ID field (RFC 5322 §3.6.4), possibly folded onto the next line.
+_MESSAGE_ID = re.compile(rb"^Message-ID:[ \t]*(?:\r?\n[ \t]+)?(<[^>\r\n]*>)", re.IGNORECASE | re.MULTILINE)
 Stage = Literal["mail", "rcpt", "data"]
 
 
@@ -139,18 +144,29 @@ def make_test_certificate(hostnames: Iterable[str] = ("localhost", "127.0.0.1"))
 
 @dataclass(frozen=True)
 class ReceivedMessage:
-    """One message as accepted: envelope, raw bytes (CRLF), parsed headers of interest."""
+    """One message as accepted: envelope, raw bytes (CRLF) and its Message-ID; other headers are parsed
+    only when asked for (`subject`, `header`), so that recording stays cheap under load."""
 
     mail_from: str
     rcpt_tos: list[str]
     data: bytes
     message_id: str | None
-    subject: str | None
     received_at: dt.datetime
+
+    @cached_property
+    def headers(self) -> EmailMessage:
+        """The parsed header block (values decoded from RFC 2047 when read)."""
+        parsed = BytesHeaderParser(policy=policy.default).parsebytes(self.data)
+        assert isinstance(parsed, EmailMessage)
+        return parsed
+
+    @property
+    def subject(self) -> str | None:
+        return self.header("Subject")
 
     def header(self, name: str) -> str | None:
         """A header of the message, decoded (RFC 2047), or None."""
-        value = BytesHeaderParser(policy=policy.default).parsebytes(self.data).get(name)
+        value = self.headers.get(name)
         return str(value) if value is not None else None
 
     def summary(self) -> str:
@@ -372,14 +388,13 @@ class SmtpSink:
     # -- what was received --------------------------------------------------------------------------
 
     def _record(self, mail_from: str, rcpt_tos: list[str], data: bytes) -> ReceivedMessage:
-        headers = BytesHeaderParser(policy=policy.default).parsebytes(data)
-        message_id, subject = headers.get("Message-ID"), headers.get("Subject")
+        head = data.split(b"\r\n\r\n", 1)[0]
+        found = _MESSAGE_ID.search(head)
         received = ReceivedMessage(
             mail_from=mail_from,
             rcpt_tos=rcpt_tos,
             data=data,
-            message_id=str(message_id).strip() if message_id is not None else None,
-            subject=str(subject) if subject is not None else None,
+            message_id=found.group(1).decode("ascii", "replace") if found else None,
             received_at=dt.datetime.now(dt.UTC),
         )
         if self.maildir is not None:
