@@ -403,6 +403,22 @@ async def test_pool_keeps_one_connection_per_mailbox_and_replaces_it_when_settin
     assert len(second.messages) == 5
 
 
+async def test_pool_closes_connections_left_idle(
+    sink_factory: SinkFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = await sink_factory(), await sink_factory()
+    pool = SmtpPool(allow_private=True)
+    assert (await pool.send("acc_1", settings(first), mail(1))).kind == "sent"
+    assert (await pool.send("acc_2", settings(second), mail(2))).kind == "sent"
+    assert len(pool) == 2  # nothing idle yet
+    monkeypatch.setattr(smtp, "POOL_IDLE_SECONDS", 0.0)
+    assert (await pool.send("acc_2", settings(second), mail(3))).kind == "sent"
+    assert len(pool) == 1  # acc_1 was closed; acc_2, in use, was kept
+    assert (await pool.send("acc_1", settings(first), mail(4))).kind == "sent"
+    await pool.close()
+    assert (first.connections, second.connections) == (2, 1)
+
+
 async def test_concurrent_sends_on_one_mailbox_are_serialised(smtp_sink: SmtpSink) -> None:
     pool = SmtpPool(allow_private=True)
     outcomes = await asyncio.gather(*(pool.send("acc_1", settings(smtp_sink), mail(n)) for n in range(10)))
