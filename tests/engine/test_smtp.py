@@ -42,7 +42,7 @@ def settings(sink: SmtpSink, **changes: object) -> SmtpSettings:
         username=USER if sink.credentials else "",
         password=PASSWORD if sink.credentials else "",
         security=sink.security,
-        timeout=2.0,
+        timeout=10.0,  # generous: the machine may be busy; timeout tests set their own
     )
     return SmtpSettings(**{**base.__dict__, **changes})  # type: ignore[arg-type]
 
@@ -207,7 +207,7 @@ async def test_a_4xx_greeting_is_retry() -> None:
     server, port = await scripted_server(b"", greeting=b"421 4.3.2 busy, try later\r\n")
     async with server:
         outcome = await smtp.send(
-            SmtpSettings("127.0.0.1", port, "", "", "none", 2.0), mail(), allow_private=True
+            SmtpSettings("127.0.0.1", port, "", "", "none", 10.0), mail(), allow_private=True
         )
     assert outcome.kind == "retry"
     assert outcome.code == 421
@@ -217,7 +217,7 @@ async def test_an_unreadable_reply_after_the_data_is_unknown() -> None:
     server, port = await scripted_server(b"\x00garbage with no code\r\n")
     async with server:
         outcome = await smtp.send(
-            SmtpSettings("127.0.0.1", port, "", "", "none", 2.0), mail(), allow_private=True
+            SmtpSettings("127.0.0.1", port, "", "", "none", 10.0), mail(), allow_private=True
         )
     assert outcome.kind == "unknown"
     assert "\x00" not in outcome.reason
@@ -237,7 +237,7 @@ async def test_a_421_after_the_data_is_retry() -> None:
     server, port = await scripted_server(b"421 4.4.2 closing, message not accepted\r\n")
     async with server:
         outcome = await smtp.send(
-            SmtpSettings("127.0.0.1", port, "", "", "none", 2.0), mail(), allow_private=True
+            SmtpSettings("127.0.0.1", port, "", "", "none", 10.0), mail(), allow_private=True
         )
     assert outcome.kind == "retry"
     assert outcome.code == 421
@@ -373,7 +373,7 @@ async def test_a_closed_port_is_refused() -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     outcome = await smtp.send(
-        SmtpSettings("127.0.0.1", port, "", "", "none", 2.0), mail(), allow_private=True
+        SmtpSettings("127.0.0.1", port, "", "", "none", 10.0), mail(), allow_private=True
     )
     assert outcome.kind == "refused"
     assert "connection refused" in outcome.reason
