@@ -1,7 +1,8 @@
 """A local SMTP server that keeps what it receives: the `smtp-sink` command and the tests' SMTP server.
 
 Built on `aiosmtpd`. Listens on 127.0.0.1 (a free port by default) and records every message it accepts
-(envelope from and to, raw bytes, parsed Message-ID and Subject), optionally also into a Maildir folder.
+(envelope from and to, raw bytes, Message-ID; other headers parsed on demand), optionally also into a
+Maildir folder; `connections` and `commands` (NOOP, RSET) let tests see how a client reuses a connection.
 
 - Security: `none`, `starttls` (RFC 3207; STARTTLS is required before MAIL and AUTH) or `tls` (implicit
   TLS, RFC 8314), with a certificate for `localhost` and 127.0.0.1 signed by a throwaway CA generated at
@@ -10,7 +11,8 @@ Built on `aiosmtpd`. Listens on 127.0.0.1 (a free port by default) and records e
   Without them AUTH is optional and any credentials pass (a catch-all sink for `make run`).
 - Scripted failures (`fail`, `drop`, `slow`): a 4yz/5yz reply at MAIL, RCPT or DATA for given recipients or
   for the next N commands/messages, a dropped connection (at DATA: after the whole message arrived, before
-  the reply, the case a client cannot tell from a delivery), or a slow reply.
+  the reply, the case a client cannot tell from a delivery; with `keep=True` the message is recorded as
+  delivered first), or a slow reply.
 
 Run it in the current event loop (`async with SmtpSink(...)`, `await start()`/`await stop()`) or in a
 thread of its own (`with SmtpSink(...)`), which suits tests that also block (subprocesses, sync clients).
