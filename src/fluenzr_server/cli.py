@@ -188,7 +188,7 @@ def cmd_smtp_sink(args: argparse.Namespace) -> None:
                 port=args.port,
                 maildir=args.maildir,
                 credentials=credentials,
-                on_message=show,
+                on_message=None if args.quiet else show,
                 on_ready=ready,
             )
         )
@@ -232,6 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
     sink.add_argument("--port", type=int, default=2525, help="0 picks a free port")
     sink.add_argument("--maildir", default=None, help="also keep each message in this Maildir folder")
     sink.add_argument("--auth", default=None, metavar="USER:PASSWORD", help="require these credentials")
+    sink.add_argument("--quiet", action="store_true", help="print nothing per message (benchmarks)")
 
     accounts_cmd = commands.add_parser("accounts", help="manage accounts")
     accounts_sub = accounts_cmd.add_subparsers(dest="accounts_command", required=True)

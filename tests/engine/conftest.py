@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from fluenzr_server.engine.smtp_sink import SmtpSink, TestCertificate, make_test_certificate
+from .smtp_server import SmtpSink, TestCertificate, make_test_certificate
 
 SinkFactory = Callable[..., Awaitable[SmtpSink]]
 

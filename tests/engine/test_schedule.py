@@ -201,6 +201,17 @@ def test_madrid_fall_back_window_starting_in_the_fold_opens_at_its_first_occurre
     assert next_open(w, utc(2025, 10, 25, 12)) == utc(2025, 10, 26, 0)  # 02:00 CEST
 
 
+def test_overnight_window_across_the_madrid_changes() -> None:
+    w = window("Europe/Madrid", days="sat", start=22, end=4)
+    # spring forward: Saturday 22:00 CET to Sunday 04:00 CEST is 5 hours, not 6
+    assert open_seconds(w, utc(2025, 3, 29, 18), utc(2025, 3, 30, 6)) == 5 * 3600
+    assert is_open(w, local(MADRID, 2025, 3, 30, 3, 59))
+    assert not is_open(w, local(MADRID, 2025, 3, 30, 4))
+    # fall back: Saturday 22:00 CEST to Sunday 04:00 CET is 7 hours
+    assert open_seconds(w, utc(2025, 10, 25, 18), utc(2025, 10, 26, 6)) == 7 * 3600
+    assert next_open(w, utc(2025, 10, 26, 4)) == local(MADRID, 2025, 11, 1, 22)
+
+
 def test_new_york_spring_forward() -> None:
     w = window("America/New_York", days="sun", start=1, end=3)
     assert open_seconds(w, utc(2025, 3, 9, 4), utc(2025, 3, 9, 10)) == 3600

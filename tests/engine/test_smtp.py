@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import socket
 from datetime import UTC, datetime, timedelta
@@ -41,7 +42,7 @@ def settings(sink: SmtpSink, **changes: object) -> SmtpSettings:
         username=USER if sink.credentials else "",
         password=PASSWORD if sink.credentials else "",
         security=sink.security,
-        timeout=2.0,
+        timeout=10.0,  # generous: the machine may be busy; timeout tests set their own
     )
     return SmtpSettings(**{**base.__dict__, **changes})  # type: ignore[arg-type]
 
@@ -106,6 +107,20 @@ async def test_reconnects_when_the_server_dropped_an_idle_connection(smtp_sink: 
     assert smtp_sink.message_ids() == ["<1.test@acme.example>", "<2.test@acme.example>"]
 
 
+async def test_an_idle_connection_is_checked_with_noop_before_reuse(
+    smtp_sink: SmtpSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conn = connection(smtp_sink)
+    assert (await conn.send(mail(1))).kind == "sent"
+    assert (await conn.send(mail(2))).kind == "sent"
+    assert smtp_sink.commands == []  # busy: no check between consecutive sends
+    monkeypatch.setattr(smtp, "IDLE_CHECK_SECONDS", 0.0)
+    assert (await conn.send(mail(3))).kind == "sent"
+    await conn.close()
+    assert smtp_sink.commands == ["NOOP"]
+    assert conn.connects == 1
+
+
 async def test_a_421_to_mail_on_a_reused_connection_reconnects_at_once(smtp_sink: SmtpSink) -> None:
     conn = connection(smtp_sink)
     assert (await conn.send(mail(1))).kind == "sent"
@@ -122,6 +137,7 @@ async def test_the_connection_is_reset_and_reused_after_a_refused_recipient(smtp
     assert (await conn.send(mail(2))).kind == "sent"
     await conn.close()
     assert conn.connects == 1
+    assert smtp_sink.commands == ["RSET"]
     assert smtp_sink.message_ids() == ["<2.test@acme.example>"]
 
 
@@ -155,25 +171,74 @@ async def test_a_drop_before_the_data_is_retry(smtp_sink: SmtpSink) -> None:
     assert smtp_sink.messages == []
 
 
-async def test_a_4xx_greeting_is_retry(smtp_sink: SmtpSink) -> None:
-    # a server that greets with 421 (RFC 5321 §3.1: busy): a raw socket server stands in for it
-    server = socket.create_server(("127.0.0.1", 0))
-    port = server.getsockname()[1]
-    import asyncio
+async def scripted_server(
+    final: bytes, greeting: bytes = b"220 fake ESMTP\r\n"
+) -> tuple[asyncio.Server, int]:
+    """A bare SMTP server that answers every command normally and `final` after the message data."""
 
-    async def greet() -> None:
-        loop = asyncio.get_running_loop()
-        server.setblocking(False)
-        client, _ = await loop.sock_accept(server)
-        await loop.sock_sendall(client, b"421 4.3.2 busy, try later\r\n")
-        client.close()
+    async def session(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(greeting)
+        while not reader.at_eof() and not greeting.startswith(b"4"):
+            line = await reader.readline()
+            command = line[:4].upper()
+            if command == b"EHLO":
+                writer.write(b"250-fake\r\n250 8BITMIME\r\n")
+            elif command == b"DATA":
+                writer.write(b"354 go ahead\r\n")
+                await writer.drain()
+                await reader.readuntil(b"\r\n.\r\n")
+                writer.write(final)
+                await writer.drain()
+                break
+            elif command == b"QUIT":
+                writer.write(b"221 bye\r\n")
+                break
+            elif line:
+                writer.write(b"250 ok\r\n")
+            await writer.drain()
+        await writer.drain()
+        writer.close()
 
-    task = asyncio.create_task(greet())
-    outcome = await smtp.send(
-        SmtpSettings("127.0.0.1", port, "", "", "none", 2.0), mail(), allow_private=True
-    )
-    await task
-    server.close()
+    server = await asyncio.start_server(session, "127.0.0.1", 0)
+    return server, server.sockets[0].getsockname()[1]
+
+
+async def test_a_4xx_greeting_is_retry() -> None:
+    server, port = await scripted_server(b"", greeting=b"421 4.3.2 busy, try later\r\n")
+    async with server:
+        outcome = await smtp.send(
+            SmtpSettings("127.0.0.1", port, "", "", "none", 10.0), mail(), allow_private=True
+        )
+    assert outcome.kind == "retry"
+    assert outcome.code == 421
+
+
+async def test_an_unreadable_reply_after_the_data_is_unknown() -> None:
+    server, port = await scripted_server(b"\x00garbage with no code\r\n")
+    async with server:
+        outcome = await smtp.send(
+            SmtpSettings("127.0.0.1", port, "", "", "none", 10.0), mail(), allow_private=True
+        )
+    assert outcome.kind == "unknown"
+    assert "\x00" not in outcome.reason
+
+
+async def test_replies_are_kept_short_and_on_one_line(smtp_sink: SmtpSink) -> None:
+    smtp_sink.fail("rcpt", 550, "5.1.1 " + "very long\tline " * 200)
+    outcome = await smtp.send(settings(smtp_sink), mail(), allow_private=True)
+    assert outcome.kind == "bounce"
+    assert len(outcome.reply) <= smtp.MAX_TEXT
+    assert outcome.reply.endswith("…")
+    assert "\t" not in outcome.reply
+
+
+async def test_a_421_after_the_data_is_retry() -> None:
+    # 4yz after the data: the server says it did not take the message (RFC 5321 §4.2.5)
+    server, port = await scripted_server(b"421 4.4.2 closing, message not accepted\r\n")
+    async with server:
+        outcome = await smtp.send(
+            SmtpSettings("127.0.0.1", port, "", "", "none", 10.0), mail(), allow_private=True
+        )
     assert outcome.kind == "retry"
     assert outcome.code == 421
 
@@ -308,7 +373,7 @@ async def test_a_closed_port_is_refused() -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     outcome = await smtp.send(
-        SmtpSettings("127.0.0.1", port, "", "", "none", 2.0), mail(), allow_private=True
+        SmtpSettings("127.0.0.1", port, "", "", "none", 10.0), mail(), allow_private=True
     )
     assert outcome.kind == "refused"
     assert "connection refused" in outcome.reason
@@ -338,9 +403,23 @@ async def test_pool_keeps_one_connection_per_mailbox_and_replaces_it_when_settin
     assert len(second.messages) == 5
 
 
-async def test_concurrent_sends_on_one_mailbox_are_serialised(smtp_sink: SmtpSink) -> None:
-    import asyncio
+async def test_pool_closes_connections_left_idle(
+    sink_factory: SinkFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = await sink_factory(), await sink_factory()
+    pool = SmtpPool(allow_private=True)
+    assert (await pool.send("acc_1", settings(first), mail(1))).kind == "sent"
+    assert (await pool.send("acc_2", settings(second), mail(2))).kind == "sent"
+    assert len(pool) == 2  # nothing idle yet
+    monkeypatch.setattr(smtp, "POOL_IDLE_SECONDS", 0.0)
+    assert (await pool.send("acc_2", settings(second), mail(3))).kind == "sent"
+    assert len(pool) == 1  # acc_1 was closed; acc_2, in use, was kept
+    assert (await pool.send("acc_1", settings(first), mail(4))).kind == "sent"
+    await pool.close()
+    assert (first.connections, second.connections) == (2, 1)
 
+
+async def test_concurrent_sends_on_one_mailbox_are_serialised(smtp_sink: SmtpSink) -> None:
     pool = SmtpPool(allow_private=True)
     outcomes = await asyncio.gather(*(pool.send("acc_1", settings(smtp_sink), mail(n)) for n in range(10)))
     await pool.close()

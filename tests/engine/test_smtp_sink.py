@@ -51,6 +51,32 @@ async def test_plain_sink_records_envelope_bytes_and_ids(smtp_sink: SmtpSink) ->
     assert smtp_sink.message_ids() == ["<m1@acme.example>"]
 
 
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        (b"Message-ID: <a@x.example>", "<a@x.example>"),
+        (b"message-id:<b@x.example>", "<b@x.example>"),
+        (b"Message-ID:\r\n <folded.long.id@x.example>", "<folded.long.id@x.example>"),
+        (b"X-Message-ID: <not-this@x.example>", None),
+        (b"Subject: no id", None),
+    ],
+)
+async def test_message_id_is_read_from_the_header_block(
+    smtp_sink: SmtpSink, head: bytes, expected: str | None
+) -> None:
+    data = (
+        b"From: s@acme.example\r\n"
+        + head
+        + b"\r\nSubject: =?utf-8?q?Hola_Zo=C3=AB?=\r\n\r\nMessage-ID: <body@x.example>\r\n"
+    )
+    await aiosmtplib.send(
+        data, sender="s@acme.example", recipients=["a@example.com"], hostname="127.0.0.1", port=smtp_sink.port
+    )
+    [got] = smtp_sink.messages
+    assert got.message_id == expected
+    assert got.subject == ("no id" if head.startswith(b"Subject") else "Hola Zoë")
+
+
 @pytest.mark.parametrize("security", ["starttls", "tls"])
 async def test_auth_over_tls(sink_factory: SinkFactory, security: str) -> None:
     sink = await sink_factory(security=security, credentials=("sales@acme.example", "s3cret"))

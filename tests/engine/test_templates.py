@@ -168,7 +168,6 @@ def test_variables_lists_what_the_template_reads() -> None:
         "{{ ''.__class__.__mro__[1].__subclasses__() }}",
         "{{ cycler.__init__.__globals__ }}",
         "{{ joiner.__init__.__globals__.os }}",
-        "{{ namespace.__init__.__globals__ }}",
         "{{ firstName.__class__ }}",
         "{{ (firstName|attr('__class__')) }}",
         "{% for i in range(10**9) %}x{% endfor %}",
@@ -178,6 +177,25 @@ def test_variables_lists_what_the_template_reads() -> None:
         "{{ 10 ** 1000000 }}",
         "{% for i in range(999) %}{% for j in range(999) %}xxxxxxxx{% endfor %}{% endfor %}",
         "{{ ''.format.__globals__ }}",
+        # memory: huge widths, fills and replacements
+        "{{ 'a'|center(1000000000) }}",
+        "{{ 'a'.center(1000000000) }}",
+        "{{ 'a'.zfill(100000000) }}",
+        "{{ '%0100000000d' % 1 }}",
+        "{{ '%.100000000f' % 1 }}",
+        "{{ '{:>100000000}'.format(1) }}",
+        "{{ '%0100000000d'|format(1) }}",
+        "{{ ('x' * 10000).replace('x', 'x' * 10000) }}",
+        "{{ ('x' * 10000)|replace('x', 'x' * 10000) }}",
+        "{{ ('\\n' * 10000)|indent('x' * 10000) }}",
+        # mutation that doubles a list
+        "{% set l = [1] %}{% for i in range(60) %}{{ l.extend(l) }}{% endfor %}",
+        # work that multiplies: macros (recursion), nested and recursive loops, long loops, busy loops
+        "{% macro m(n) %}{{ m(n) }}{{ m(n) }}{% endmacro %}{{ m(1) }}",
+        "{% for i in range(1000) %}{% for j in range(1000) %}{% endfor %}{% endfor %}",
+        "{% for x in [1] recursive %}{{ loop(x) }}{% endfor %}",
+        "{% set s = ('x' * 10000)|replace('x', 'xxxxxxxxxx') %}{% for c in s %}{% endfor %}",
+        "{% set s = 'x' * 10000 %}{% for c in s[:1000] %}{% if (s ~ s)|length > 1 %}{% endif %}{% endfor %}",
     ],
 )
 def test_sandbox_escapes_and_blowups_are_refused_safely(template: str) -> None:
@@ -185,6 +203,55 @@ def test_sandbox_escapes_and_blowups_are_refused_safely(template: str) -> None:
         render(template, ADA)
     assert "__globals__" not in caught.value.reason or "unsafe" in caught.value.reason
     assert "Traceback" not in caught.value.reason
+
+
+def test_namespace_and_lipsum_are_not_available() -> None:
+    for template in ("{% set ns = namespace(s='') %}", "{{ lipsum() }}"):
+        with pytest.raises(MissingVariable):
+            render(template, ADA)
+    with pytest.raises(UnsafeTemplate):
+        render("{{ namespace.__init__.__globals__ }}", ADA)
+
+
+def test_one_level_loops_and_conditions_still_work() -> None:
+    template = (
+        "{% for i in range(3) %}{{ firstName }}{{ loop.index }} {% endfor %}{% if seats > 10 %}!{% endif %}"
+    )
+    assert render(template, ADA) == "Ada1 Ada2 Ada3 !"
+    many = "{% for i in range(1000) %}{{ firstName | upper }}{% endfor %}"
+    assert render(many, ADA) == "ADA" * 1000
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        ("{% macro m() %}x{% endmacro %}", "macros"),
+        ("a\n{% for i in range(2) %}\n{% for j in range(2) %}{% endfor %}{% endfor %}", "loop inside a loop"),
+        ("{% for x in [1] recursive %}{% endfor %}", "recursive loops"),
+        ("{% call x() %}{% endcall %}", "macros"),
+    ],
+)
+def test_check_refuses_constructs_that_multiply_work(template: str, message: str) -> None:
+    problem = check(template)
+    assert problem is not None
+    assert message in problem.message
+    assert problem.line == (3 if "inside" in message else 1)
+
+
+@pytest.mark.parametrize(
+    ("template", "line", "column"),
+    [
+        ("{% for i in range(2) %}{% for j in range(2) %}{% endfor %}{% endfor %}", 1, 24),
+        ("x {% for i in range(2) %}\n  {%- for j in range(2) %}{% endfor %}{% endfor %}", 2, 3),
+        ("Hi {{ firstName }}\n  {% include 'other' %}", 2, 3),
+        ("{{ a }} {% macro m() %}{% endmacro %}", 1, 9),
+        ("{% for x in [1] %}{% endfor %} {% for y in [2] recursive %}{% endfor %}", 1, 32),
+    ],
+)
+def test_refused_constructs_are_located_by_line_and_column(template: str, line: int, column: int) -> None:
+    problem = check(template)
+    assert problem is not None
+    assert (problem.line, problem.column) == (line, column)
 
 
 def test_render_errors_are_render_errors() -> None:

@@ -8,13 +8,18 @@ Outcomes (`SendOutcome.kind`), from RFC 5321 §4.2.1 reply classes:
 - `unknown`: the connection dropped or timed out AFTER the whole message was handed over (the final dot
   was written) but before the final reply: it may have been delivered. Never retried: a duplicate cold
   email is worse than a missing one.
-- `bounce`: a 5yz permanent reply at RCPT or DATA (and MAIL): a hard bounce for this recipient.
+- `bounce`: a 5yz permanent reply at RCPT, to DATA or after the data: a hard bounce for this recipient.
 - `auth_failed`: 535/534/530 (RFC 4954 §6) or another 5yz to AUTH, a server without AUTH (except with
   security `none`, for local sinks), TLS required but refused or failing verification, or a 5yz to MAIL
   (the server refuses this sender, e.g. "553 sender not owned by user"): the mailbox is misconfigured;
   its sends stop until it is fixed. 4yz replies here are `retry`.
 - `refused`: the host is refused by `net_policy.resolve_public` (private or unresolvable) or the connection
   is refused: `reason` goes into the email account's `lastError`.
+
+Security: `starttls` upgrades a plain connection (RFC 3207; a server that does not offer it is
+`auth_failed`, never a silent plain-text send), `tls` is implicit TLS (RFC 8314, port 465), `none` is
+plain text (local sinks; the engine refuses it unless private hosts are allowed). AUTH (RFC 4954) uses
+the best mechanism both sides offer; an empty user name skips it.
 
 A message goes to all its recipients or to none: any refused recipient ends the transaction (`RSET`).
 
@@ -30,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import random
+import re
 import socket
 import ssl
 import time
@@ -64,6 +70,9 @@ MAX_DELAY = timedelta(hours=1)
 MAX_ATTEMPTS = 6  # the first try plus five retries
 JITTER = 0.2
 IDLE_CHECK_SECONDS = 15.0
+POOL_IDLE_SECONDS = 120.0  # servers drop idle clients after some minutes anyway (RFC 5321 §4.5.3.2.7)
+MAX_TEXT = 500  # characters of a server reply kept in an outcome (replies may be up to 32 KiB)
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _AUTH_CODES = frozenset({530, 534, 535})
 
 
@@ -103,7 +112,9 @@ def backoff(attempt: int, *, rng: random.Random | None = None) -> timedelta:
 
 
 def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    """Server text made safe to store and show: one line, no control characters, at most MAX_TEXT."""
+    clean = " ".join(_CONTROLS.sub(" ", text).split())
+    return clean if len(clean) <= MAX_TEXT else clean[: MAX_TEXT - 1] + "…"
 
 
 def _reply(code: int, text: str) -> str:
@@ -166,13 +177,23 @@ class MailboxConnection:
         self.tls_context = tls_context
         self._client: aiosmtplib.SMTP | None = None
         self._lock = asyncio.Lock()
-        self._last_used = 0.0
+        self._last_used = time.monotonic()
         self._needs_reset = False
         self.connects = 0  # connections opened so far (tests of reuse)
 
     @property
     def connected(self) -> bool:
         return self._client is not None and self._client.is_connected
+
+    @property
+    def busy(self) -> bool:
+        """A send (or close) is running on this connection."""
+        return self._lock.locked()
+
+    @property
+    def last_used(self) -> float:
+        """`time.monotonic()` of the last send (or of creation)."""
+        return self._last_used
 
     def _context(self) -> ssl.SSLContext:
         if self.tls_context is None:
@@ -409,25 +430,47 @@ class MailboxConnection:
 
 
 class SmtpPool:
-    """A `MailboxConnection` per mailbox key (the email account id), replaced when its settings change."""
+    """A `MailboxConnection` per mailbox key (the email account id), replaced when its settings change
+    and closed once unused for `POOL_IDLE_SECONDS` (a worker serving thousands of mailboxes keeps open
+    only the connections it is using)."""
 
     def __init__(self, *, allow_private: bool, tls_context: ssl.SSLContext | None = None) -> None:
         self.allow_private = allow_private
         self.tls_context = tls_context
         self._connections: dict[str, MailboxConnection] = {}
+        self._closing: set[asyncio.Task[None]] = set()
+        self._pruned = time.monotonic()
+
+    def __len__(self) -> int:
+        return len(self._connections)
 
     def connection(self, key: str, settings: SmtpSettings) -> MailboxConnection:
         """The connection kept for `key`, a new one when there is none or its settings changed (the old
-        one is closed in the background)."""
+        one is closed in the background). Send on it at once: an unused connection may be pruned."""
+        self._prune(keep=key)
         current = self._connections.get(key)
         if current is not None and current.settings == settings:
             return current
         if current is not None:
-            task = asyncio.get_running_loop().create_task(current.close())
-            task.add_done_callback(lambda t: t.exception())
+            self._close_later(current)
         fresh = MailboxConnection(settings, allow_private=self.allow_private, tls_context=self.tls_context)
         self._connections[key] = fresh
         return fresh
+
+    def _close_later(self, connection: MailboxConnection) -> None:
+        task = asyncio.get_running_loop().create_task(connection.close())
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    def _prune(self, *, keep: str) -> None:
+        now = time.monotonic()
+        if now - self._pruned < min(POOL_IDLE_SECONDS, 30.0):
+            return
+        self._pruned = now
+        for key, connection in list(self._connections.items()):
+            if key != keep and not connection.busy and now - connection.last_used > POOL_IDLE_SECONDS:
+                del self._connections[key]
+                self._close_later(connection)
 
     async def send(
         self,
@@ -450,7 +493,7 @@ class SmtpPool:
     async def close(self) -> None:
         """Close every connection."""
         connections, self._connections = list(self._connections.values()), {}
-        await asyncio.gather(*(c.close() for c in connections), return_exceptions=True)
+        await asyncio.gather(*(c.close() for c in connections), *self._closing, return_exceptions=True)
 
 
 async def send(

@@ -1,7 +1,8 @@
 """A local SMTP server that keeps what it receives: the `smtp-sink` command and the tests' SMTP server.
 
 Built on `aiosmtpd`. Listens on 127.0.0.1 (a free port by default) and records every message it accepts
-(envelope from and to, raw bytes, parsed Message-ID and Subject), optionally also into a Maildir folder.
+(envelope from and to, raw bytes, Message-ID; other headers parsed on demand), optionally also into a
+Maildir folder; `connections` and `commands` (NOOP, RSET) let tests see how a client reuses a connection.
 
 - Security: `none`, `starttls` (RFC 3207; STARTTLS is required before MAIL and AUTH) or `tls` (implicit
   TLS, RFC 8314), with a certificate for `localhost` and 127.0.0.1 signed by a throwaway CA generated at
@@ -10,7 +11,8 @@ Built on `aiosmtpd`. Listens on 127.0.0.1 (a free port by default) and records e
   Without them AUTH is optional and any credentials pass (a catch-all sink for `make run`).
 - Scripted failures (`fail`, `drop`, `slow`): a 4yz/5yz reply at MAIL, RCPT or DATA for given recipients or
   for the next N commands/messages, a dropped connection (at DATA: after the whole message arrived, before
-  the reply, the case a client cannot tell from a delivery), or a slow reply.
+  the reply, the case a client cannot tell from a delivery; with `keep=True` the message is recorded as
+  delivered first), or a slow reply.
 
 Run it in the current event loop (`async with SmtpSink(...)`, `await start()`/`await stop()`) or in a
 thread of its own (`with SmtpSink(...)`), which suits tests that also block (subprocesses, sync clients).
@@ -22,6 +24,7 @@ import asyncio
 import datetime as dt
 import ipaddress
 import mailbox
+import re
 import ssl
 import tempfile
 import threading
@@ -31,7 +34,9 @@ import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from email import policy
+from email.message import EmailMessage
 from email.parser import BytesHeaderParser
+from functools import cached_property
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
@@ -39,6 +44,8 @@ from typing import Any, Literal
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 SinkSecurity = Literal["none", "starttls", "tls"]
+# The Message-ID field (RFC 5322 §3.6.4), possibly folded onto the next line.
+_MESSAGE_ID = re.compile(rb"^Message-ID:[ \t]*(?:\r?\n[ \t]+)?(<[^>\r\n]*>)", re.IGNORECASE | re.MULTILINE)
 Stage = Literal["mail", "rcpt", "data"]
 
 
@@ -139,18 +146,29 @@ def make_test_certificate(hostnames: Iterable[str] = ("localhost", "127.0.0.1"))
 
 @dataclass(frozen=True)
 class ReceivedMessage:
-    """One message as accepted: envelope, raw bytes (CRLF), parsed headers of interest."""
+    """One message as accepted: envelope, raw bytes (CRLF) and its Message-ID; other headers are parsed
+    only when asked for (`subject`, `header`), so that recording stays cheap under load."""
 
     mail_from: str
     rcpt_tos: list[str]
     data: bytes
     message_id: str | None
-    subject: str | None
     received_at: dt.datetime
+
+    @cached_property
+    def headers(self) -> EmailMessage:
+        """The parsed header block (values decoded from RFC 2047 when read)."""
+        parsed = BytesHeaderParser(policy=policy.default).parsebytes(self.data)
+        assert isinstance(parsed, EmailMessage)
+        return parsed
+
+    @property
+    def subject(self) -> str | None:
+        return self.header("Subject")
 
     def header(self, name: str) -> str | None:
         """A header of the message, decoded (RFC 2047), or None."""
-        value = BytesHeaderParser(policy=policy.default).parsebytes(self.data).get(name)
+        value = self.headers.get(name)
         return str(value) if value is not None else None
 
     def summary(self) -> str:
@@ -207,6 +225,14 @@ class _Handler:
         if rule.code is not None:
             return f"{rule.code} {rule.text or _default_text(rule.code)}"
         return None
+
+    async def handle_NOOP(self, server: SMTP, session: Session, envelope: Envelope, arg: str) -> str:
+        self.sink._note("NOOP")
+        return "250 2.0.0 OK"
+
+    async def handle_RSET(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        self.sink._note("RSET")
+        return "250 2.0.0 OK"
 
     async def handle_MAIL(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
@@ -275,10 +301,13 @@ class SmtpSink:
         hostname: str = "localhost",
         on_message: Callable[[ReceivedMessage], None] | None = None,
         offer_auth: bool = True,
+        keep_in_memory: bool = True,
     ) -> None:
         """`credentials` (user, password): AUTH is required and only these pass. Without them AUTH is
         optional and any user name and password pass (a catch-all sink), unless `offer_auth` is False:
-        then no AUTH is advertised (security `none` and `tls`)."""
+        then no AUTH is advertised (security `none` and `tls`). `keep_in_memory` False leaves `messages`
+        empty (a long-running sink that prints or writes a Maildir)."""
+        self.keep_in_memory = keep_in_memory
         self.host = host
         self.offer_auth = offer_auth
         self.port = port
@@ -291,6 +320,7 @@ class SmtpSink:
         self.messages: list[ReceivedMessage] = []
         self.rules: list[Rule] = []
         self.connections = 0  # connections accepted so far (tests of connection reuse)
+        self.commands: list[str] = []  # NOOP and RSET commands received, in order
         self._lock = threading.Condition()
         self._server: asyncio.Server | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -360,24 +390,28 @@ class SmtpSink:
     # -- what was received --------------------------------------------------------------------------
 
     def _record(self, mail_from: str, rcpt_tos: list[str], data: bytes) -> ReceivedMessage:
-        headers = BytesHeaderParser(policy=policy.default).parsebytes(data)
-        message_id, subject = headers.get("Message-ID"), headers.get("Subject")
+        head = data.split(b"\r\n\r\n", 1)[0]
+        found = _MESSAGE_ID.search(head)
         received = ReceivedMessage(
             mail_from=mail_from,
             rcpt_tos=rcpt_tos,
             data=data,
-            message_id=str(message_id).strip() if message_id is not None else None,
-            subject=str(subject) if subject is not None else None,
+            message_id=found.group(1).decode("ascii", "replace") if found else None,
             received_at=dt.datetime.now(dt.UTC),
         )
         if self.maildir is not None:
             self.maildir.add(data)
         with self._lock:
-            self.messages.append(received)
+            if self.keep_in_memory:
+                self.messages.append(received)
             self._lock.notify_all()
         if self.on_message is not None:
             self.on_message(received)
         return received
+
+    def _note(self, command: str) -> None:
+        with self._lock:
+            self.commands.append(command)
 
     def message_ids(self) -> list[str]:
         """Message-IDs of every message received, in order (duplicates kept: tests count them)."""
@@ -517,7 +551,14 @@ async def serve(
 ) -> None:
     """Run a plain-text sink until `stop` is set (forever when None): what `fluenzr-server smtp-sink` runs.
     `on_ready` is called once it listens (with the bound port)."""
-    sink = SmtpSink(host=host, port=port, maildir=maildir, credentials=credentials, on_message=on_message)
+    sink = SmtpSink(
+        host=host,
+        port=port,
+        maildir=maildir,
+        credentials=credentials,
+        on_message=on_message,
+        keep_in_memory=False,
+    )
     async with sink:
         if on_ready is not None:
             on_ready(sink)

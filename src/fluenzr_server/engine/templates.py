@@ -10,11 +10,16 @@ Rules (issue 13):
   the engine marks that lead `failed` with the reason. A value that is empty or only whitespace counts as
   missing, and takes the fallback.
 - Autoescape is off: the output is a text/plain body or a subject, not HTML.
-- The sandbox (https://jinja.palletsprojects.com/en/stable/sandbox/) refuses attribute access to internals
-  (`''.__class__`, `cycler.__init__.__globals__`); we also cap `range`, string repetition, powers and the
-  output size. Any such refusal is an `UnsafeTemplate`, with a message safe to show.
-- `check` reports a template that does not parse, with its 1-based line and column, for the 400 on
-  campaign create/update (the caller names the field, e.g. `steps.1.subject`).
+- The sandbox (https://jinja.palletsprojects.com/en/stable/sandbox/, the immutable variant) refuses
+  attribute access to internals (`''.__class__`, `cycler.__init__.__globals__`) and changes to lists and
+  dicts. The sandbox does not bound work or memory, so we also do (a worker renders many tenants'
+  templates): `range` (1,000), repetition, powers, format widths, integer arguments to filters and
+  methods (10,000), items per loop (1,000), replacements, the output (200,000 characters) and the work
+  of one render (2,000,000 characters through filters, methods and operators); no macros, no loop
+  inside a loop, no recursive loop, no `namespace`, no other templates. Any refusal is an
+  `UnsafeTemplate`, with a message safe to show.
+- `check` reports a template that does not parse or uses a refused construct, with its 1-based line and
+  column, for the 400 on campaign create/update (the caller names the field, e.g. `steps.1.subject`).
 
 Each distinct template is compiled once (`functools.lru_cache`).
 """
@@ -22,19 +27,32 @@ Each distinct template is compiled once (`functools.lru_cache`).
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, wraps
+from itertools import islice
 from typing import Any, ClassVar
 
-from jinja2 import StrictUndefined, Template, TemplateSyntaxError, meta, nodes
+from jinja2 import Environment, StrictUndefined, Template, TemplateSyntaxError, meta, nodes
 from jinja2.exceptions import SecurityError, TemplateError, UndefinedError
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.nodes import EvalContext
+from jinja2.runtime import Context
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+_work: ContextVar[list[int] | None] = ContextVar("fluenzr_template_work", default=None)
 
 STANDARD_FIELDS: tuple[str, ...] = ("firstName", "lastName", "company", "email")
 MAX_OUTPUT_CHARS = 200_000  # far beyond any real email body; stops `{% for %}` blow-ups
 MAX_REPEAT_CHARS = 10_000
 MAX_RANGE = 1_000
+MAX_LOOP = 1_000  # items one `for` loop may iterate over (loops inside loops are refused)
+MAX_WORK = 2_000_000  # characters (or items) filters, methods and operators may handle in one render
+MAX_ARGUMENT = 10_000  # the largest integer argument to a filter or method (widths, fill sizes, counts)
+_BIG_FORMAT_WIDTH = re.compile(
+    r"%[-#0 +]*(\*|\d{5,})|%[-#0 +]*\d*\.(\*|\d{5,})|\{[^{}]*:[^{}]*\d{5,}[^{}]*\}"
+)
 
 
 @dataclass(frozen=True)
@@ -112,14 +130,109 @@ def _safe_pow(left: Any, right: Any) -> Any:
     return operator.pow(left, right)
 
 
-class _Environment(SandboxedEnvironment):
-    intercepted_binops = frozenset({"*", "**"})
-    _binops: ClassVar[dict[str, Callable[[Any, Any], Any]]] = {"*": _safe_mul, "**": _safe_pow}
+def _check_format(template: Any) -> None:
+    if isinstance(template, str) and _BIG_FORMAT_WIDTH.search(template):
+        raise SecurityError(f"format width or precision too large (at most {MAX_ARGUMENT})")
+
+
+def _safe_mod(left: Any, right: Any) -> Any:
+    _check_format(left)
+    return operator.mod(left, right)
+
+
+def _check_arguments(args: Iterable[Any]) -> None:
+    """Integer arguments (widths, counts, fill sizes) are what make `center`, `zfill`, `indent`... huge."""
+    for value in args:
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_ARGUMENT:
+            raise SecurityError(f"argument too large (at most {MAX_ARGUMENT})")
+
+
+def _check_replace(text: Any, old: Any, new: Any) -> None:
+    if isinstance(text, str) and isinstance(old, str) and isinstance(new, str):
+        grows = (text.count(old) if old else len(text) + 1) * max(0, len(new) - len(old))
+        if len(text) + grows > MAX_OUTPUT_CHARS:
+            raise SecurityError(f"replacement longer than {MAX_OUTPUT_CHARS} characters")
+
+
+def _size(value: Any) -> int:
+    return len(value) if isinstance(value, str | list | tuple | dict) else 1
+
+
+def _charge(*values: Any) -> None:
+    """Count the characters (items) an operation handled against the render's work budget."""
+    budget = _work.get()
+    if budget is not None:
+        budget[0] -= sum(_size(value) for value in values)
+        if budget[0] < 0:
+            raise SecurityError(
+                f"the template does too much work (more than {MAX_WORK:,} characters handled)"
+            )
+
+
+def _check_result(value: Any) -> Any:
+    if isinstance(value, str | list | tuple) and len(value) > MAX_OUTPUT_CHARS:
+        raise SecurityError(f"value longer than {MAX_OUTPUT_CHARS}")
+    return value
+
+
+def _loop_bound(sequence: Any) -> list[Any]:
+    """What a `for` loop iterates, at most MAX_LOOP items (every loop is made to go through this)."""
+    items = list(islice(iter(sequence), MAX_LOOP + 1))
+    if len(items) > MAX_LOOP:
+        raise SecurityError(f"a loop over more than {MAX_LOOP} items")
+    return items
+
+
+def _guarded_filter(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(function)  # keeps Jinja's pass_context/pass_eval_context marker
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        _check_arguments((*args, *kwargs.values()))
+        values = [a for a in args if not isinstance(a, Context | EvalContext | Environment)]
+        if name == "replace" and len(values) >= 3:
+            _check_replace(values[0], values[1], values[2])
+        if name == "format" and values:
+            _check_format(values[0])
+        if name == "indent" and values and isinstance(values[0], str):
+            width = kwargs.get("width", values[1] if len(values) > 1 else 4)
+            pad = len(width) if isinstance(width, str) else width if isinstance(width, int) else 0
+            if len(values[0]) + (values[0].count("\n") + 1) * pad > MAX_OUTPUT_CHARS:
+                raise SecurityError(f"indented text longer than {MAX_OUTPUT_CHARS} characters")
+        result = _check_result(function(*args, **kwargs))
+        _charge(*values, *kwargs.values(), result)
+        return result
+
+    return guarded
+
+
+class _Environment(ImmutableSandboxedEnvironment):
+    """The sandbox (no internals, no mutation of lists and dicts) with bounds on everything that can make
+    a value or the work huge: repetition, powers, format widths, call arguments, replacements."""
+
+    intercepted_binops = frozenset({"*", "**", "%"})
+    _binops: ClassVar[dict[str, Callable[[Any, Any], Any]]] = {
+        "*": _safe_mul,
+        "**": _safe_pow,
+        "%": _safe_mod,
+    }
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        if operator in self._binops:
-            return self._binops[operator](left, right)
-        return super().call_binop(context, operator, left, right)
+        result = self._binops[operator](left, right)
+        _charge(left, right, result)
+        return result
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        wrapped = super().wrap_str_format(value)
+        if wrapped is not None:
+            _check_format(value.__self__)
+        return wrapped
+
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        _check_arguments((*args, *kwargs.values()))
+        if getattr(__obj, "__name__", None) == "replace" and len(args) >= 2:
+            _check_replace(getattr(__obj, "__self__", None), args[0], args[1])
+        result = _check_result(super().call(__context, __obj, *args, **kwargs))
+        _charge(getattr(__obj, "__self__", None), *args, *kwargs.values(), result)
+        return result
 
 
 def _safe_range(*args: int) -> range:
@@ -132,41 +245,84 @@ def _safe_range(*args: int) -> range:
 _env = _Environment(undefined=_Missing, autoescape=False, keep_trailing_newline=True)
 _env.filters["default"] = _default
 _env.filters["d"] = _default
-_env.globals["range"] = _safe_range
-del _env.globals["lipsum"]
+_env.filters = {name: _guarded_filter(name, function) for name, function in _env.filters.items()}
+_env.filters["loop_bound"] = _loop_bound
+# No lipsum (output for nothing) and no namespace (it carries values across loop iterations: accumulation).
+_env.globals = {name: _env.globals[name] for name in ("dict", "cycler", "joiner")} | {"range": _safe_range}
+
+
+_LOADER_TAGS = {"Extends": "extends", "Include": "include", "Import": "import", "FromImport": "from"}
+
+
+def _refused_construct(parsed: nodes.Template) -> tuple[str, int, str, int] | None:
+    """The first construct message templates may not use: (message, line, tag keyword, how many tags
+    with that keyword come before it on its line). Refused: loading other templates, macros (recursion),
+    loops inside loops and recursive loops (work that multiplies)."""
+    for node in parsed.find_all((nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport)):
+        keyword = _LOADER_TAGS[type(node).__name__]
+        tag = "from … import" if keyword == "from" else keyword
+        return f"'{tag}' is not available in message templates", node.lineno, keyword, 0
+    for node in parsed.find_all((nodes.Macro, nodes.CallBlock)):
+        keyword = "macro" if isinstance(node, nodes.Macro) else "call"
+        return "macros are not available in message templates", node.lineno, keyword, 0
+    loops = list(parsed.find_all(nodes.For))  # depth first: an outer loop before its inner loops
+    for loop in loops:
+        if loop.recursive:
+            before = sum(1 for other in loops[: loops.index(loop)] if other.lineno == loop.lineno)
+            return "recursive loops are not available in message templates", loop.lineno, "for", before
+        for inner in loop.find_all(nodes.For):
+            before = sum(1 for other in loops[: loops.index(inner)] if other.lineno == inner.lineno)
+            return "a loop inside a loop is not available in message templates", inner.lineno, "for", before
+    return None
+
+
+class _Refused(TemplateSyntaxError):
+    """A template that parses but uses a construct `_refused_construct` refuses."""
+
+    def __init__(self, message: str, lineno: int, keyword: str, before: int) -> None:
+        super().__init__(message, lineno)
+        self.keyword = keyword
+        self.before = before
 
 
 @lru_cache(maxsize=1024)
 def _compiled(template: str) -> Template:
-    return _env.from_string(template)
+    parsed = _env.parse(template)
+    refused = _refused_construct(parsed)
+    if refused is not None:
+        raise _Refused(*refused)
+    for loop in parsed.find_all(nodes.For):
+        loop.iter = nodes.Filter(loop.iter, "loop_bound", [], [], None, None, lineno=loop.lineno)
+    parsed.set_environment(_env)
+    return _env.from_string(parsed)
 
 
-def _column(template: str, line: int) -> int:
-    """The 1-based column of the last tag opened on `line` before parsing failed (1 when there is none)."""
-    text = template.splitlines()[line - 1] if 0 < line <= len(template.splitlines()) else ""
-    starts = [text.rfind(opener) for opener in ("{{", "{%", "{#")]
-    best = max(starts)
+def _column(template: str, line: int, keyword: str | None = None, before: int = 0) -> int:
+    """The 1-based column on `line` of the `keyword` tag (after `before` others), or, for a parse error,
+    of the last tag opened on the line (1 when there is none)."""
+    lines = template.splitlines()
+    text = lines[line - 1] if 0 < line <= len(lines) else ""
+    if keyword is not None:
+        tags = list(re.finditer(r"\{%[-+]?\s*" + keyword + r"\b", text))
+        if len(tags) > before:
+            return tags[before].start() + 1
+    best = max(text.rfind(opener) for opener in ("{{", "{%", "{#"))
     return best + 1 if best >= 0 else 1
 
 
-_NO_LOADER = (nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport)
-
-
 def check(template: str) -> TemplateProblem | None:
-    """`None` when `template` parses, else where and why it does not. `extends`, `include` and `import`
-    are refused here too: a message template has no other templates to load."""
+    """`None` when `template` parses, else where and why it does not. Also refused, with their line:
+    `extends`/`include`/`import` (there are no other templates), macros, nested and recursive loops."""
     try:
-        parsed = _env.parse(template)
+        _compiled(template)
+    except _Refused as exc:
+        line = exc.lineno or 1
+        column = _column(template, line, exc.keyword, exc.before)
+        return TemplateProblem(message=exc.message or "refused", line=line, column=column)
     except TemplateSyntaxError as exc:
         line = exc.lineno or 1
         message = exc.message or "syntax error"
         return TemplateProblem(message=message, line=line, column=_column(template, line))
-    for node in parsed.find_all(_NO_LOADER):
-        line = node.lineno
-        tag = {"FromImport": "from … import"}.get(type(node).__name__, type(node).__name__.lower())
-        return TemplateProblem(
-            f"'{tag}' is not available in message templates", line, _column(template, line)
-        )
     return None
 
 
@@ -202,10 +358,13 @@ def render(template: str, contact: Mapping[str, Any]) -> str:
     """
     try:
         compiled = _compiled(template)
+    except _Refused as exc:
+        raise UnsafeTemplate(f"{exc.message} (line {exc.lineno})") from None
     except TemplateSyntaxError as exc:
         raise RenderError(f"template does not parse: {exc.message}") from None
     parts: list[str] = []
     size = 0
+    budget = _work.set([MAX_WORK])
     try:
         for chunk in compiled.generate(context(contact)):
             size += len(chunk)
@@ -222,4 +381,6 @@ def render(template: str, contact: Mapping[str, Any]) -> str:
         raise RenderError(str(exc.message or "undefined value")) from None
     except (TemplateError, TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as exc:
         raise RenderError(f"template error: {type(exc).__name__}: {exc}") from None
+    finally:
+        _work.reset(budget)
     return "".join(parts)
