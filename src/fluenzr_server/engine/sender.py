@@ -19,6 +19,7 @@ import time
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import timedelta
+from email.message import EmailMessage
 
 from fluenzr_server.engine import sending, smtp
 from fluenzr_server.resources import Resources
@@ -130,7 +131,13 @@ class SendTask:
                     until = now() + timedelta(seconds=settings.engine_lease_seconds)
                     pending = [done for done, _ in results] + list(jobs[index:])  # unrecorded ones too
                     await sending.extend_leases(db, pending, until=until)
-                outcome = await self._send(job)
+                try:
+                    email = job.build(date=now())
+                except ValueError as exc:
+                    index += 1
+                    await sending.fail_unbuildable(db, job, f"the message cannot be built: {exc}", now=now())
+                    continue
+                outcome = await self._send(job, email)
                 index += 1
                 results.append((job, outcome))
                 if outcome.kind in ("auth_failed", "refused"):
@@ -161,12 +168,12 @@ class SendTask:
         if untouched:
             await sending.unclaim(db, untouched, now=now())
 
-    async def _send(self, job: sending.Job) -> smtp.SendOutcome:
+    async def _send(self, job: sending.Job, email: EmailMessage) -> smtp.SendOutcome:
         if job.smtp.security == "none" and not self.allow_private:
             return smtp.SendOutcome(kind="auth_failed", reason=PLAIN_SMTP_REFUSED)
         try:
             return await self.pool.send(
-                job.mailbox_id, job.smtp, job.email, sender=job.sender, recipients=[job.to_email]
+                job.mailbox_id, job.smtp, email, sender=job.sender, recipients=[job.to_email]
             )
         except Exception as exc:  # the pool classifies network failures; anything else is a bug, kept visible
             log.exception("send of %s raised", job.id)

@@ -63,14 +63,34 @@ class Job:
     attempt: int
     mailbox_id: str
     smtp: smtp.SmtpSettings
-    email: EmailMessage
-    sender: str
+    sender: str  # the mailbox's fromEmail
+    from_name: str
+    to_name: str | None
+    subject: str  # rendered
+    body: str  # rendered
+    thread_message_id: str | None  # the first step's Message-ID, for later steps
     to_email: str
     message_id: str
     claimed_day: date
     lease_owner: str
     next_delay_days: int | None  # None: this is the last step
     timezone: str
+
+    def build(self, *, date: datetime) -> EmailMessage:
+        """The RFC 5322 message, built after the claim committed (it is the costly part of a send).
+        Raises `ValueError` for an address or header the message builder refuses."""
+        return message.build_message(
+            from_email=self.sender,
+            from_name=self.from_name,
+            to_email=self.to_email,
+            to_name=self.to_name,
+            subject=self.subject,
+            body_text=self.body,
+            message_id=self.message_id,
+            in_reply_to=self.thread_message_id,
+            references=[self.thread_message_id] if self.thread_message_id else [],
+            date=date,
+        )
 
 
 @dataclass(frozen=True)
@@ -236,27 +256,21 @@ async def _claim_leads(
                 password_cache[mailbox_id] = secret_box.decrypt(mailbox.smtp_password)
             # The sender extends the lease of jobs still queued on the connection (`extend_leases`).
             lease = now + _seconds(lease_seconds)
-            try:
-                job = await _write_message(
-                    conn,
-                    lead,
-                    contact,
-                    target,
-                    subject,
-                    body,
-                    earlier,
-                    now,
-                    owner,
-                    lease,
-                    password_cache[mailbox_id],
-                    smtp_timeout,
-                    inserts,
-                )
-            except ValueError as exc:
-                await _end_lead(conn, lead, "failed", f"step {lead.current_step + 1}: {exc}"[:500])
-                await mailboxes.refund(conn, mailbox_id, day=mailboxes.utc_day(now))
-                ended.add(lead.campaign_id)
-                continue
+            job = await _write_message(
+                conn,
+                lead,
+                contact,
+                target,
+                subject,
+                body,
+                earlier,
+                now,
+                owner,
+                lease,
+                password_cache[mailbox_id],
+                smtp_timeout,
+                inserts,
+            )
             jobs.append(job)
     if inserts:
         await conn.execute(_messages.insert(), inserts)
@@ -319,18 +333,6 @@ async def _write_message(
     else:
         row_id, message_id, attempt = earlier.id, earlier.message_id, int(earlier.attempts) + 1
     thread = lead.thread_message_id if step > 0 else None
-    email = message.build_message(  # ValueError (an address it cannot encode): the caller fails the lead
-        from_email=mailbox.from_email,
-        from_name=mailbox.from_name,
-        to_email=contact.email,
-        to_name=_display_name(contact),
-        subject=subject,
-        body_text=body,
-        message_id=message_id,
-        in_reply_to=thread,
-        references=[thread] if thread else [],
-        date=now,
-    )
     if earlier is None:
         inserts.append(
             {
@@ -382,8 +384,12 @@ async def _write_message(
             security=mailbox.smtp_security,
             timeout=smtp_timeout,
         ),
-        email=email,
         sender=mailbox.from_email,
+        from_name=mailbox.from_name,
+        to_name=_display_name(contact),
+        subject=subject,
+        body=body,
+        thread_message_id=thread,
         to_email=contact.email,
         message_id=message_id,
         claimed_day=mailboxes.utc_day(now),
@@ -516,10 +522,9 @@ async def _record_sent(
     )
     for mailbox_id in {job.mailbox_id for job in jobs}:
         await mailboxes.succeeded(conn, mailbox_id)
-    for job in jobs:
-        await events.emit(
-            conn, account_id=job.account_id, type="email.sent", data=_email_event(job, now, None)
-        )
+    await events.emit_many(
+        conn, [(job.account_id, "email.sent", _email_event(job, now, None)) for job in jobs]
+    )
 
 
 async def _finish_message(conn: AsyncConnection, job: Job, **values: Any) -> bool:
@@ -700,6 +705,22 @@ async def complete_if_done(conn: AsyncConnection, campaign_id: str, *, now: date
 
 
 # --- giving work back, and crashes -------------------------------------------------------------------
+
+
+async def fail_unbuildable(db: Database, job: Job, reason: str, *, now: datetime) -> None:
+    """A claimed message the builder refused (an address or header it cannot encode): never sent; the
+    message and its lead are `failed` with the reason, the mailbox's slot goes back."""
+    async with db.write() as conn:
+        if job.id not in await _still_owned(conn, [job]):
+            return
+        await _finish_message(conn, job, status="failed", smtp_reply=reason[:1000], updated_at=now)
+        await conn.execute(
+            _lead_key(job)
+            .where(_leads.c.status == "active")
+            .values(status="failed", next_send_at=None, reason=f"step {job.step + 1}: {reason}"[:500])
+        )
+        await mailboxes.refund(conn, job.mailbox_id, day=job.claimed_day)
+        await complete_if_done(conn, job.campaign_id, now=now)
 
 
 async def unclaim(db: Database, jobs: Iterable[Job], *, now: datetime) -> None:
