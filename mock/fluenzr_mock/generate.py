@@ -39,7 +39,7 @@ _HINTS: dict[str, tuple[str, ...]] = {
     "description": ("CTOs of fintechs in Europe", "Sync replies to the CRM", "Imported from the CRM"),
     "host": ("smtp.acme.example", "smtp.mail.example", "mail.initech.example"),
     "timezone": ("UTC", "Europe/Madrid", "America/New_York", "Asia/Tokyo"),
-    "message": ("Email is required", "No such object", "Invalid API key"),
+    "message": ("email is required", "No such object", "Invalid API key"),
     "version": ("1.0.0",),
     "title": ("CTO", "VP Engineering", "Head of Sales"),
 }

@@ -22,6 +22,7 @@ from fluenzr_mock.prefer import parse_prefer
 from fluenzr_mock.responder import Responder
 from fluenzr_server import envelope
 from fluenzr_server.app import VALIDATORS, error_handlers, middlewares
+from fluenzr_server.auth import SECURITY_MAP
 from fluenzr_server.spec import load_spec
 from fluenzr_server.validation import register_read_only_fields
 
@@ -106,6 +107,7 @@ def build_mock_app(
         validate_responses=validate_responses,
         pythonic_params=False,
         validator_map=VALIDATORS,
+        security_map=SECURITY_MAP,
     )
     for exc_class, handler in error_handlers(spec, expose_internal=False).items():
         app.add_error_handler(exc_class, handler)

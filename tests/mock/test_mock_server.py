@@ -228,7 +228,7 @@ async def test_dynamic_and_example_together_is_400(client: httpx.AsyncClient) ->
 async def test_validation_errors_name_each_field(client: httpx.AsyncClient) -> None:
     response = await client.post("/contacts", json={})
     assert envelope_error(response, 400, "VALIDATION_ERROR") == {"email": "is required"}
-    assert response.json()["error"]["message"] == "Email is required"
+    assert response.json()["error"]["message"] == "email is required"
 
     response = await client.post(
         "/contacts", json={"email": "ada@example.com", "id": "ctc_1", "nickname": "A"}
