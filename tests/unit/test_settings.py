@@ -15,7 +15,9 @@ def test_safe_defaults() -> None:
     assert not settings.allow_http_webhooks
 
 
-@pytest.mark.parametrize("unsafe", [{"allow_http_webhooks": True}, {"validate_responses": True}])
+@pytest.mark.parametrize(
+    "unsafe", [{"allow_private_hosts": True}, {"allow_http_webhooks": True}, {"validate_responses": True}]
+)
 def test_production_refuses_unsafe_values(unsafe: dict[str, bool]) -> None:
     with pytest.raises(ValidationError):
         Settings(_env_file=None, environment="production", **unsafe)
