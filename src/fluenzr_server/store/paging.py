@@ -1,4 +1,10 @@
-"""Paged, sorted reads with a deterministic order (ties broken on id) and an exact total."""
+"""Paged, sorted reads with a deterministic order (ties broken on id) and an exact total.
+
+One collation on SQLite and PostgreSQL, whatever the database's locale: text sorts compare the values
+with A-Z folded to a-z, then by Unicode code point (byte order of UTF-8: SQLite's BINARY, PostgreSQL's
+"C"); ids (the tie-breaker) by code point; NULLs come last in both directions. The same request gets the
+same order on both databases (tests/api/test_collation.py).
+"""
 
 from __future__ import annotations
 
@@ -7,9 +13,56 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Table, func, select
+from sqlalchemy import ColumnElement, Select, String, Table, func, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
+
+
+class FoldedText(FunctionElement[str]):
+    """A text column as it sorts: `lower(x)` (ASCII letters only) in code point order, on both databases."""
+
+    type = String()
+    name = "folded_text"
+    inherit_cache = True
+
+
+class CodePointOrder(FunctionElement[str]):
+    """A text column compared by code point (for ids), on both databases."""
+
+    type = String()
+    name = "code_point_order"
+    inherit_cache = True
+
+
+@compiles(FoldedText)
+def _folded_sqlite(element: FoldedText, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"lower({compiler.process(element.clauses, **kw)})"  # BINARY collation: code point order
+
+
+@compiles(FoldedText, "postgresql")
+def _folded_postgresql(element: FoldedText, compiler: SQLCompiler, **kw: Any) -> str:
+    # Under "C", lower() folds A-Z only (as SQLite's does) and comparison is by byte, whatever the locale.
+    return f'lower({compiler.process(element.clauses, **kw)} COLLATE "C")'
+
+
+@compiles(CodePointOrder)
+def _code_point_sqlite(element: CodePointOrder, compiler: SQLCompiler, **kw: Any) -> str:
+    return str(compiler.process(element.clauses, **kw))
+
+
+@compiles(CodePointOrder, "postgresql")
+def _code_point_postgresql(element: CodePointOrder, compiler: SQLCompiler, **kw: Any) -> str:
+    return f'({compiler.process(element.clauses, **kw)} COLLATE "C")'
+
+
+def _sort_keys(table: Table, sort_column: ColumnElement[Any], descending: bool) -> list[Any]:
+    key: ColumnElement[Any] = FoldedText(sort_column) if isinstance(sort_column.type, String) else sort_column
+    tie: ColumnElement[Any] = CodePointOrder(table.c.id)
+    ordered = [key.desc(), tie.desc()] if descending else [key.asc(), tie.asc()]
+    return [ordered[0].nulls_last(), ordered[1]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,10 +119,7 @@ async def fetch_page(
     request: PageRequest,
     cached_count: CachedCount | None = None,
 ) -> tuple[list[Row[Any]], int]:
-    descending = request.order == "desc"
-    ordering = (
-        [sort_column.desc(), table.c.id.desc()] if descending else [sort_column.asc(), table.c.id.asc()]
-    )
+    ordering = _sort_keys(table, sort_column, request.order == "desc")
     query: Select[Any] = (
         select(table).where(*where).order_by(*ordering).limit(request.per_page).offset(request.offset)
     )
