@@ -52,7 +52,7 @@ def make_handler(operation: Operation, responder: Responder) -> Handler:
         check_body(operation.operation_id, kwargs.get("body"))
         prefs = parse_prefer(request.headers.getlist("prefer"))
         path_values = {name: str(kwargs[name]) for name in operation.path_params if name in kwargs}
-        status, body = responder.answer(operation, prefs, path_values)
+        status, body = responder.answer(operation, prefs, path_values, query=kwargs)
         return ConnexionResponse(
             status_code=status,
             mimetype=envelope.JSON,

@@ -22,7 +22,7 @@ from tests.mock.helpers import RATE_LIMIT_HEADERS, envelope_error, example_reque
 SPEC = load_spec()
 CONTRACT = Contract(SPEC)
 OPERATIONS = sorted(CONTRACT.operations.values(), key=lambda op: (op.path, op.method))
-SECURED = [op for op in OPERATIONS if op.operation_id != "getHealth"]
+SECURED = [op for op in OPERATIONS if op.operation_id not in ("getHealth", "getApiIndex")]
 HEADER_EXAMPLES = {name: str(h["example"]) for name, h in SPEC["components"]["headers"].items()}
 
 
