@@ -51,7 +51,7 @@ _REASONS = {
         "must be 1 to 64 letters (A-Z, a-z), digits or underscores, not starting with a digit"
     ),
 }
-_ID = re.compile(r"\^([a-z]+_)\[A-Za-z0-9\]\+\$")
+_PREFIXED = re.compile(r"\^([a-z]+_)(\[[^\]]+\])\+\$")
 
 
 def pattern_reason(pattern: str) -> str:
@@ -60,9 +60,11 @@ def pattern_reason(pattern: str) -> str:
         return _REASONS[pattern]
     if "@" in pattern:
         return "must be a valid email address"
-    id_prefix = _ID.fullmatch(pattern)
-    if id_prefix:
-        return f"must be an id starting with {id_prefix.group(1)}"
+    prefixed = _PREFIXED.fullmatch(pattern)
+    if prefixed and prefixed.group(2) == "[A-Za-z0-9]":
+        return f"must be an id starting with {prefixed.group(1)}"
+    if prefixed:
+        return f"must start with {prefixed.group(1)}"
     return "is not in the accepted format"
 
 
