@@ -16,53 +16,18 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, String, Table, func, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
 
-
-class FoldedText(FunctionElement[str]):
-    """A text column as it sorts: `lower(x)` (ASCII letters only) in code point order, on both databases."""
-
-    type = String()
-    name = "folded_text"
-    inherit_cache = True
-
-
-class CodePointOrder(FunctionElement[str]):
-    """A text column compared by code point (for ids), on both databases."""
-
-    type = String()
-    name = "code_point_order"
-    inherit_cache = True
-
-
-@compiles(FoldedText)
-def _folded_sqlite(element: FoldedText, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"lower({compiler.process(element.clauses, **kw)})"  # BINARY collation: code point order
-
-
-@compiles(FoldedText, "postgresql")
-def _folded_postgresql(element: FoldedText, compiler: SQLCompiler, **kw: Any) -> str:
-    # Under "C", lower() folds A-Z only (as SQLite's does) and comparison is by byte, whatever the locale.
-    return f'lower({compiler.process(element.clauses, **kw)} COLLATE "C")'
-
-
-@compiles(CodePointOrder)
-def _code_point_sqlite(element: CodePointOrder, compiler: SQLCompiler, **kw: Any) -> str:
-    return str(compiler.process(element.clauses, **kw))
-
-
-@compiles(CodePointOrder, "postgresql")
-def _code_point_postgresql(element: CodePointOrder, compiler: SQLCompiler, **kw: Any) -> str:
-    return f'({compiler.process(element.clauses, **kw)} COLLATE "C")'
+from fluenzr_server.store.collation import CodePointOrder, FoldedText
 
 
 def _sort_keys(table: Table, sort_column: ColumnElement[Any], descending: bool) -> list[Any]:
     key: ColumnElement[Any] = FoldedText(sort_column) if isinstance(sort_column.type, String) else sort_column
     tie: ColumnElement[Any] = CodePointOrder(table.c.id)
     ordered = [key.desc(), tie.desc()] if descending else [key.asc(), tie.asc()]
-    return [ordered[0].nulls_last(), ordered[1]]
+    # Only a nullable column says where NULLs go: a NOT NULL one keeps the plain order an index can serve
+    # in both directions (e.g. ix_contacts_account_email_sort).
+    nullable = getattr(sort_column, "nullable", True)
+    return [ordered[0].nulls_last() if nullable else ordered[0], ordered[1]]
 
 
 @dataclass(frozen=True, slots=True)
