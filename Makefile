@@ -31,7 +31,7 @@ run: install  ## migrate, create a local pro key on first run, serve http://127.
 	$(BIN)/fluenzr-server dev --port $(PORT)
 
 mock: install  ## the mock server on the contract's examples, http://127.0.0.1:4010/v1
-	$(BIN)/fluenzr-server mock --port 4010
+	$(BIN)/fluenzr-mock --port 4010
 
 sandbox: install  ## the real server on a throwaway database with demo data, http://127.0.0.1:4020/v1
 	$(BIN)/fluenzr-server sandbox --port 4020

@@ -9,7 +9,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from fluenzr_server.crypto import secret_box
+from fluenzr_server.crypto import SecretBox
 from fluenzr_server.errors import Conflict, NotFound
 from fluenzr_server.ids import new_id
 from fluenzr_server.services.common import normalise_email, now, wire_time
@@ -49,7 +49,7 @@ def present(row: Row[Any]) -> dict[str, Any]:
     }
 
 
-def _columns(body: dict[str, Any]) -> dict[str, Any]:
+def _columns(body: dict[str, Any], secret_box: SecretBox) -> dict[str, Any]:
     values: dict[str, Any] = {}
     if "fromEmail" in body:
         values["from_email"] = normalise_email(body["fromEmail"], "fromEmail")
@@ -61,14 +61,18 @@ def _columns(body: dict[str, Any]) -> dict[str, Any]:
         if wire in body.get("smtp", {}):
             values[column] = body["smtp"][wire]
     if "smtp_password" in values:
-        values["smtp_password"] = secret_box().encrypt(values["smtp_password"])
+        values["smtp_password"] = secret_box.encrypt(values["smtp_password"])
     return values
 
 
-async def smtp_password(db: Database, *, account_id: str, email_account_id: str) -> str:
-    """The decrypted SMTP password, for the sending engine; never for an API response."""
+async def smtp_password(
+    db: Database, *, account_id: str, email_account_id: str, secret_box: SecretBox
+) -> str:
+    """The decrypted SMTP password, for the sending engine; never for an API response.
+
+    `cryptography.fernet.InvalidToken` when `secret_box` holds none of the keys it was encrypted with."""
     async with db.read() as conn:
-        return secret_box().decrypt((await _load(conn, account_id, email_account_id)).smtp_password)
+        return secret_box.decrypt((await _load(conn, account_id, email_account_id)).smtp_password)
 
 
 async def _load(conn: AsyncConnection, account_id: str, email_account_id: str) -> Row[Any]:
@@ -104,9 +108,12 @@ async def get_email_account(db: Database, *, account_id: str, email_account_id: 
         return present(await _load(conn, account_id, email_account_id))
 
 
-async def create_email_account(db: Database, *, account_id: str, body: dict[str, Any]) -> dict[str, Any]:
+async def create_email_account(
+    db: Database, *, account_id: str, body: dict[str, Any], secret_box: SecretBox
+) -> dict[str, Any]:
+    """A mailbox; the SMTP password is stored encrypted with `secret_box` (the app's, from its settings)."""
     stamp = now()
-    values = {"smtp_security": "starttls", "daily_limit": 200, **_columns(body)}
+    values = {"smtp_security": "starttls", "daily_limit": 200, **_columns(body, secret_box)}
     values.update(id=new_id("acc"), account_id=account_id, created_at=stamp, updated_at=stamp)
     try:
         async with db.write() as conn:
@@ -117,9 +124,9 @@ async def create_email_account(db: Database, *, account_id: str, body: dict[str,
 
 
 async def update_email_account(
-    db: Database, *, account_id: str, email_account_id: str, body: dict[str, Any]
+    db: Database, *, account_id: str, email_account_id: str, body: dict[str, Any], secret_box: SecretBox
 ) -> dict[str, Any]:
-    values = {**_columns(body), "updated_at": now()}
+    values = {**_columns(body, secret_box), "updated_at": now()}
     scope = and_(t.email_accounts.c.account_id == account_id, t.email_accounts.c.id == email_account_id)
     try:
         async with db.write() as conn:
