@@ -12,10 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from fluenzr_server.crypto import SecretBox
 from fluenzr_server.errors import Conflict, NotFound
 from fluenzr_server.ids import new_id
-from fluenzr_server.services.common import normalise_email, now, wire_time
+from fluenzr_server.services.common import normalise_email, now
 from fluenzr_server.store import tables as t
 from fluenzr_server.store.database import Database
 from fluenzr_server.store.paging import PageRequest, fetch_page
+from fluenzr_server.wire.email_accounts import present
 
 _SMTP_COLUMNS = {
     "host": "smtp_host",
@@ -30,23 +31,6 @@ _SORTS = {
     "fromEmail": t.email_accounts.c.from_email,
 }
 ACTIVE_CAMPAIGN_STATES = ("running", "paused")
-
-
-def present(row: Row[Any]) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "fromEmail": row.from_email,
-        "fromName": row.from_name,
-        "smtp": {
-            "host": row.smtp_host,
-            "port": row.smtp_port,
-            "username": row.smtp_username,
-            "security": row.smtp_security,
-        },
-        "dailyLimit": row.daily_limit,
-        "createdAt": wire_time(row.created_at),
-        "updatedAt": wire_time(row.updated_at),
-    }
 
 
 def _columns(body: dict[str, Any], secret_box: SecretBox) -> dict[str, Any]:
