@@ -28,15 +28,21 @@ DEV_KEY_FILE = Path(".fluenzr") / "dev-api-key"
 Command = Callable[[argparse.Namespace, Settings], None]
 
 
-def _with_db(settings: Settings, action: Callable[[Database], Awaitable[T]]) -> T:
+def with_resources(settings: Settings, action: Callable[[Resources], Awaitable[T]]) -> T:
+    """Run `action` on one `Resources` opened from `settings` (closed afterwards), in a fresh event loop."""
+
     async def run() -> T:
         resources = Resources.open(settings)
         try:
-            return await action(resources.database)
+            return await action(resources)
         finally:
             await resources.close()
 
     return asyncio.run(run())
+
+
+def _with_db(settings: Settings, action: Callable[[Database], Awaitable[T]]) -> T:
+    return with_resources(settings, lambda resources: action(resources.database))
 
 
 def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
