@@ -132,17 +132,20 @@ async def _ceiling(port: int, leads: int, mailboxes: int) -> dict[str, float]:
 # --- seeding ---------------------------------------------------------------------------------------------
 
 
-async def _seed(database_url: str, port: int, leads: int, mailboxes: int) -> list[str]:
-    os.environ["FLUENZR_SECRET_KEY"] = SECRET  # the API's secret box encrypts the mailbox passwords
+async def _seed(database_url: str, port: int, leads: int, mailboxes: int) -> tuple[str, list[str]]:
+    from pydantic import SecretStr
     from sqlalchemy import insert
 
     from fluenzr_server.ids import new_id
+    from fluenzr_server.resources import Resources
     from fluenzr_server.services import accounts, campaigns, email_accounts
     from fluenzr_server.services.common import now
+    from fluenzr_server.settings import Settings
     from fluenzr_server.store import tables as t
-    from fluenzr_server.store.database import Database
 
-    db = Database(database_url)
+    settings = Settings(_env_file=None, database_url=database_url, secret_key=SecretStr(SECRET))  # type: ignore[call-arg]
+    resources = Resources.open(settings)
+    db = resources.database
     try:
         account = await accounts.create_account(db, name="Bench", plan="pro")
         campaign_ids = []
@@ -164,6 +167,8 @@ async def _seed(database_url: str, port: int, leads: int, mailboxes: int) -> lis
                     "dailyLimit": 2000,
                     "minIntervalSeconds": 0,
                 },
+                secret_box=resources.secret_box,
+                allow_private=True,
             )
             rows = [
                 {
@@ -201,9 +206,9 @@ async def _seed(database_url: str, port: int, leads: int, mailboxes: int) -> lis
             campaign_ids.append(campaign["id"])
         for campaign_id in campaign_ids:
             await campaigns.start_campaign(db, account_id=account, campaign_id=campaign_id)
-        return campaign_ids
+        return account, campaign_ids
     finally:
-        await db.dispose()
+        await resources.close()
 
 
 async def _sent(database_url: str) -> int:
@@ -296,14 +301,14 @@ class ApiLoad:
         )
 
 
-def _api_key(database_url: str) -> str:
+def _api_key(database_url: str, account: str) -> str:
+    """A key of the account whose campaigns are sending (its stats are what the API load reads)."""
     from fluenzr_server.services import accounts
     from fluenzr_server.store.database import Database
 
     async def make() -> str:
         db = Database(database_url)
         try:
-            account = await accounts.create_account(db, name="Bench API", plan="pro")
             return (await accounts.create_key(db, account_id=account)).plaintext
         finally:
             await db.dispose()
@@ -386,8 +391,8 @@ def run(leads: int, mailboxes: int) -> str:
         print("SQLite: engine embedded in serve, API under load", file=sys.stderr)
         url = f"sqlite:///{work / 'bench.db'}"
         upgrade(url)
-        campaign_ids = asyncio.run(_seed(url, port, leads, mailboxes))
-        key = _api_key(url)
+        account, campaign_ids = asyncio.run(_seed(url, port, leads, mailboxes))
+        key = _api_key(url, account)
         api_port = free_port()
         with (work / "serve.log").open("wb") as log:
             server = subprocess.Popen(

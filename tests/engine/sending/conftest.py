@@ -9,7 +9,6 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -21,24 +20,26 @@ from sqlalchemy import select, update
 from fluenzr_server.app import build_app
 from fluenzr_server.engine.sender import SendTask
 from fluenzr_server.engine.smtp_sink import SmtpSink
-from fluenzr_server.resources import Resources, secret_box_for
+from fluenzr_server.resources import Resources
 from fluenzr_server.services.common import now
 from fluenzr_server.store import tables as t
 from fluenzr_server.store.database import Database
-from tests.conftest import Tenant, client_for, test_settings
+from tests.conftest import Tenant, client_for, resources_for, test_settings
 from tests.utils.assertions import ok, ok_object
 from tests.utils.factories import unique_email
 
 
-@asynccontextmanager
-async def _shared_database(_app: Any) -> AsyncIterator[None]:
-    yield
+@pytest.fixture(scope="session")
+def engine_resources(resources: Resources, database_url: str) -> Resources:
+    """The session's database with settings that let mailboxes point at loopback and use SMTP
+    `security: none` (FLUENZR_ALLOW_PRIVATE_HOSTS), as a local sink needs."""
+    return resources_for(resources, engine_settings(database_url))
 
 
 @pytest.fixture(scope="session")
-def engine_app(database: Database, database_url: str) -> Any:
-    """The API as `serve` runs it, allowed to point mailboxes at loopback (FLUENZR_ALLOW_PRIVATE_HOSTS)."""
-    return build_app(test_settings(database_url, allow_private_hosts=True), lifespan=_shared_database)
+def engine_app(engine_resources: Resources) -> Any:
+    """The API as `serve` runs it (the engine itself is driven by the tests, not by the app)."""
+    return build_app(engine_resources)
 
 
 @dataclass
@@ -196,12 +197,8 @@ def engine_settings(database_url: str, **overrides: Any) -> Any:
 
 
 @pytest.fixture
-async def harness(
-    engine_app: Any, database: Database, database_url: str, tenant: Tenant
-) -> AsyncIterator[Harness]:
-    settings = engine_settings(database_url)
-    resources = Resources(settings=settings, database=database, secret_box=secret_box_for(settings))
-    task = SendTask(resources, batch=50)
+async def harness(engine_app: Any, engine_resources: Resources, tenant: Tenant) -> AsyncIterator[Harness]:
+    task = SendTask(engine_resources, batch=50)
     async with client_for(engine_app, tenant.api_key) as client:
-        yield Harness(client, database, resources, task, tenant.account_id)
+        yield Harness(client, engine_resources.database, engine_resources, task, tenant.account_id)
     await task.aclose()

@@ -6,7 +6,7 @@ import asyncio
 from email import message_from_bytes, policy
 
 from fluenzr_server.engine.embedded import embedded
-from fluenzr_server.resources import Resources, secret_box_for
+from fluenzr_server.resources import Resources
 from tests.engine.conftest import SinkFactory
 from tests.engine.sending.conftest import SINK_LOGIN, Harness, engine_settings
 
@@ -55,12 +55,12 @@ async def test_the_engine_runs_embedded_unless_turned_off(
     db = harness.database
 
     off = engine_settings(database_url, engine=False)
-    async with embedded(Resources(settings=off, database=db, secret_box=secret_box_for(off))):
+    async with embedded(Resources.open(off, database=db)):
         await asyncio.sleep(1.0)
     assert sink.messages == []  # FLUENZR_ENGINE=off: the API alone
 
     on = engine_settings(database_url)
-    async with embedded(Resources(settings=on, database=db, secret_box=secret_box_for(on))):
+    async with embedded(Resources.open(on, database=db)):
         await sink.wait_for_async(2, seconds=15)
     assert (await harness.stats(campaign["id"]))["sent"] == 2
     assert (await harness.status(campaign["id"]))["status"] == "completed"
