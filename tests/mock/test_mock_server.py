@@ -97,7 +97,7 @@ async def test_prefer_code_and_example_together(client: httpx.AsyncClient) -> No
 async def test_prefer_for_an_undocumented_status_lists_the_documented_ones(client: httpx.AsyncClient) -> None:
     response = await client.get("/contacts", headers={"Prefer": "code=418"})
     details = envelope_error(response, 400, "VALIDATION_ERROR")
-    assert details["availableCodes"] == ["200", "400", "401", "403", "429", "500"]
+    assert details["availableCodes"] == ["200", "400", "401", "403", "405", "429", "500"]
     assert "418" in details["Prefer"]
     # /health documents no 401.
     response = await client.get("/health", headers={"Prefer": "code=401"})
