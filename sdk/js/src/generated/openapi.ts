@@ -620,8 +620,8 @@ export interface components {
             fromEmail: string;
             fromName: string;
             smtp: components["schemas"]["SmtpSettingsInput"];
-            /** @default 200 */
-            dailyLimit: number;
+            /** @description Most emails this mailbox sends per day. When left out: 200. */
+            dailyLimit?: number;
         };
         EmailAccountUpdate: {
             /** Format: email */
@@ -646,37 +646,42 @@ export interface components {
          * @enum {string}
          */
         CampaignStatus: "draft" | "running" | "paused" | "completed";
+        /** @description One email of the sequence, as stored (every field present). */
         Step: {
             /** @description May use `{{firstName}}`, `{{lastName}}`, `{{company}}` and custom field names. */
             subject: string;
             body: string;
-            /**
-             * @description Days to wait after the previous step (0 for the first step means send at once).
-             * @default 0
-             */
+            /** @description Days to wait after the previous step (0 for the first step means send at once). */
             delayDays: number;
         };
-        /** @description When emails may be sent. A window whose `endHour` is not after `startHour` runs past midnight. */
+        /** @description One email of the sequence, as sent in a request. `delayDays` may be left out (0). */
+        StepInput: {
+            /** @description May use `{{firstName}}`, `{{lastName}}`, `{{company}}` and custom field names. */
+            subject: string;
+            body: string;
+            /** @description Days to wait after the previous step (0 for the first step means send at once). When left out: 0. */
+            delayDays?: number;
+        };
+        /** @enum {string} */
+        Weekday: "mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun";
+        /** @description When emails may be sent, as stored (every field present). A window whose `endHour` is not after `startHour` runs past midnight. */
         Schedule: {
-            /**
-             * @description An IANA time zone name.
-             * @default UTC
-             */
+            /** @description An IANA time zone name. */
             timezone: string;
-            /**
-             * @default [
-             *       "mon",
-             *       "tue",
-             *       "wed",
-             *       "thu",
-             *       "fri"
-             *     ]
-             */
-            days: ("mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun")[];
-            /** @default 9 */
+            days: components["schemas"]["Weekday"][];
             startHour: number;
-            /** @default 17 */
             endHour: number;
+        };
+        /** @description When emails may be sent, as sent in a request; fields left out keep their values (on create: `UTC`, Monday to Friday, 9 to 17). A window whose `endHour` is not after `startHour` runs past midnight. */
+        ScheduleInput: {
+            /** @description An IANA time zone name. When left out on create: UTC. */
+            timezone?: string;
+            /** @description When left out on create: mon to fri. */
+            days?: components["schemas"]["Weekday"][];
+            /** @description When left out on create: 9. */
+            startHour?: number;
+            /** @description When left out on create: 17. */
+            endHour?: number;
         };
         Campaign: {
             readonly id: string;
@@ -692,14 +697,14 @@ export interface components {
         CampaignCreate: {
             name: string;
             emailAccountId?: string | null;
-            steps?: components["schemas"]["Step"][];
-            schedule?: components["schemas"]["Schedule"];
+            steps?: components["schemas"]["StepInput"][];
+            schedule?: components["schemas"]["ScheduleInput"];
         };
         CampaignUpdate: {
             name?: string;
             emailAccountId?: string | null;
-            steps?: components["schemas"]["Step"][];
-            schedule?: components["schemas"]["Schedule"];
+            steps?: components["schemas"]["StepInput"][];
+            schedule?: components["schemas"]["ScheduleInput"];
         };
         CampaignEnvelope: {
             /** @enum {boolean} */
@@ -768,8 +773,8 @@ export interface components {
             url: string;
             events: components["schemas"]["WebhookEvent"][];
             description?: string | null;
-            /** @default true */
-            active: boolean;
+            /** @description Whether deliveries are made. When left out: true. */
+            active?: boolean;
         };
         WebhookCreatedEnvelope: {
             /** @enum {boolean} */
@@ -823,6 +828,19 @@ export interface components {
         /** @description No such object in your account (`NOT_FOUND`). Objects of other accounts are 404 too. */
         NotFound: {
             headers: {
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorEnvelope"];
+            };
+        };
+        /** @description The path exists but not with this method (`METHOD_NOT_ALLOWED`); `Allow` lists the methods it has. */
+        MethodNotAllowed: {
+            headers: {
+                Allow: components["headers"]["Allow"];
                 "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                 "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                 "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
@@ -895,6 +913,11 @@ export interface components {
         };
     };
     parameters: {
+        /**
+         * @description Any unique string (a UUID, say) of up to 255 printable ASCII characters. A retry with the same key replays the first response (`Idempotent-Replayed: true`) instead of acting twice; the same key with a different request is a 400, a retry while the first is still running a 409. Keys are per account and kept 24 hours. The official SDKs send one with every POST.
+         * @example 8e1f0c7a-5b2d-4f6e-9a3c-1d2e3f4a5b6c
+         */
+        IdempotencyKey: string;
         /** @description Page number, from 1. */
         page: number;
         /** @description Items per page. */
@@ -949,6 +972,16 @@ export interface components {
          * @example 30
          */
         "Retry-After": number;
+        /**
+         * @description Present (`true`) when this response is the replay of an earlier request with the same `Idempotency-Key`; nothing was done again.
+         * @example true
+         */
+        "Idempotent-Replayed": "true";
+        /**
+         * @description The methods the path has.
+         * @example GET, POST
+         */
+        Allow: string;
     };
     pathItems: never;
 }
@@ -976,6 +1009,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            405: components["responses"]["MethodNotAllowed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };
@@ -1023,6 +1057,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["PlanRequired"];
+            405: components["responses"]["MethodNotAllowed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };
@@ -1030,7 +1065,13 @@ export interface operations {
     createContact: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Any unique string (a UUID, say) of up to 255 printable ASCII characters. A retry with the same key replays the first response (`Idempotent-Replayed: true`) instead of acting twice; the same key with a different request is a 400, a retry while the first is still running a 409. Keys are per account and kept 24 hours. The official SDKs send one with every POST.
+                 * @example 8e1f0c7a-5b2d-4f6e-9a3c-1d2e3f4a5b6c
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1046,6 +1087,7 @@ export interface operations {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1055,6 +1097,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["PlanRequired"];
+            405: components["responses"]["MethodNotAllowed"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -1093,6 +1136,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["PlanRequired"];
             404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };
@@ -1132,6 +1176,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["PlanRequired"];
             404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -1170,6 +1215,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["PlanRequired"];
             404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };
@@ -1212,6 +1258,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["PlanRequired"];
+            405: components["responses"]["MethodNotAllowed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };
@@ -1219,7 +1266,13 @@ export interface operations {
     createGroup: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Any unique string (a UUID, say) of up to 255 printable ASCII characters. A retry with the same key replays the first response (`Idempotent-Replayed: true`) instead of acting twice; the same key with a different request is a 400, a retry while the first is still running a 409. Keys are per account and kept 24 hours. The official SDKs send one with every POST.
+                 * @example 8e1f0c7a-5b2d-4f6e-9a3c-1d2e3f4a5b6c
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1235,6 +1288,7 @@ export interface operations {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1244,6 +1298,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["PlanRequired"];
+            405: components["responses"]["MethodNotAllowed"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -1282,6 +1337,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["PlanRequired"];
             404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };
@@ -1321,6 +1377,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["PlanRequired"];
             404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
@@ -1358,6 +1415,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["PlanRequired"];
             404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };
@@ -1365,7 +1423,13 @@ export interface operations {
     addGroupContacts: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Any unique string (a UUID, say) of up to 255 printable ASCII characters. A retry with the same key replays the first response (`Idempotent-Replayed: true`) instead of acting twice; the same key with a different request is a 400, a retry while the first is still running a 409. Keys are per account and kept 24 hours. The official SDKs send one with every POST.
+                 * @example 8e1f0c7a-5b2d-4f6e-9a3c-1d2e3f4a5b6c
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /**
                  * @description The group's id.
@@ -1387,6 +1451,7 @@ export interface operations {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1397,6 +1462,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["PlanRequired"];
             404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -1437,6 +1503,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["PlanRequired"];
+            405: components["responses"]["MethodNotAllowed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };
@@ -1444,7 +1511,13 @@ export interface operations {
     createEmailAccount: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Any unique string (a UUID, say) of up to 255 printable ASCII characters. A retry with the same key replays the first response (`Idempotent-Replayed: true`) instead of acting twice; the same key with a different request is a 400, a retry while the first is still running a 409. Keys are per account and kept 24 hours. The official SDKs send one with every POST.
+                 * @example 8e1f0c7a-5b2d-4f6e-9a3c-1d2e3f4a5b6c
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1460,6 +1533,7 @@ export interface operations {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1469,6 +1543,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["PlanRequired"];
+            405: components["responses"]["MethodNotAllowed"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -1507,6 +1582,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["PlanRequired"];
             404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };
@@ -1546,6 +1622,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["PlanRequired"];
             404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -1584,6 +1661,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["PlanRequired"];
             404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
             409: components["responses"]["Conflict"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
@@ -1624,6 +1702,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["PlanRequired"];
+            405: components["responses"]["MethodNotAllowed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };
@@ -1631,7 +1710,13 @@ export interface operations {
     createCampaign: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Any unique string (a UUID, say) of up to 255 printable ASCII characters. A retry with the same key replays the first response (`Idempotent-Replayed: true`) instead of acting twice; the same key with a different request is a 400, a retry while the first is still running a 409. Keys are per account and kept 24 hours. The official SDKs send one with every POST.
+                 * @example 8e1f0c7a-5b2d-4f6e-9a3c-1d2e3f4a5b6c
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1647,6 +1732,7 @@ export interface operations {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1656,6 +1742,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["PlanRequired"];
+            405: components["responses"]["MethodNotAllowed"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -1694,6 +1781,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["PlanRequired"];
             404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };
@@ -1733,6 +1821,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["PlanRequired"];
             404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -1743,7 +1832,13 @@ export interface operations {
     startCampaign: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Any unique string (a UUID, say) of up to 255 printable ASCII characters. A retry with the same key replays the first response (`Idempotent-Replayed: true`) instead of acting twice; the same key with a different request is a 400, a retry while the first is still running a 409. Keys are per account and kept 24 hours. The official SDKs send one with every POST.
+                 * @example 8e1f0c7a-5b2d-4f6e-9a3c-1d2e3f4a5b6c
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /**
                  * @description The campaign's id.
@@ -1761,6 +1856,7 @@ export interface operations {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1771,6 +1867,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["PlanRequired"];
             404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
             409: components["responses"]["Conflict"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
@@ -1779,7 +1876,13 @@ export interface operations {
     pauseCampaign: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Any unique string (a UUID, say) of up to 255 printable ASCII characters. A retry with the same key replays the first response (`Idempotent-Replayed: true`) instead of acting twice; the same key with a different request is a 400, a retry while the first is still running a 409. Keys are per account and kept 24 hours. The official SDKs send one with every POST.
+                 * @example 8e1f0c7a-5b2d-4f6e-9a3c-1d2e3f4a5b6c
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /**
                  * @description The campaign's id.
@@ -1797,6 +1900,7 @@ export interface operations {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1807,6 +1911,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["PlanRequired"];
             404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
             409: components["responses"]["Conflict"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
@@ -1815,7 +1920,13 @@ export interface operations {
     addCampaignContacts: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Any unique string (a UUID, say) of up to 255 printable ASCII characters. A retry with the same key replays the first response (`Idempotent-Replayed: true`) instead of acting twice; the same key with a different request is a 400, a retry while the first is still running a 409. Keys are per account and kept 24 hours. The official SDKs send one with every POST.
+                 * @example 8e1f0c7a-5b2d-4f6e-9a3c-1d2e3f4a5b6c
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /**
                  * @description The campaign's id.
@@ -1837,6 +1948,7 @@ export interface operations {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1847,6 +1959,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["PlanRequired"];
             404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -1885,6 +1998,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["PlanRequired"];
             404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };
@@ -1922,6 +2036,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["PlanRequired"];
+            405: components["responses"]["MethodNotAllowed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };
@@ -1929,7 +2044,13 @@ export interface operations {
     createWebhook: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Any unique string (a UUID, say) of up to 255 printable ASCII characters. A retry with the same key replays the first response (`Idempotent-Replayed: true`) instead of acting twice; the same key with a different request is a 400, a retry while the first is still running a 409. Keys are per account and kept 24 hours. The official SDKs send one with every POST.
+                 * @example 8e1f0c7a-5b2d-4f6e-9a3c-1d2e3f4a5b6c
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1945,6 +2066,7 @@ export interface operations {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1954,6 +2076,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["PlanRequired"];
+            405: components["responses"]["MethodNotAllowed"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -1992,6 +2115,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["PlanRequired"];
             404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };
