@@ -15,7 +15,11 @@ export function seedSource(name) {
 export const ELIDED_FIELDS = "  // ...\n";
 export const FILLED_FIELDS = "  steps: [{ subject: 'Hola {{firstName}}', body: '¿Hablamos esta semana?' }],\n";
 
-export async function runSeedExample(name, { fluenzr, myCRM, console }) {
-  const source = seedSource(name).replace(ELIDED_FIELDS, FILLED_FIELDS);
-  await new AsyncFunction("fluenzr", "myCRM", "console", source)(fluenzr, myCRM, console);
+export async function runSeedExample(name, scope) {
+  await runSeedExampleSource(seedSource(name), scope);
+}
+
+export async function runSeedExampleSource(source, { fluenzr, myCRM, console }) {
+  const filled = source.replace(ELIDED_FIELDS, FILLED_FIELDS);
+  await new AsyncFunction("fluenzr", "myCRM", "console", filled)(fluenzr, myCRM, console);
 }
