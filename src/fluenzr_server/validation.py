@@ -224,7 +224,7 @@ class EnvelopeJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
 
 
 class EnvelopeParameterValidator(ParameterValidator):  # type: ignore[misc]
-    """Reports unknown and invalid query/path parameters by name, without dumping schemas."""
+    """Reports unknown and invalid query/path/header parameters by name, without dumping schemas."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -232,7 +232,7 @@ class EnvelopeParameterValidator(ParameterValidator):  # type: ignore[misc]
             (location, param["name"]): Draft4Validator(
                 param.get("schema", param), format_checker=Draft4Validator.FORMAT_CHECKER
             )
-            for location in ("query", "path")
+            for location in ("query", "path", "header")
             for param in self.parameters.get(location, [])
         }
 
@@ -241,10 +241,11 @@ class EnvelopeParameterValidator(ParameterValidator):  # type: ignore[misc]
         if self.strict_validation:
             for name in sorted(self.validate_query_parameter_list(request, self.security_query_params)):
                 details[name] = "is not a known query parameter"
-        for location, source in (("query", request.query_params), ("path", request.path_params)):
+        sources = {"query": request.query_params, "path": request.path_params, "header": request.headers}
+        for location, source in sources.items():
             for param in self.parameters.get(location, []):
                 name = param["name"]
-                value = source.get(name if location == "query" else name.replace("-", "_"))
+                value = source.get(name if location != "path" else name.replace("-", "_"))
                 if value is None:
                     if param.get("required"):
                         details[name] = "is required"

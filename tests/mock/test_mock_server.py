@@ -242,6 +242,13 @@ async def test_validation_errors_name_each_field(client: httpx.AsyncClient) -> N
     details = envelope_error(response, 400, "VALIDATION_ERROR")
     assert details == {"name": "must not be empty", "description": "must be of type string or null"}
 
+    # Header parameters too (the contract's Idempotency-Key: 1 to 255 printable ASCII characters).
+    for key in (b"", b"a b", "é".encode(), b"x" * 256):
+        response = await client.post("/groups", json={"name": "A"}, headers={"Idempotency-Key": key})
+        assert list(envelope_error(response, 400, "VALIDATION_ERROR")) == ["Idempotency-Key"], key
+    response = await client.post("/groups", json={"name": "A"}, headers={"Idempotency-Key": "k-1"})
+    assert response.status_code == 201
+
 
 async def test_query_parameters_are_validated(client: httpx.AsyncClient) -> None:
     response = await client.get("/contacts", params={"perPage": 500, "sort": "shoeSize"})
