@@ -4,7 +4,7 @@ import { Contacts } from "./resources/contacts.js";
 import { EmailAccounts } from "./resources/email-accounts.js";
 import { Groups } from "./resources/groups.js";
 import { Webhooks } from "./resources/webhooks.js";
-import type { Health } from "./types.js";
+import type { ApiIndex, Health } from "./types.js";
 
 /**
  * The FluenzR API client:
@@ -28,6 +28,11 @@ export class FluenzrClient extends APIClient {
     this.emailAccounts = new EmailAccounts(this);
     this.campaigns = new Campaigns(this);
     this.webhooks = new Webhooks(this);
+  }
+
+  /** `getApiIndex`: where the documentation and the contract are (needs no key on the server's side). */
+  index(options?: RequestOptions): Promise<ApiIndex> {
+    return this.request({ method: "GET", path: "/", options });
   }
 
   /** `getHealth`: liveness and the server's version (needs no key on the server's side). */

@@ -69,5 +69,6 @@ export type WebhookListParams = QueryParams<"listWebhooks">;
 
 export type Deleted = Schemas["Deleted"];
 export type Health = ResponseData<"getHealth">;
+export type ApiIndex = ResponseData<"getApiIndex">;
 export type PageMeta = Schemas["PageMeta"];
 export type ErrorCode = Schemas["ErrorEnvelope"]["error"]["code"];

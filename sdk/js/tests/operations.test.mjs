@@ -22,14 +22,18 @@ const camel = (tag) => tag.replace(/-([a-z])/g, (_, c) => c.toUpperCase());
 const singular = (word) => word.replace(/s$/, "");
 const upperFirst = (word) => word[0].toUpperCase() + word.slice(1);
 
+// The `health` tag's operations are methods of the client itself, named as the Python SDK names them.
+const CLIENT_METHODS = { getHealth: "health", getApiIndex: "index" };
+
 /**
  * Where the SDK puts an operation: its tag is the resource (`email-accounts` -> `emailAccounts`), and the
  * method is the operationId without the resource's noun (`addGroupContacts` -> `groups.addContacts`,
- * `getCampaignStats` -> `campaigns.getStats`, `listContacts` -> `contacts.list`). `health` is on the client.
+ * `getCampaignStats` -> `campaigns.getStats`, `listContacts` -> `contacts.list`). `health` and `index` are
+ * on the client.
  */
 export function sdkLocation(operation) {
   const tag = operation.tags[0];
-  if (tag === "health") return { resource: null, method: "health" };
+  if (tag === "health") return { resource: null, method: CLIENT_METHODS[operation.operationId] ?? operation.operationId };
   const resource = camel(tag);
   const [, verb, rest] = operation.operationId.match(/^([a-z]+)(.*)$/);
   const nouns = [upperFirst(resource), upperFirst(singular(resource))];

@@ -2,6 +2,26 @@
 // change the contract and run `npm run generate`.
 
 export interface paths {
+    "/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Where the documentation and the contract are
+         * @description The API's root. Needs no API key. `docs` is the interactive documentation (Swagger UI), `openapi` this contract as JSON.
+         */
+        get: operations["getApiIndex"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -481,12 +501,27 @@ export interface components {
             status: "ok";
             version: string;
         };
+        ApiIndex: {
+            name: string;
+            version: string;
+            /** @description Path of the interactive documentation (Swagger UI). */
+            docs: string;
+            /** @description Path of this contract as JSON. */
+            openapi: string;
+            /** @description Path of the liveness check. */
+            health: string;
+        };
+        ApiIndexEnvelope: {
+            /** @enum {boolean} */
+            success: true;
+            data: components["schemas"]["ApiIndex"];
+        };
         HealthEnvelope: {
             /** @enum {boolean} */
             success: true;
             data: components["schemas"]["Health"];
         };
-        /** @description Your own fields, a flat map of string, number or boolean values (at most 50). */
+        /** @description Your own fields, a flat map of string, number or boolean values (at most 50). Keys are 1 to 64 letters (A-Z, a-z), digits or underscores, not starting with a digit; string values are one line of at most 1,000 characters. */
         CustomFields: {
             [key: string]: string | number | boolean;
         };
@@ -590,6 +625,7 @@ export interface components {
             security: components["schemas"]["SmtpSecurity"];
         };
         SmtpSettingsInput: {
+            /** @description A public host name or IP address (IPv6 in brackets). */
             host: string;
             port: number;
             username: string;
@@ -598,6 +634,7 @@ export interface components {
             security?: components["schemas"]["SmtpSecurity"];
         };
         SmtpSettingsUpdate: {
+            /** @description A public host name or IP address (IPv6 in brackets). */
             host?: string;
             port?: number;
             username?: string;
@@ -987,6 +1024,33 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    getApiIndex: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Links to the documentation and the contract. */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiIndexEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            405: components["responses"]["MethodNotAllowed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
     getHealth: {
         parameters: {
             query?: never;

@@ -44,11 +44,11 @@ async function waitForHealth(baseURL, child, logPath) {
   throw new Error(`no answer from ${baseURL} within 30 s: ${readFileSync(logPath, "utf8").slice(-4000)}`);
 }
 
-async function spawnServer(args, env, folder) {
+async function spawnServer(module, args, env, folder) {
   const port = await freePort();
   const logPath = join(folder, "server.log");
   const log = openSync(logPath, "w");
-  const child = spawn(PYTHON, ["-m", "fluenzr_server.cli", ...args, "--host", "127.0.0.1", "--port", String(port)], {
+  const child = spawn(PYTHON, ["-m", module, ...args, "--host", "127.0.0.1", "--port", String(port)], {
     env,
     stdio: ["ignore", log, log],
   });
@@ -84,7 +84,7 @@ export async function startRealServer(extraEnv = {}) {
   const keyA = lastLine(cli(env, "accounts", "create", "--name", "JS SDK A", "--plan", "pro"));
   const keyB = lastLine(cli(env, "accounts", "create", "--name", "JS SDK B", "--plan", "pro"));
   const keyFree = lastLine(cli(env, "accounts", "create", "--name", "JS SDK free", "--plan", "free"));
-  const server = await spawnServer(["serve"], env, folder);
+  const server = await spawnServer("fluenzr_server.cli", ["serve"], env, folder);
   /** Runs SQL on the server's database (to give demo objects the seed's fixed ids). */
   const sql = (statement, ...params) =>
     execFileSync(
@@ -104,5 +104,5 @@ export async function startRealServer(extraEnv = {}) {
 /** The mock server (the contract's examples, no database). */
 export async function startMockServer() {
   const folder = mkdtempSync(join(tmpdir(), "fluenzr-js-mock-"));
-  return spawnServer(["mock"], { ...process.env }, folder);
+  return spawnServer("fluenzr_mock.cli", [], { ...process.env }, folder);
 }

@@ -17,6 +17,7 @@ export async function everyMethod(): Promise<void> {
   const options = { timeout: 1000, maxRetries: 0, signal: new AbortController().signal, idempotencyKey: "k1" };
 
   const health: { status: "ok"; version: string } = await client.health();
+  const docs: string = (await client.index()).docs;
 
   const contacts: Page<Contact> = await client.contacts.list({ page: 2, perPage: 50, email: "example.com", group: "grp_456", sort: "createdAt", order: "desc" });
   const total: number = contacts.total + contacts.page + contacts.perPage;
@@ -84,7 +85,7 @@ export async function everyMethod(): Promise<void> {
       void error.message;
     }
   }
-  void [health, total, deleted, added, dailyLimit, delayDays, startHour, status, active, event, rate];
+  void [health, docs, total, deleted, added, dailyLimit, delayDays, startHour, status, active, event, rate];
 
   // @ts-expect-error a misspelt field (the wire is camelCase)
   await client.contacts.create({ email: "a@b.co", first_name: "Ada" });
