@@ -11,7 +11,9 @@ CLIENTGEN := .venv-clientgen
 PORT ?= 8000
 FUZZ_EXAMPLES ?= 25
 
-.PHONY: help install install-serve tools js-install run mock sandbox lint lint-js lint-clients test test-py test-js fuzz fuzz-sqlite fuzz-postgresql fuzz-mock bench clean
+SMTP_PORT ?= 2525
+
+.PHONY: help install install-serve tools js-install run mock sandbox smtp-sink lint lint-js lint-clients test test-py test-js fuzz fuzz-sqlite fuzz-postgresql fuzz-mock bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -62,6 +64,9 @@ mock: install-serve  ## the mock server on the contract's examples, http://127.0
 sandbox: install-serve  ## the real server on a throwaway database with demo data, http://127.0.0.1:4020/v1
 	$(BIN)/fluenzr-server sandbox --port 4020
 
+smtp-sink: install-serve  ## a local SMTP sink on 127.0.0.1:$(SMTP_PORT): prints each message, keeps it in .fluenzr/maildir
+	$(BIN)/fluenzr-server smtp-sink --port $(SMTP_PORT) --maildir .fluenzr/maildir
+
 lint: install tools lint-js lint-clients  ## contract (openapi-spec-validator, prance, Spectral, generated clients), ruff, mypy
 	$(BIN)/openapi-spec-validator $(SPEC)
 	$(BIN)/python -c "import prance; prance.ResolvingParser('$(SPEC)', backend='openapi-spec-validator', strict=True)"
@@ -107,7 +112,7 @@ test: lint test-py test-js fuzz  ## everything CI runs
 
 bench: install  ## throughput/latency vs the bare-Starlette ceiling and Prism (not part of test; as root)
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
-	eval "$$(bash .ci/services.sh)" && $(BIN)/python -m bench.run
+	eval "$$(bash .ci/services.sh)" && $(BIN)/python -m bench.run && $(BIN)/python -m bench.engine
 
 clean:
 	rm -rf $(VENV) $(CLIENTGEN) build tools/node_modules $(JS)/node_modules $(JS)/dist .mypy_cache .ruff_cache .pytest_cache

@@ -196,6 +196,7 @@ def server_env(database_url: str, rate_limit: str, redis_url: str | None = None)
         FLUENZR_VALIDATE_RESPONSES="false",
         FLUENZR_RATE_LIMIT=rate_limit,
         FLUENZR_LOG_LEVEL="warning",
+        FLUENZR_ENGINE="off",
         FLUENZR_SECRET_KEY=SECRET_KEY,
         PYTHONUNBUFFERED="1",
     )

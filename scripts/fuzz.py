@@ -110,6 +110,8 @@ def main() -> int:
             "FLUENZR_ENVIRONMENT": "test",
             "FLUENZR_VALIDATE_RESPONSES": "1",
             "FLUENZR_RATE_LIMIT": "100000000/minute",
+            # The API alone: the engine would send to the fuzzed hosts and pause campaigns by itself.
+            "FLUENZR_ENGINE": "off",
         }
         if args.target == "mock":
             command = [str(BIN / "fluenzr-mock"), "--port", str(port), "--seed", "1"]

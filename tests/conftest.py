@@ -217,6 +217,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         "FLUENZR_DATABASE_URL": db_url,
         "FLUENZR_ENVIRONMENT": "test",
         "FLUENZR_RATE_LIMIT": "100000/minute",
+        # The API alone (tests/engine runs the engine against a real SMTP sink).
+        "FLUENZR_ENGINE": "off",
     }
     cli(env, "migrate")
     key_a = cli(env, "accounts", "create", "--name", "Live A", "--plan", "pro").strip().splitlines()[-1]

@@ -19,6 +19,7 @@ from connexion.options import SwaggerUIOptions
 
 from fluenzr_server.auth import SECURITY_MAP
 from fluenzr_server.edge import EdgeMiddleware
+from fluenzr_server.engine.embedded import embedded
 from fluenzr_server.failures import error_handlers
 from fluenzr_server.idempotency import IdempotencyMiddleware
 from fluenzr_server.ratelimit import RateLimiter
@@ -114,5 +115,6 @@ def build_app(
 
 def asgi() -> AsyncApp:
     """uvicorn factory entry point (`uvicorn --factory fluenzr_server.app:asgi`): reads `Settings()` from
-    the environment once, in each worker process, and owns the resources opened from them."""
-    return build_app(Settings())
+    the environment once, in each worker process, and owns the resources opened from them; the sending
+    engine runs inside it unless FLUENZR_ENGINE=off."""
+    return build_app(Settings(), lifespan=embedded)

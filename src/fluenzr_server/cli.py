@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sys
 import warnings
@@ -49,6 +50,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
     import uvicorn
 
     from fluenzr_server.app import build_app
+    from fluenzr_server.engine.embedded import embedded
 
     if workers > 1 and not settings.redis_url:
         print(
@@ -57,7 +59,8 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
         )
     # One worker serves the app built from these settings; several need an import string, and each
     # worker process then reads the same environment once (`app.asgi`).
-    target: Any = build_app(settings) if workers == 1 else "fluenzr_server.app:asgi"
+    # The sending engine runs inside the app (its lifespan) unless FLUENZR_ENGINE=off.
+    target: Any = build_app(settings, lifespan=embedded) if workers == 1 else "fluenzr_server.app:asgi"
     uvicorn.run(
         target,
         factory=workers > 1,
@@ -72,6 +75,36 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     _serve(settings, args.host, args.port, args.workers)
+
+
+def cmd_worker(_args: argparse.Namespace, settings: Settings) -> None:
+    """The engine's tasks without the API, until SIGTERM/SIGINT (any number of these on PostgreSQL)."""
+    import logging
+    import signal
+
+    from fluenzr_server.engine.embedded import close_tasks
+    from fluenzr_server.engine.runner import run_tasks
+    from fluenzr_server.engine.tasks import default_tasks
+
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+
+    async def run() -> None:
+        resources = Resources.open(settings)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        tasks = default_tasks(resources)
+        print(f"worker {os.getpid()} running: {', '.join(task.name for task in tasks)}", flush=True)
+        try:
+            await run_tasks(tasks, resources, stop)
+        finally:
+            await close_tasks(tasks)
+            await resources.close()
+
+    asyncio.run(run())
 
 
 def cmd_migrate(_args: argparse.Namespace, settings: Settings) -> None:
@@ -139,6 +172,40 @@ def cmd_sandbox(args: argparse.Namespace, _settings: Settings) -> None:
     run_sandbox(host=args.host, port=args.port)
 
 
+def cmd_smtp_sink(args: argparse.Namespace, _settings: Settings) -> None:
+    """A local SMTP server that prints each message it receives and keeps it in a Maildir folder."""
+    import logging
+
+    from fluenzr_server.engine.smtp_sink import ReceivedMessage, SmtpSink, serve
+
+    # aiosmtpd warns that AUTH without TLS is unsafe: on a local sink on loopback that is the point.
+    logging.getLogger("mail.log").setLevel(logging.ERROR)
+    credentials: tuple[str, str] | None = None
+    if args.auth:
+        user, _, password = args.auth.partition(":")
+        credentials = (user, password)
+
+    def ready(sink: SmtpSink) -> None:
+        where = f" and keeps them in {args.maildir}" if args.maildir else ""
+        auth = "AUTH required" if credentials else "any AUTH accepted"
+        print(f"SMTP sink on {sink.host}:{sink.port} ({auth}); prints each message{where}", flush=True)
+
+    def show(message: ReceivedMessage) -> None:
+        print(f"{message.received_at:%H:%M:%S} {message.summary()}", flush=True)
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(
+            serve(
+                host=args.host,
+                port=args.port,
+                maildir=args.maildir,
+                credentials=credentials,
+                on_message=None if args.quiet else show,
+                on_ready=ready,
+            )
+        )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fluenzr-server", description="FluenzR API server and tools")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -158,12 +225,20 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
 
     add("migrate", cmd_migrate, "upgrade the database to the latest schema")
+    add("worker", cmd_worker, "run the sending engine without the API (any number of them on PostgreSQL)")
 
     sandbox = add(
         "sandbox", cmd_sandbox, "the real server on a throwaway database with demo data (make sandbox)"
     )
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=4020)
+
+    sink = add("smtp-sink", cmd_smtp_sink, "a local SMTP server that prints and keeps what it receives")
+    sink.add_argument("--host", default="127.0.0.1")
+    sink.add_argument("--port", type=int, default=2525, help="0 picks a free port")
+    sink.add_argument("--maildir", default=None, help="also keep each message in this Maildir folder")
+    sink.add_argument("--auth", default=None, metavar="USER:PASSWORD", help="require these credentials")
+    sink.add_argument("--quiet", action="store_true", help="print nothing per message (benchmarks)")
 
     accounts_cmd = commands.add_parser("accounts", help="manage accounts")
     accounts_sub = accounts_cmd.add_subparsers(dest="accounts_command", required=True)

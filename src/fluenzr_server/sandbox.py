@@ -20,7 +20,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from fluenzr_server.ids import KEY_DISPLAY_CHARS, hash_api_key, new_id
 from fluenzr_server.resources import Resources
@@ -187,18 +187,59 @@ async def seed_demo_data(resources: Resources) -> DemoData:
 
 
 async def _record_sends(db: Database, campaign_id: str, contact_ids: list[str]) -> None:
-    """Send records as the sending engine would leave them two days into the campaign."""
+    """Send records as the sending engine would leave them two days into the campaign: every first step
+    accepted, one follow-up refused (5xx), the other follow-ups due tomorrow."""
     sent_at = now() - timedelta(days=2)
     records = t.campaign_contacts.c
     async with db.write() as conn:
+        campaign = (await conn.execute(select(t.campaigns).where(t.campaigns.c.id == campaign_id))).one()
+        emails = dict(
+            (
+                await conn.execute(
+                    select(t.contacts.c.id, t.contacts.c.email).where(t.contacts.c.id.in_(contact_ids))
+                )
+            )
+            .tuples()
+            .all()
+        )
         for contact_id, (opened, clicked, replied, bounced) in zip(contact_ids, OUTCOMES, strict=True):
+            first = f"<sandbox.{contact_id}.0@acme.example>"
+            messages = [(0, "sent", first, "250 2.0.0 OK queued")]
+            if bounced:
+                messages.append(
+                    (1, "bounced", f"<sandbox.{contact_id}.1@acme.example>", "550 5.1.1 No such user")
+                )
+            for step, status, message_id, reply in messages:
+                await conn.execute(
+                    t.messages.insert().values(
+                        id=new_id("msg"),
+                        account_id=campaign.account_id,
+                        campaign_id=campaign_id,
+                        contact_id=contact_id,
+                        step=step,
+                        email_account_id=campaign.email_account_id,
+                        to_email=emails[contact_id],
+                        message_id=message_id,
+                        status=status,
+                        attempts=1,
+                        smtp_reply=reply,
+                        created_at=sent_at,
+                        updated_at=sent_at,
+                        sent_at=sent_at if status == "sent" else None,
+                    )
+                )
             values = {
                 "current_step": 1,
+                "status": "bounced" if bounced else "active",
+                "reason": "step 2: 550 5.1.1 No such user" if bounced else None,
+                "next_send_at": None if bounced else sent_at + timedelta(days=3),
+                "thread_message_id": first,
+                "last_sent_at": sent_at,
                 "sent_at": sent_at,
                 "opened_at": sent_at + timedelta(hours=3) if opened else None,
                 "clicked_at": sent_at + timedelta(hours=4) if clicked else None,
                 "replied_at": sent_at + timedelta(hours=20) if replied else None,
-                "bounced_at": sent_at + timedelta(minutes=1) if bounced else None,
+                "bounced_at": sent_at + timedelta(days=2) if bounced else None,
             }
             scope = (records.campaign_id == campaign_id) & (records.contact_id == contact_id)
             await conn.execute(update(t.campaign_contacts).where(scope).values(values))

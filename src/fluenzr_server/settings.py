@@ -26,8 +26,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     # Response validation costs most of the throughput; tests turn it on, production leaves it off.
     validate_responses: bool = False
-    # Webhook URLs (http too) and SMTP/IMAP hosts may point at loopback and private addresses: local sinks
-    # and tests only. FLUENZR_ALLOW_HTTP_WEBHOOKS is its older name.
+    # Webhook URLs (http too) and SMTP/IMAP hosts may point at loopback and private addresses, and SMTP may
+    # use `security: none`: local sinks and tests only. FLUENZR_ALLOW_HTTP_WEBHOOKS is its older name.
     allow_private_hosts: bool = Field(
         default=False,
         validation_alias=AliasChoices(
@@ -43,6 +43,13 @@ class Settings(BaseSettings):
     # Encrypts stored credentials (SMTP passwords). Older keys still decrypt, for rotation.
     secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET_KEY)
     old_secret_keys: list[SecretStr] = []
+    # The sending engine runs inside `serve`/`dev` unless this is off (FLUENZR_ENGINE=off: API only);
+    # `fluenzr-server worker` runs it alone.
+    engine: bool = True
+    # How long a claimed message may stay `sending` before another worker takes its worker for dead and
+    # marks it `unknown` (never resent). Must exceed the longest SMTP conversation (timeout below).
+    engine_lease_seconds: float = Field(default=300.0, ge=1.0)
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0.0)
 
     @property
     def allow_http_webhooks(self) -> bool:

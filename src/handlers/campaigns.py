@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fluenzr_server import envelope
-from fluenzr_server.services import campaigns
+from fluenzr_server.services import campaigns, leads, sending_status
 from handlers._common import Result, db, listed, paging
 
 
@@ -59,3 +59,21 @@ async def add_campaign_contacts(user: str, campaign_id: str, body: dict[str, Any
 async def get_campaign_stats(user: str, campaign_id: str) -> Result:
     """Counts and rates from the send records."""
     return envelope.ok(await campaigns.get_stats(db(), account_id=user, campaign_id=campaign_id)), 200
+
+
+async def list_campaign_contacts(
+    user: str, campaign_id: str, page: int = 1, per_page: int = 20, status: str | None = None
+) -> Result:
+    """A page of the campaign's leads."""
+    request = paging(page, per_page, "addedAt", "asc")
+    found = await leads.list_leads(
+        db(), account_id=user, campaign_id=campaign_id, request=request, status=status
+    )
+    return listed(found, request)
+
+
+async def get_campaign_sending_status(user: str, campaign_id: str) -> Result:
+    """Why the campaign is or is not sending now, and when it sends next."""
+    return envelope.ok(
+        await sending_status.get_sending_status(db(), account_id=user, campaign_id=campaign_id)
+    ), 200

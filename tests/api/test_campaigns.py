@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from fluenzr_server.store import tables as t
 from fluenzr_server.store.database import Database
@@ -429,6 +429,12 @@ async def test_stats_of_a_new_campaign_are_zero(client: httpx.AsyncClient) -> No
     assert stats == {"campaignId": campaign["id"], **dict.fromkeys(STATS_FIELDS - {"campaignId"}, 0)}
 
 
+async def database_account(database: Database, campaign_id: str) -> str:
+    async with database.read() as conn:
+        query = select(t.campaigns.c.account_id).where(t.campaigns.c.id == campaign_id)
+        return str((await conn.execute(query)).scalar_one())
+
+
 async def test_stats_are_computed_from_the_send_records(
     client: httpx.AsyncClient, database: Database
 ) -> None:
@@ -464,8 +470,37 @@ async def test_stats_are_computed_from_the_send_records(
             **dict.fromkeys(columns, start),
         }
     )
+    # Messages as the engine leaves them: step 0 accepted for the first three, step 1 refused (5xx) for
+    # the third; a message still being sent and one being retried are not counted.
+    outcomes = [
+        (campaign["id"], contacts[0], 0, "sent"),
+        (campaign["id"], contacts[1], 0, "sent"),
+        (campaign["id"], contacts[2], 0, "sent"),
+        (campaign["id"], contacts[2], 1, "bounced"),
+        (campaign["id"], contacts[0], 1, "sending"),
+        (campaign["id"], contacts[1], 1, "retrying"),
+        (other["id"], contacts[4], 0, "sent"),
+    ]
+    user = await database_account(database, campaign["id"])
+    messages = [
+        {
+            "id": f"msg_stats{index}{campaign_id[-6:]}",
+            "account_id": user,
+            "campaign_id": campaign_id,
+            "contact_id": contact_id,
+            "step": step,
+            "to_email": "x@example.com",
+            "message_id": f"<{index}.{campaign_id}@example.com>",
+            "status": status,
+            "attempts": 1,
+            "created_at": start,
+            "updated_at": start,
+        }
+        for index, (campaign_id, contact_id, step, status) in enumerate(outcomes)
+    ]
     async with database.write() as conn:
         await conn.execute(t.campaign_contacts.insert(), rows)
+        await conn.execute(t.messages.insert(), messages)
 
     stats = ok(await client.get(f"/campaigns/{campaign['id']}/stats"))
     assert stats == {
@@ -480,7 +515,7 @@ async def test_stats_are_computed_from_the_send_records(
         "openRate": 66.7,
         "clickRate": 33.3,
         "replyRate": 33.3,
-        "bounceRate": 33.3,
+        "bounceRate": 25.0,  # of sent + bounced
     }
     assert ok(await client.get(f"/campaigns/{campaign['id']}"))["contactCount"] == 4
     other_stats = ok(await client.get(f"/campaigns/{other['id']}/stats"))

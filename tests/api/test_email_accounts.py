@@ -23,7 +23,19 @@ from tests.utils.factories import (
     unique_email,
 )
 
-ACCOUNT_FIELDS = {"id", "fromEmail", "fromName", "smtp", "dailyLimit", "createdAt", "updatedAt"}
+ACCOUNT_FIELDS = {
+    "id",
+    "fromEmail",
+    "fromName",
+    "smtp",
+    "dailyLimit",
+    "minIntervalSeconds",
+    "status",
+    "lastError",
+    "sentToday",
+    "createdAt",
+    "updatedAt",
+}
 SMTP_FIELDS = {"host", "port", "username", "security"}
 
 

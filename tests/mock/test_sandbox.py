@@ -104,7 +104,8 @@ async def test_stats_of_the_demo_campaign_are_not_zero(
     stats = response.json()["data"]
     assert stats["contacts"] == stats["sent"] == len(DEMO_CONTACTS)
     assert (stats["opened"], stats["clicked"], stats["replied"], stats["bounced"]) == (6, 2, 2, 1)
-    assert (stats["openRate"], stats["replyRate"], stats["bounceRate"]) == (60.0, 20.0, 10.0)
+    # bounceRate is of sent + bounced: the bounce was a follow-up of an accepted first step
+    assert (stats["openRate"], stats["replyRate"], stats["bounceRate"]) == (60.0, 20.0, 9.1)
 
 
 async def test_what_you_create_you_can_read_back(demo_client: httpx.AsyncClient, demo: DemoData) -> None:

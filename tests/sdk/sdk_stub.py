@@ -107,6 +107,10 @@ def email_account(id: str = "acc_123") -> dict[str, Any]:
             "security": "starttls",
         },
         "dailyLimit": 200,
+        "minIntervalSeconds": 60,
+        "status": "active",
+        "lastError": None,
+        "sentToday": 0,
         "createdAt": TS,
         "updatedAt": TS,
     }

@@ -127,3 +127,17 @@ async def test_concurrent_claimers_never_take_the_same_row(work_table: Database)
     results = await asyncio.gather(*(claimer(f"worker-{i}") for i in range(4)))
     everything = [row_id for taken in results for row_id in taken]
     assert sorted(everything) == [f"w{i:03d}" for i in range(60)]  # all taken, none twice
+
+
+async def test_emit_many_writes_every_event_in_the_callers_transaction(
+    database: Database, tenant: Tenant
+) -> None:
+    items = [(tenant.account_id, "email.sent", {"step": step}) for step in range(3)]
+    async with database.write() as conn:
+        ids = await events.emit_many(conn, items)
+    async with database.read() as conn:
+        query = select(t.events).where(t.events.c.account_id == tenant.account_id, t.events.c.id.in_(ids))
+        rows = {row.id: row for row in (await conn.execute(query)).all()}
+    assert [(rows[i].type, rows[i].data) for i in ids] == [("email.sent", {"step": n}) for n in range(3)]
+    async with database.write() as conn:
+        assert await events.emit_many(conn, []) == []

@@ -19,10 +19,10 @@ DEV_ONLY = [
     "prance",
     "ruff",
     "mypy",
-    "aiosmtpd",
-    "aiosmtplib",
     "fluenzr",  # the SDK (sdk/python)
 ]
+# (aiosmtplib and aiosmtpd are runtime dependencies since the sending engine runs inside `serve` and
+# `make smtp-sink` serves the local sink.)
 
 PROGRAM = """
 import sys, importlib.abc

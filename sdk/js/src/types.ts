@@ -48,6 +48,7 @@ export type GroupAddContactsParams = RequestBody<"addGroupContacts">;
 export type GroupMembership = ResponseData<"addGroupContacts">;
 
 export type EmailAccount = Schemas["EmailAccount"];
+export type EmailAccountStatus = Schemas["EmailAccountStatus"];
 export type EmailAccountCreateParams = RequestBody<"createEmailAccount">;
 export type EmailAccountUpdateParams = RequestBody<"updateEmailAccount">;
 export type EmailAccountListParams = QueryParams<"listEmailAccounts">;
@@ -60,6 +61,10 @@ export type CampaignListParams = QueryParams<"listCampaigns">;
 export type CampaignAddContactsParams = RequestBody<"addCampaignContacts">;
 export type CampaignMembership = ResponseData<"addCampaignContacts">;
 export type CampaignStats = ResponseData<"getCampaignStats">;
+export type Lead = Schemas["Lead"];
+export type LeadStatus = Schemas["LeadStatus"];
+export type CampaignContactsListParams = QueryParams<"listCampaignContacts">;
+export type SendingStatus = ResponseData<"getCampaignSendingStatus">;
 
 export type Webhook = Schemas["Webhook"];
 export type WebhookWithSecret = ResponseData<"createWebhook">;

@@ -19,6 +19,32 @@ from sqlalchemy import ColumnElement, Row, Table, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
+async def pick_due(
+    conn: AsyncConnection,
+    table: Table,
+    *,
+    now: datetime,
+    limit: int,
+    where: ColumnElement[bool] | None = None,
+    due_column: str = "due_at",
+) -> list[Row[Any]]:
+    """Lock and return up to `limit` rows of `table` whose `due_column` is at or before `now`.
+
+    The select half of the claim, for tables whose rows stop being due in the caller's own transaction
+    (the sending engine's leads: their `next_send_at` is cleared as a message row takes the lease). Rows
+    locked by another transaction are skipped on PostgreSQL; they stay locked until this one ends. Oldest
+    due first, ties by primary key.
+    """
+    if limit <= 0:
+        return []
+    due = table.c[due_column]
+    condition = and_(due <= now, *([where] if where is not None else []))
+    pick = select(table).where(condition).order_by(due, *table.primary_key.columns).limit(limit)
+    if conn.dialect.name == "postgresql":
+        pick = pick.with_for_update(skip_locked=True, of=table)
+    return list((await conn.execute(pick)).all())
+
+
 async def claim_due(
     conn: AsyncConnection,
     table: Table,
@@ -36,15 +62,10 @@ async def claim_due(
     and the `due_column`. Rows are taken oldest-due first, ties by id. Must run inside the caller's write
     transaction (`Database.write()`); the lease holds once that transaction commits.
     """
-    if limit <= 0:
-        return []
-    due = table.c[due_column]
     free = or_(table.c.lease_until.is_(None), table.c.lease_until < now)
-    condition = and_(due <= now, free, *([where] if where is not None else []))
-    pick = select(table.c.id).where(condition).order_by(due, table.c.id).limit(limit)
-    if conn.dialect.name == "postgresql":
-        pick = pick.with_for_update(skip_locked=True)
-    ids = list((await conn.execute(pick)).scalars())
+    condition = and_(free, *([where] if where is not None else []))
+    picked = await pick_due(conn, table, now=now, limit=limit, where=condition, due_column=due_column)
+    ids = [row.id for row in picked]
     if not ids:
         return []
     leased = (

@@ -10,6 +10,7 @@ from sqlalchemy import and_, func, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from fluenzr_server.engine import sending, templates
 from fluenzr_server.errors import InvalidState, NotFound, ValidationFailed
 from fluenzr_server.ids import new_id
 from fluenzr_server.services import email_accounts
@@ -34,10 +35,22 @@ _SORTS = {
     "name": t.campaigns.c.name,
     "status": t.campaigns.c.status,
 }
-_COUNTED = ("sent", "opened", "clicked", "replied", "bounced", "unsubscribed")
+_COUNTED = ("opened", "clicked", "replied", "unsubscribed")  # per lead, from its timestamps
+_FROM_MESSAGES = ("sent", "bounced")  # per message, from what the SMTP servers answered
 
 
 def _steps(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The steps as stored; a subject or body that does not parse as a template is a 400 naming it
+    (`steps.1.subject`: line and column), so a campaign never starts with a template it cannot render."""
+    problems: dict[str, str] = {}
+    for index, step in enumerate(steps):
+        for field in ("subject", "body"):
+            problem = templates.check(step[field])
+            if problem is not None:
+                problems[f"steps.{index}.{field}"] = str(problem)
+    if problems:
+        first = next(iter(problems))
+        raise ValidationFailed(f"{first} is not a valid template ({problems[first]})", problems)
     return [{"subject": s["subject"], "body": s["body"], "delayDays": s.get("delayDays", 0)} for s in steps]
 
 
@@ -86,6 +99,11 @@ async def _row(conn: AsyncConnection, account_id: str, campaign_id: str, *, lock
 async def _load(conn: AsyncConnection, account_id: str, campaign_id: str) -> dict[str, Any]:
     row = await _row(conn, account_id, campaign_id)
     return present(row, (await _counts(conn, [campaign_id])).get(campaign_id, 0))
+
+
+async def load(conn: AsyncConnection, *, account_id: str, campaign_id: str) -> dict[str, Any]:
+    """The campaign's public representation, read inside the caller's transaction (events, the engine)."""
+    return await _load(conn, account_id, campaign_id)
 
 
 async def list_campaigns(
@@ -170,8 +188,22 @@ async def start_campaign(db: Database, *, account_id: str, campaign_id: str) -> 
             missing["contacts"] = "at least one contact is required to start"
         if missing:
             raise InvalidState("The campaign is not ready to start", {"status": row.status, **missing})
+        stamp = now()
         scope = and_(t.campaigns.c.id == campaign_id, t.campaigns.c.status.in_(EDITABLE_STATES))
-        await conn.execute(update(t.campaigns).where(scope).values(status="running", updated_at=now()))
+        await conn.execute(
+            update(t.campaigns).where(scope).values(status="running", status_reason=None, updated_at=stamp)
+        )
+        if row.status == "draft":
+            # Every lead's first step is due now; a paused campaign resumes with its leads as they were.
+            leads = t.campaign_contacts.c
+            await conn.execute(
+                update(t.campaign_contacts)
+                .where(
+                    leads.campaign_id == campaign_id, leads.status == "active", leads.next_send_at.is_(None)
+                )
+                .values(next_send_at=stamp)
+            )
+        await sending.complete_if_done(conn, campaign_id, now=stamp)
         return await _load(conn, account_id, campaign_id)
 
 
@@ -213,9 +245,18 @@ async def _add_contacts(
                 )
         stamp = now()
         added = 0
+        # Contacts added to a started campaign become leads due at once; a draft's wait for `start`.
+        due = stamp if row.status in ("running", "paused") else None
         for start in range(0, len(wanted), 1000):
             rows = [
-                {"campaign_id": campaign_id, "contact_id": contact_id, "current_step": 0, "added_at": stamp}
+                {
+                    "campaign_id": campaign_id,
+                    "contact_id": contact_id,
+                    "current_step": 0,
+                    "status": "active",
+                    "next_send_at": due,
+                    "added_at": stamp,
+                }
                 for contact_id in wanted[start : start + 1000]
             ]
             # Count the rows this INSERT wrote (RETURNING skips the ignored ones), not a before/after
@@ -231,20 +272,34 @@ def _rate(part: int, whole: int) -> float:
 
 
 async def get_stats(db: Database, *, account_id: str, campaign_id: str) -> dict[str, Any]:
+    """Counts from what happened: `sent` and `bounced` are messages the SMTP servers accepted or refused
+    with a 5xx (index `ix_messages_campaign_status`); the rest are leads' timestamps (covering index)."""
     records = t.campaign_contacts.c
     columns = [func.count().label("contacts")] + [
         func.count(getattr(records, f"{name}_at")).label(name) for name in _COUNTED
     ]
+    messages = t.messages.c
+    by_status = (
+        select(messages.status, func.count())
+        .where(messages.campaign_id == campaign_id, messages.status.in_(_FROM_MESSAGES))
+        .group_by(messages.status)
+    )
     async with db.read() as conn:
         await _row(conn, account_id, campaign_id)
         row = (await conn.execute(select(*columns).where(records.campaign_id == campaign_id))).one()
+        outcomes = {str(status): int(count) for status, count in (await conn.execute(by_status)).all()}
     counts = {"contacts": int(row.contacts), **{name: int(getattr(row, name)) for name in _COUNTED}}
+    counts.update({name: outcomes.get(name, 0) for name in _FROM_MESSAGES})
     sent = counts["sent"]
+    ordered = {
+        name: counts[name]
+        for name in ("contacts", "sent", "opened", "clicked", "replied", "bounced", "unsubscribed")
+    }
     return {
         "campaignId": campaign_id,
-        **counts,
+        **ordered,
         "openRate": _rate(counts["opened"], sent),
         "clickRate": _rate(counts["clicked"], sent),
         "replyRate": _rate(counts["replied"], sent),
-        "bounceRate": _rate(counts["bounced"], sent),
+        "bounceRate": _rate(counts["bounced"], sent + counts["bounced"]),
     }

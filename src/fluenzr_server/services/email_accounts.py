@@ -44,6 +44,8 @@ def _columns(body: dict[str, Any], secret_box: SecretBox, *, allow_private: bool
         values["from_name"] = body["fromName"]
     if "dailyLimit" in body:
         values["daily_limit"] = body["dailyLimit"]
+    if "minIntervalSeconds" in body:
+        values["min_interval_seconds"] = body["minIntervalSeconds"]
     for wire, column in _SMTP_COLUMNS.items():
         if wire in body.get("smtp", {}):
             values[column] = body["smtp"][wire]
@@ -105,6 +107,7 @@ async def create_email_account(
     values = {
         "smtp_security": "starttls",
         "daily_limit": 200,
+        "min_interval_seconds": 60,
         **_columns(body, secret_box, allow_private=allow_private),
     }
     values.update(id=new_id("acc"), account_id=account_id, created_at=stamp, updated_at=stamp)
@@ -125,7 +128,15 @@ async def update_email_account(
     secret_box: SecretBox,
     allow_private: bool = False,
 ) -> dict[str, Any]:
-    values = {**_columns(body, secret_box, allow_private=allow_private), "updated_at": now()}
+    # Any update is the customer acting on the mailbox: an `error` (e.g. a rejected password) is cleared
+    # and the engine tries it again.
+    values = {
+        **_columns(body, secret_box, allow_private=allow_private),
+        "updated_at": now(),
+        "status": "active",
+        "last_error": None,
+        "consecutive_failures": 0,
+    }
     scope = and_(t.email_accounts.c.account_id == account_id, t.email_accounts.c.id == email_account_id)
     try:
         async with db.write() as conn:

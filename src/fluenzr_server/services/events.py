@@ -27,6 +27,21 @@ async def emit(conn: AsyncConnection, *, account_id: str, type: str, data: dict[
     return event_id
 
 
+async def emit_many(conn: AsyncConnection, items: list[tuple[str, str, dict[str, Any]]]) -> list[str]:
+    """`emit` for each `(account_id, type, data)` in one statement (the sending engine's batches); their
+    ids, in order."""
+    if not items:
+        return []
+    stamp = now()
+    ids = [new_id("evt") for _ in items]
+    rows = [
+        {"id": event_id, "account_id": account_id, "type": type_, "data": data, "created_at": stamp}
+        for event_id, (account_id, type_, data) in zip(ids, items, strict=True)
+    ]
+    await conn.execute(insert(t.events), rows)
+    return ids
+
+
 def payload(row: Any) -> dict[str, Any]:
     """The wire form of an event row, as delivered to webhook endpoints."""
     return {"id": row.id, "type": row.type, "createdAt": wire_time(row.created_at), "data": row.data}

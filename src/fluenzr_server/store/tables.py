@@ -7,6 +7,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     ForeignKeyConstraint,
@@ -115,6 +116,17 @@ email_accounts = Table(
     Column("smtp_password", Text, nullable=False),  # Fernet token (crypto.SecretBox), never plaintext
     Column("smtp_security", String(16), nullable=False),
     Column("daily_limit", Integer, nullable=False),
+    # Least seconds between two sends from this mailbox (jittered up to +20% by the engine); 0 = no pause.
+    Column("min_interval_seconds", Integer, nullable=False, server_default="60"),
+    # `active`, or `error` after an authentication/connection failure (its sends stop until it is updated).
+    Column("status", String(16), nullable=False, server_default="active"),
+    Column("last_error", String(500)),
+    Column("consecutive_failures", Integer, nullable=False, server_default="0"),
+    # The engine's counters, reserved atomically in the claim transaction (engine/mailboxes.py): sends
+    # started on `sent_day` (a UTC date) and the earliest time the next send may start.
+    Column("sent_today", Integer, nullable=False, server_default="0"),
+    Column("sent_day", Date),
+    _ts("next_send_at", nullable=True),
     _ts("created_at"),
     _ts("updated_at"),
     UniqueConstraint("account_id", "from_email", name="uq_email_accounts_account_from_email"),
@@ -131,19 +143,29 @@ campaigns = Table(
     Column("steps", JSON, nullable=False),
     Column("schedule", JSON, nullable=False),
     Column("status", String(16), nullable=False),
+    # Why the engine paused or completed it by itself (auto-pause after mailbox failures); null otherwise.
+    Column("status_reason", String(500)),
     _ts("created_at"),
     _ts("updated_at"),
     Index("ix_campaigns_account_created", "account_id", "created_at", "id"),
     Index("ix_campaigns_email_account", "email_account_id"),
 )
 
-# One row per contact of a campaign: the send record that statistics are computed from.
+# The lead: one row per contact of a campaign, with its place in the sequence (engine/sender.py).
+# `status`: active (a step is scheduled at `next_send_at`, or in flight when that is null), completed,
+# replied, bounced, unsubscribed, failed (`reason` says why) or paused (this lead alone).
 campaign_contacts = Table(
     "campaign_contacts",
     metadata,
     Column("campaign_id", String(32), primary_key=True),
     Column("contact_id", String(32), ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True),
     Column("current_step", Integer, nullable=False, default=0),
+    Column("status", String(16), nullable=False, server_default="active"),
+    _ts("next_send_at", nullable=True),
+    Column("reason", String(500)),
+    _ts("last_sent_at", nullable=True),
+    # The first step's Message-ID: later steps reply to it (In-Reply-To, References).
+    Column("thread_message_id", String(255)),
     _ts("added_at"),
     _ts("sent_at", nullable=True),
     _ts("opened_at", nullable=True),
@@ -164,6 +186,61 @@ campaign_contacts = Table(
         "bounced_at",
         "unsubscribed_at",
     ),
+    # The engine's pick: active leads by due time.
+    Index("ix_campaign_contacts_due", "status", "next_send_at"),
+    # listCampaignContacts in the order leads were added, with and without a status filter.
+    Index("ix_campaign_contacts_campaign_status", "campaign_id", "status", "added_at", "contact_id"),
+    Index("ix_campaign_contacts_campaign_added", "campaign_id", "added_at", "contact_id"),
+)
+
+# One row per (lead, step): written in the claim transaction BEFORE the SMTP conversation starts, so a
+# step is never sent twice (the unique key) and a conversation cut short by a crash is found (its lease
+# runs out while `sending`) and marked `unknown` instead of being sent again.
+# status: sending | sent | retrying | bounced | failed | unknown.
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("account_id", String(32), ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("campaign_id", String(32), nullable=False),
+    Column("contact_id", String(32), nullable=False),
+    Column("step", Integer, nullable=False),
+    Column("email_account_id", String(32), ForeignKey("email_accounts.id", ondelete="SET NULL")),
+    Column("to_email", String(254), nullable=False),
+    Column("message_id", String(255), nullable=False),  # the RFC 5322 Message-ID, with its angle brackets
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("smtp_reply", String(1000)),
+    _ts("due_at", nullable=True),
+    _ts("lease_until", nullable=True),
+    Column("lease_owner", String(64)),
+    _ts("created_at"),
+    _ts("updated_at"),
+    _ts("sent_at", nullable=True),
+    ForeignKeyConstraint(
+        ["campaign_id", "contact_id"],
+        ["campaign_contacts.campaign_id", "campaign_contacts.contact_id"],
+        name="fk_messages_lead",
+        ondelete="CASCADE",
+    ),
+    UniqueConstraint("campaign_id", "contact_id", "step", name="uq_messages_lead_step"),
+    # Statistics: sent and bounced per campaign, counted from the index alone.
+    Index("ix_messages_campaign_status", "campaign_id", "status"),
+    # The sweep for conversations whose worker died.
+    Index("ix_messages_status_lease", "status", "lease_until"),
+)
+
+# Addresses no campaign of the account mails again (hard bounces now; unsubscribes and manual entries
+# with later issues). Checked by the engine before every send.
+suppressions = Table(
+    "suppressions",
+    metadata,
+    Column("account_id", String(32), ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("email", String(254), primary_key=True),
+    Column("reason", String(16), nullable=False),  # bounced | unsubscribed | manual
+    Column("detail", String(1000)),
+    Column("campaign_id", String(32)),  # where it happened, when it came from a campaign
+    _ts("created_at"),
 )
 
 webhooks = Table(

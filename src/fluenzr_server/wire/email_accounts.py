@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fluenzr_server.services.common import wire_time
+from fluenzr_server.engine import mailboxes
+from fluenzr_server.services.common import now, wire_time
 
 
 def present(row: Any) -> dict[str, Any]:
@@ -20,6 +21,10 @@ def present(row: Any) -> dict[str, Any]:
             "security": row.smtp_security,
         },
         "dailyLimit": row.daily_limit,
+        "minIntervalSeconds": row.min_interval_seconds,
+        "status": row.status,
+        "lastError": row.last_error,
+        "sentToday": mailboxes.used_today(row, now()),
         "createdAt": wire_time(row.created_at),
         "updatedAt": wire_time(row.updated_at),
     }

@@ -229,7 +229,7 @@ export interface paths {
         get: operations["getEmailAccount"];
         /**
          * Update an email account
-         * @description Changes the fields you send; inside `smtp`, only the settings you send change.
+         * @description Changes the fields you send; inside `smtp`, only the settings you send change. Any update makes an email account in `error` `active` again, and its campaigns resume sending.
          */
         put: operations["updateEmailAccount"];
         post?: never;
@@ -316,7 +316,10 @@ export interface paths {
          * Start a campaign
          * @description `draft` or `paused` → `running`. Starting a running campaign is a no-op 200. Needs an email account,
          *     at least one step and at least one contact; otherwise 409 `INVALID_STATE` with each missing piece in
-         *     `details`. A completed campaign cannot be started again.
+         *     `details`. A completed campaign cannot be started again. Starting a draft makes every contact's first
+         *     step due at once (inside the schedule's window); starting a paused campaign resumes each contact
+         *     where it stopped (no step sent twice, none skipped). When no contact has a step left the campaign
+         *     becomes `completed` by itself.
          */
         post: operations["startCampaign"];
         delete?: never;
@@ -342,7 +345,7 @@ export interface paths {
         put?: never;
         /**
          * Pause a campaign
-         * @description `running` → `paused`. Pausing a paused campaign is a no-op 200; pausing a draft or completed campaign is 409 `INVALID_STATE`.
+         * @description `running` → `paused`. No new email starts sending later than about one second after this 200 (one already handed to the SMTP server finishes). Pausing a paused campaign is a no-op 200; pausing a draft or completed campaign is 409 `INVALID_STATE`. The engine also pauses a campaign by itself after 5 consecutive send failures of its email account (see `getCampaignSendingStatus`).
          */
         post: operations["pauseCampaign"];
         delete?: never;
@@ -364,7 +367,13 @@ export interface paths {
             };
             cookie?: never;
         };
-        get?: never;
+        /**
+         * List a campaign's leads
+         * @description The campaign's contacts as leads: each one's status, the next step to send, when it is due, when the
+         *     last one was sent and, for a lead that stopped, why. In the order they were added (ties by contact
+         *     id); `status` filters.
+         */
+        get: operations["listCampaignContacts"];
         put?: never;
         /**
          * Add contacts to a campaign
@@ -394,9 +403,39 @@ export interface paths {
         };
         /**
          * Get a campaign's statistics
-         * @description Counts from the campaign's send records; rates are percentages of `sent`.
+         * @description Counts from what happened (messages accepted or refused by the SMTP servers, leads' events); see `CampaignStats`.
          */
         get: operations["getCampaignStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/campaigns/{campaignId}/sending-status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The campaign's id.
+                 * @example cmp_9Rt4Ws2Qa7Lm
+                 */
+                campaignId: components["parameters"]["campaignId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Why a campaign is or is not sending
+         * @description Whether a send may start now and, if not, every reason with what to do: not started, paused (also
+         *     by the engine after 5 consecutive failures of its email account), completed, no email account, the
+         *     email account in error (with its `lastError`), its daily limit reached (resets at 00:00 UTC), its
+         *     `minIntervalSeconds` holding the next send back, outside the sending window (and when it opens),
+         *     no follow-up due yet, no lead left. `nextSendAt` is the earliest instant all of them allow.
+         */
+        get: operations["getCampaignSendingStatus"];
         put?: never;
         post?: never;
         delete?: never;
@@ -614,7 +653,7 @@ export interface components {
             };
         };
         /**
-         * @description `tls` is implicit TLS (port 465), `starttls` upgrades a plain connection (port 587).
+         * @description `tls` is implicit TLS (port 465), `starttls` upgrades a plain connection (port 587). `none` (no encryption) only sends on servers run with `FLUENZR_ALLOW_PRIVATE_HOSTS=1` (local test SMTP servers); elsewhere the email account goes to `error`.
          * @enum {string}
          */
         SmtpSecurity: "none" | "starttls" | "tls";
@@ -641,17 +680,36 @@ export interface components {
             password?: string;
             security?: components["schemas"]["SmtpSecurity"];
         };
+        /**
+         * @description `active`: campaigns send from it. `error`: its SMTP server refused the credentials or the connection
+         *     (see `lastError`), or it failed 5 sends in a row; its sends stop, nothing is lost, and any update of
+         *     the email account (`PUT`) makes it `active` again.
+         * @enum {string}
+         */
+        EmailAccountStatus: "active" | "error";
         EmailAccount: {
             readonly id: string;
             /** Format: email */
             fromEmail: string;
             fromName: string;
             smtp: components["schemas"]["SmtpSettings"];
-            /** @description Most emails this mailbox sends per day. */
+            /** @description Most emails this mailbox sends per UTC day (00:00 to 00:00 UTC), across all campaigns that use it. */
             dailyLimit: number;
+            minIntervalSeconds: components["schemas"]["MinIntervalSeconds"];
+            readonly status: components["schemas"]["EmailAccountStatus"];
+            /** @description Why the last send from this mailbox failed (SMTP reply or connection error); null after a successful send or an update. */
+            readonly lastError: string | null;
+            /** @description Emails this mailbox started sending today (UTC day). */
+            readonly sentToday: number;
             createdAt: components["schemas"]["Timestamp"];
             updatedAt: components["schemas"]["Timestamp"];
         };
+        /**
+         * @description Least seconds between two sends from this mailbox, so sends are spread out rather than burst; each
+         *     wait gets a random 0-20% more. `0` sends as fast as the SMTP server accepts (warm mailboxes). When
+         *     left out: 60.
+         */
+        MinIntervalSeconds: number;
         EmailAccountCreate: {
             /** Format: email */
             fromEmail: string;
@@ -659,6 +717,7 @@ export interface components {
             smtp: components["schemas"]["SmtpSettingsInput"];
             /** @description Most emails this mailbox sends per day. When left out: 200. */
             dailyLimit?: number;
+            minIntervalSeconds?: components["schemas"]["MinIntervalSeconds"];
         };
         EmailAccountUpdate: {
             /** Format: email */
@@ -666,6 +725,8 @@ export interface components {
             fromName?: string;
             smtp?: components["schemas"]["SmtpSettingsUpdate"];
             dailyLimit?: number;
+            /** @description See `MinIntervalSeconds`. */
+            minIntervalSeconds?: number;
         };
         EmailAccountEnvelope: {
             /** @enum {boolean} */
@@ -683,20 +744,31 @@ export interface components {
          * @enum {string}
          */
         CampaignStatus: "draft" | "running" | "paused" | "completed";
-        /** @description One email of the sequence, as stored (every field present). */
+        /**
+         * @description One email of the sequence. `subject` and `body` are templates (Jinja2 syntax, sandboxed):
+         *     `{{firstName}}`, `{{lastName}}`, `{{company}}`, `{{email}}` and every custom field by its key, with
+         *     `{{ firstName | default("there") }}` as the fallback for a contact without the value. A template that
+         *     does not parse is a 400 naming the step and the position (`steps.1.subject`: line and column). A
+         *     contact missing a variable that has no fallback is never sent "Hi " or "Hi {{firstName}}": that lead
+         *     becomes `failed` with the reason and the others go on. Later steps are replies in the first step's
+         *     thread (`In-Reply-To`, `References`).
+         *     As stored: every field present.
+         */
         Step: {
-            /** @description May use `{{firstName}}`, `{{lastName}}`, `{{company}}` and custom field names. */
+            /** @description A template (see `Step`). A later step whose subject is the first step's (with or without `Re: `) is sent as `Re: <first subject>` in the same thread. */
             subject: string;
+            /** @description Plain-text template (see `Step`). */
             body: string;
-            /** @description Days to wait after the previous step (0 for the first step means send at once). */
+            /** @description Calendar days in the schedule's time zone after the previous step was sent: the same local time that many days later, then the next moment the sending window is open (the first step is due at once). */
             delayDays: number;
         };
-        /** @description One email of the sequence, as sent in a request. `delayDays` may be left out (0). */
+        /** @description One email of the sequence (see `Step`), as sent in a request. `delayDays` may be left out (0). */
         StepInput: {
-            /** @description May use `{{firstName}}`, `{{lastName}}`, `{{company}}` and custom field names. */
+            /** @description A template (see `Step`). A later step whose subject is the first step's (with or without `Re: `) is sent as `Re: <first subject>` in the same thread. */
             subject: string;
+            /** @description Plain-text template (see `Step`). */
             body: string;
-            /** @description Days to wait after the previous step (0 for the first step means send at once). When left out: 0. */
+            /** @description Calendar days in the schedule's time zone after the previous step was sent: the same local time that many days later, then the next moment the sending window is open (the first step is due at once). When left out: 0. */
             delayDays?: number;
         };
         /** @enum {string} */
@@ -767,7 +839,12 @@ export interface components {
                 readonly campaignId: string;
             };
         };
-        /** @description Counts over the campaign's contacts; rates are percentages of `sent` (0 when nothing was sent), rounded to one decimal. */
+        /**
+         * @description What happened, counted from the records: `sent` is messages the SMTP servers accepted, `bounced`
+         *     messages they refused for good (5xx). `openRate`, `clickRate` and `replyRate` are percentages of
+         *     `sent`; `bounceRate` a percentage of `sent + bounced` (0 when nothing was attempted), rounded to one
+         *     decimal.
+         */
         CampaignStats: {
             readonly campaignId: string;
             readonly contacts: number;
@@ -786,6 +863,97 @@ export interface components {
             /** @enum {boolean} */
             success: true;
             data: components["schemas"]["CampaignStats"];
+        };
+        /**
+         * @description A contact's state in a campaign: `active` (a step is scheduled at `nextSendAt`, or being sent when
+         *     `nextSendAt` is null), `completed` (every step sent), `replied`, `bounced` (a 5xx: the address is
+         *     suppressed for every campaign of the account), `unsubscribed`, `failed` (see `reason`: a missing
+         *     template variable, retries exhausted, or a send whose outcome is unknown and that is therefore never
+         *     repeated), `paused` (this lead alone).
+         * @enum {string}
+         */
+        LeadStatus: "active" | "completed" | "replied" | "bounced" | "unsubscribed" | "failed" | "paused";
+        Lead: {
+            readonly contactId: string;
+            readonly email: string;
+            status: components["schemas"]["LeadStatus"];
+            /** @description The 0-based index of the next step to send (= the number of steps sent). */
+            readonly currentStep: number;
+            /**
+             * Format: date-time
+             * @description When the next step is due (it waits for the window and the mailbox's limits); null when nothing is scheduled.
+             */
+            readonly nextSendAt: string | null;
+            /** Format: date-time */
+            readonly lastSentAt: string | null;
+            /** @description Why the lead stopped (`failed`, `bounced`, suppressed). */
+            readonly reason: string | null;
+            addedAt: components["schemas"]["Timestamp"];
+        };
+        LeadList: {
+            /** @enum {boolean} */
+            success: true;
+            data: components["schemas"]["Lead"][];
+            meta: components["schemas"]["PageMeta"];
+        };
+        SendingReason: {
+            /**
+             * @description Stable; branch on it. `message` says what to do, for people.
+             * @enum {string}
+             */
+            code: "draft" | "paused" | "completed" | "no_email_account" | "email_account_error" | "daily_limit_reached" | "waiting_for_interval" | "outside_window" | "no_active_leads" | "waiting_for_next_step";
+            message: string;
+        };
+        SendingStatus: {
+            readonly campaignId: string;
+            status: components["schemas"]["CampaignStatus"];
+            /** @description True when a send may start now. */
+            sending: boolean;
+            /** @description Every condition holding sends back right now (empty while sending). */
+            reasons: components["schemas"]["SendingReason"][];
+            /**
+             * Format: date-time
+             * @description The earliest instant every condition allows a send; null when a person must act first (draft, paused, completed, mailbox in error, no leads left).
+             */
+            nextSendAt: string | null;
+            window: {
+                open: boolean;
+                /**
+                 * Format: date-time
+                 * @description Now when open, else when the window opens next.
+                 */
+                opensAt: string;
+            };
+            emailAccount: {
+                id: string;
+                status: components["schemas"]["EmailAccountStatus"];
+                lastError: string | null;
+                sentToday: number;
+                dailyLimit: number;
+                /**
+                 * Format: date-time
+                 * @description The next 00:00 UTC.
+                 */
+                dailyLimitResetsAt: string;
+                /**
+                 * Format: date-time
+                 * @description Set while `minIntervalSeconds` holds the next send back.
+                 */
+                nextAllowedSendAt: string | null;
+            } | null;
+            leads: {
+                /** @description Leads with a step left. */
+                active: number;
+                /** @description Active leads whose next step is due now. */
+                due: number;
+                /** @description Messages of the campaign in an SMTP conversation right now. */
+                inFlight: number;
+            };
+        };
+        SendingStatusEnvelope: {
+            /** @enum {boolean} */
+            success: true;
+            data: components["schemas"]["SendingStatus"];
         };
         /** @enum {string} */
         WebhookEvent: "contact.created" | "contact.updated" | "contact.deleted" | "contact.unsubscribed" | "campaign.started" | "campaign.paused" | "campaign.completed" | "email.sent" | "email.opened" | "email.clicked" | "email.replied" | "email.bounced";
@@ -828,6 +996,18 @@ export interface components {
     responses: {
         /** @description The request is malformed or a field is invalid (`VALIDATION_ERROR`); `details` names each field and why. */
         BadRequest: {
+            headers: {
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorEnvelope"];
+            };
+        };
+        /** @description The request is malformed or a field is invalid (`VALIDATION_ERROR`), including a step template that does not parse; `details` names each field (`steps.1.subject`) and why. */
+        BadCampaign: {
             headers: {
                 "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                 "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
@@ -1803,7 +1983,7 @@ export interface operations {
                     "application/json": components["schemas"]["CampaignEnvelope"];
                 };
             };
-            400: components["responses"]["BadRequest"];
+            400: components["responses"]["BadCampaign"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["PlanRequired"];
             405: components["responses"]["MethodNotAllowed"];
@@ -1881,7 +2061,7 @@ export interface operations {
                     "application/json": components["schemas"]["CampaignEnvelope"];
                 };
             };
-            400: components["responses"]["BadRequest"];
+            400: components["responses"]["BadCampaign"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["PlanRequired"];
             404: components["responses"]["NotFound"];
@@ -1981,6 +2161,49 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
+    listCampaignContacts: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1. */
+                page?: components["parameters"]["page"];
+                /** @description Items per page. */
+                perPage?: components["parameters"]["perPage"];
+                /** @description Only leads in this status. */
+                status?: components["schemas"]["LeadStatus"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The campaign's id.
+                 * @example cmp_9Rt4Ws2Qa7Lm
+                 */
+                campaignId: components["parameters"]["campaignId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of leads. */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeadList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["PlanRequired"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
     addCampaignContacts: {
         parameters: {
             query?: never;
@@ -2056,6 +2279,42 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CampaignStatsEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["PlanRequired"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getCampaignSendingStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The campaign's id.
+                 * @example cmp_9Rt4Ws2Qa7Lm
+                 */
+                campaignId: components["parameters"]["campaignId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The sending status. */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SendingStatusEnvelope"];
                 };
             };
             400: components["responses"]["BadRequest"];

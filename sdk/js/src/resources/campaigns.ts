@@ -3,12 +3,15 @@ import type { PagePromise } from "../core/pagination.js";
 import type {
   Campaign,
   CampaignAddContactsParams,
+  CampaignContactsListParams,
   CampaignCreateParams,
   CampaignListParams,
   CampaignMembership,
   CampaignStats,
   CampaignUpdateParams,
+  Lead,
   ResponseData,
+  SendingStatus,
 } from "../types.js";
 import { APIResource } from "./resource.js";
 
@@ -56,5 +59,19 @@ export class Campaigns extends APIResource {
   /** `getCampaignStats`: counts, and rates as percentages of `sent`. */
   getStats(campaignId: string, options?: RequestOptions): Promise<CampaignStats> {
     return this._client.request({ method: "GET", path: path`/campaigns/${campaignId}/stats`, options });
+  }
+
+  /** `listCampaignContacts`: the leads (each contact's place in the sequence), optionally one `status`. */
+  listContacts(
+    campaignId: string,
+    params: CampaignContactsListParams = {},
+    options?: RequestOptions,
+  ): PagePromise<Lead> {
+    return this._client.requestPage<Lead>(path`/campaigns/${campaignId}/contacts`, params, options);
+  }
+
+  /** `getCampaignSendingStatus`: whether it sends now, every reason it does not, and the next send time. */
+  getSendingStatus(campaignId: string, options?: RequestOptions): Promise<SendingStatus> {
+    return this._client.request({ method: "GET", path: path`/campaigns/${campaignId}/sending-status`, options });
   }
 }

@@ -21,11 +21,19 @@ __all__ = [
     "CustomFieldValue",
     "Deleted",
     "EmailAccount",
+    "EmailAccountStatus",
     "Group",
     "GroupMembership",
     "Health",
+    "Lead",
+    "LeadCounts",
+    "LeadStatus",
     "Model",
     "Schedule",
+    "SendingMailbox",
+    "SendingReason",
+    "SendingStatus",
+    "SendingWindow",
     "SmtpSecurity",
     "SmtpSettings",
     "Step",
@@ -37,6 +45,10 @@ __all__ = [
 
 CampaignStatus: TypeAlias = Literal["draft", "running", "paused", "completed"]
 SmtpSecurity: TypeAlias = Literal["none", "starttls", "tls"]
+EmailAccountStatus: TypeAlias = Literal["active", "error"]
+LeadStatus: TypeAlias = Literal[
+    "active", "completed", "replied", "bounced", "unsubscribed", "failed", "paused"
+]
 Weekday: TypeAlias = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WebhookEvent: TypeAlias = Literal[
     "contact.created",
@@ -209,6 +221,13 @@ class EmailAccount(Model):
     from_name: str
     smtp: SmtpSettings
     daily_limit: int
+    min_interval_seconds: int = 60
+    """Least seconds between two sends from this mailbox (plus up to 20% jitter); 0: no pause."""
+    status: EmailAccountStatus = "active"
+    """`error` after an authentication or connection failure: its sends stop until it is updated."""
+    last_error: str | None = None
+    sent_today: int = 0
+    """Emails started today (UTC day), across campaigns."""
     created_at: datetime
     updated_at: datetime
 
@@ -283,6 +302,86 @@ class CampaignStats(Model):
     _converters: ClassVar[_Converters] = dict.fromkeys(
         ("open_rate", "click_rate", "reply_rate", "bounce_rate"), float
     )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Lead(Model):
+    """A contact's place in a campaign's sequence (`campaigns.list_contacts`)."""
+
+    contact_id: str
+    email: str
+    status: LeadStatus
+    current_step: int
+    """0-based index of the next step to send (= steps sent)."""
+    next_send_at: datetime | None = None
+    last_sent_at: datetime | None = None
+    reason: str | None = None
+    """Why the lead stopped (`failed`, `bounced`, suppressed)."""
+    added_at: datetime
+
+    _converters: ClassVar[_Converters] = dict.fromkeys(
+        ("next_send_at", "last_sent_at", "added_at"), parse_datetime
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class SendingReason(Model):
+    """One condition holding sends back: a stable `code` and what to do about it."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SendingWindow(Model):
+    open: bool
+    opens_at: datetime
+
+    _converters: ClassVar[_Converters] = {"opens_at": parse_datetime}
+
+
+@dataclass(frozen=True, kw_only=True)
+class SendingMailbox(Model):
+    id: str
+    status: EmailAccountStatus
+    last_error: str | None = None
+    sent_today: int
+    daily_limit: int
+    daily_limit_resets_at: datetime
+    next_allowed_send_at: datetime | None = None
+
+    _converters: ClassVar[_Converters] = dict.fromkeys(
+        ("daily_limit_resets_at", "next_allowed_send_at"), parse_datetime
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class LeadCounts(Model):
+    active: int
+    due: int
+    in_flight: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class SendingStatus(Model):
+    """Why a campaign is or is not sending right now (`campaigns.get_sending_status`)."""
+
+    campaign_id: str
+    status: CampaignStatus
+    sending: bool
+    reasons: list[SendingReason] = field(default_factory=list)
+    next_send_at: datetime | None = None
+    window: SendingWindow
+    email_account: SendingMailbox | None = None
+    leads: LeadCounts
+
+    _converters: ClassVar[_Converters] = {
+        "reasons": _list_of(SendingReason),
+        "next_send_at": parse_datetime,
+        "window": SendingWindow.from_dict,
+        "email_account": SendingMailbox.from_dict,
+        "leads": LeadCounts.from_dict,
+    }
 
 
 @dataclass(frozen=True, kw_only=True)

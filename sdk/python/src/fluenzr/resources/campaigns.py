@@ -6,7 +6,17 @@ from typing import Any
 
 from .._base_client import path_id
 from .._types import NOT_GIVEN, NotGiven, Timeout, given, id_list, map_given
-from ..models import Campaign, CampaignMembership, CampaignStats, CampaignStatus, Schedule, Step
+from ..models import (
+    Campaign,
+    CampaignMembership,
+    CampaignStats,
+    CampaignStatus,
+    Lead,
+    LeadStatus,
+    Schedule,
+    SendingStatus,
+    Step,
+)
 from ..pagination import AsyncPageRequest, SyncPage
 from ..params import CampaignListSort, ScheduleParam, SortOrder, StepParam, wire_schedule, wire_steps
 from ._resource import AsyncAPIResource, SyncAPIResource
@@ -108,6 +118,27 @@ class Campaigns(SyncAPIResource):
         path = f"/campaigns/{path_id(campaign_id)}/stats"
         return self._client.request(CampaignStats, "GET", path, timeout=timeout)
 
+    def list_contacts(
+        self,
+        campaign_id: str,
+        *,
+        page: int | NotGiven = NOT_GIVEN,
+        per_page: int | NotGiven = NOT_GIVEN,
+        status: LeadStatus | NotGiven = NOT_GIVEN,
+        timeout: Timeout | NotGiven = NOT_GIVEN,
+    ) -> SyncPage[Lead]:
+        """The campaign's leads (each contact's place in the sequence), optionally only one `status`."""
+        params = given(page=page, perPage=per_page, status=status)
+        path = f"/campaigns/{path_id(campaign_id)}/contacts"
+        return self._client.get_page(Lead, path, params=params, timeout=timeout)
+
+    def get_sending_status(
+        self, campaign_id: str, *, timeout: Timeout | NotGiven = NOT_GIVEN
+    ) -> SendingStatus:
+        """Whether the campaign is sending right now, every reason it is not, and its next send time."""
+        path = f"/campaigns/{path_id(campaign_id)}/sending-status"
+        return self._client.request(SendingStatus, "GET", path, timeout=timeout)
+
 
 class AsyncCampaigns(AsyncAPIResource):
     def list(
@@ -183,3 +214,24 @@ class AsyncCampaigns(AsyncAPIResource):
     async def get_stats(self, campaign_id: str, *, timeout: Timeout | NotGiven = NOT_GIVEN) -> CampaignStats:
         path = f"/campaigns/{path_id(campaign_id)}/stats"
         return await self._client.request(CampaignStats, "GET", path, timeout=timeout)
+
+    def list_contacts(
+        self,
+        campaign_id: str,
+        *,
+        page: int | NotGiven = NOT_GIVEN,
+        per_page: int | NotGiven = NOT_GIVEN,
+        status: LeadStatus | NotGiven = NOT_GIVEN,
+        timeout: Timeout | NotGiven = NOT_GIVEN,
+    ) -> AsyncPageRequest[Lead]:
+        """The campaign's leads (each contact's place in the sequence), optionally only one `status`."""
+        params = given(page=page, perPage=per_page, status=status)
+        path = f"/campaigns/{path_id(campaign_id)}/contacts"
+        return self._client.get_page(Lead, path, params=params, timeout=timeout)
+
+    async def get_sending_status(
+        self, campaign_id: str, *, timeout: Timeout | NotGiven = NOT_GIVEN
+    ) -> SendingStatus:
+        """Whether the campaign is sending right now, every reason it is not, and its next send time."""
+        path = f"/campaigns/{path_id(campaign_id)}/sending-status"
+        return await self._client.request(SendingStatus, "GET", path, timeout=timeout)

@@ -35,10 +35,17 @@ class EmailAccounts(SyncAPIResource):
         from_name: str,
         smtp: SmtpSettingsParam,
         daily_limit: int | NotGiven = NOT_GIVEN,
+        min_interval_seconds: int | NotGiven = NOT_GIVEN,
         timeout: Timeout | NotGiven = NOT_GIVEN,
     ) -> EmailAccount:
         """Connect a mailbox: `smtp={"host", "port", "username", "password", "security"}`."""
-        body = given(fromEmail=from_email, fromName=from_name, smtp=wire_smtp(smtp), dailyLimit=daily_limit)
+        body = given(
+            fromEmail=from_email,
+            fromName=from_name,
+            smtp=wire_smtp(smtp),
+            dailyLimit=daily_limit,
+            minIntervalSeconds=min_interval_seconds,
+        )
         return self._client.request(EmailAccount, "POST", "/email-accounts", json=body, timeout=timeout)
 
     def update(
@@ -49,11 +56,17 @@ class EmailAccounts(SyncAPIResource):
         from_name: str | NotGiven = NOT_GIVEN,
         smtp: SmtpSettingsUpdateParam | NotGiven = NOT_GIVEN,
         daily_limit: int | NotGiven = NOT_GIVEN,
+        min_interval_seconds: int | NotGiven = NOT_GIVEN,
         timeout: Timeout | NotGiven = NOT_GIVEN,
     ) -> EmailAccount:
-        """Change the fields passed; inside `smtp`, only the settings passed change."""
+        """Change the fields passed; inside `smtp`, only the settings passed change (an account in
+        `error` becomes `active` again)."""
         body = given(
-            fromEmail=from_email, fromName=from_name, smtp=map_given(smtp, wire_smtp), dailyLimit=daily_limit
+            fromEmail=from_email,
+            fromName=from_name,
+            smtp=map_given(smtp, wire_smtp),
+            dailyLimit=daily_limit,
+            minIntervalSeconds=min_interval_seconds,
         )
         path = f"/email-accounts/{path_id(email_account_id)}"
         return self._client.request(EmailAccount, "PUT", path, json=body, timeout=timeout)
@@ -88,10 +101,17 @@ class AsyncEmailAccounts(AsyncAPIResource):
         from_name: str,
         smtp: SmtpSettingsParam,
         daily_limit: int | NotGiven = NOT_GIVEN,
+        min_interval_seconds: int | NotGiven = NOT_GIVEN,
         timeout: Timeout | NotGiven = NOT_GIVEN,
     ) -> EmailAccount:
         """Connect a mailbox: `smtp={"host", "port", "username", "password", "security"}`."""
-        body = given(fromEmail=from_email, fromName=from_name, smtp=wire_smtp(smtp), dailyLimit=daily_limit)
+        body = given(
+            fromEmail=from_email,
+            fromName=from_name,
+            smtp=wire_smtp(smtp),
+            dailyLimit=daily_limit,
+            minIntervalSeconds=min_interval_seconds,
+        )
         return await self._client.request(EmailAccount, "POST", "/email-accounts", json=body, timeout=timeout)
 
     async def update(
@@ -102,11 +122,17 @@ class AsyncEmailAccounts(AsyncAPIResource):
         from_name: str | NotGiven = NOT_GIVEN,
         smtp: SmtpSettingsUpdateParam | NotGiven = NOT_GIVEN,
         daily_limit: int | NotGiven = NOT_GIVEN,
+        min_interval_seconds: int | NotGiven = NOT_GIVEN,
         timeout: Timeout | NotGiven = NOT_GIVEN,
     ) -> EmailAccount:
-        """Change the fields passed; inside `smtp`, only the settings passed change."""
+        """Change the fields passed; inside `smtp`, only the settings passed change (an account in
+        `error` becomes `active` again)."""
         body = given(
-            fromEmail=from_email, fromName=from_name, smtp=map_given(smtp, wire_smtp), dailyLimit=daily_limit
+            fromEmail=from_email,
+            fromName=from_name,
+            smtp=map_given(smtp, wire_smtp),
+            dailyLimit=daily_limit,
+            minIntervalSeconds=min_interval_seconds,
         )
         path = f"/email-accounts/{path_id(email_account_id)}"
         return await self._client.request(EmailAccount, "PUT", path, json=body, timeout=timeout)

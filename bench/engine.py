@@ -1,0 +1,466 @@
+"""`make bench` (engine part): sending throughput against a bare aiosmtplib loop over the same connections.
+
+    .venv/bin/python -m bench.engine [--leads 2000] [--mailboxes 2]
+
+Three measurements against one `fluenzr-server smtp-sink` process (aiosmtpd, no TLS, AUTH accepted):
+
+1. ceiling: a bare `aiosmtplib` loop, one connection per mailbox, sending the same personalised messages
+   prepared beforehand (`engine.message.build_message`) — SMTP and nothing else;
+2. PostgreSQL: one `fluenzr-server worker` process sending the campaigns' leads (claims, rendering,
+   building, recording, events: everything);
+3. SQLite: `fluenzr-server serve` with the engine embedded, while 8 API clients keep reading
+   (`GET /contacts`, `GET /campaigns/{id}/stats`) — the API's req/s and p99 during the send are reported.
+
+For each: emails/s (from the first message to the last), CPU ms per email (user + system of the sending
+process, from /proc), peak memory (VmHWM). The issue's targets: PostgreSQL >= 50% of the ceiling, SQLite
+>= 35% with the API under load. Writes `bench/results/engine.md`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.procs import ROOT, free_port, python
+
+RESULTS = ROOT / "bench" / "results" / "engine.md"
+STEPS = [
+    {"subject": "Quick question, {{firstName}}", "body": "Hi {{firstName}}, is {{company}} hiring engineers?"}
+]
+ALL_WEEK = {
+    "timezone": "UTC",
+    "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+    "startHour": 0,
+    "endHour": 24,
+}
+SECRET = "bench-engine-secret-key-0123456789abcdef"  # noqa: S105 (a throwaway benchmark database)
+
+
+@dataclass
+class Result:
+    name: str
+    emails: int
+    seconds: float
+    cpu_ms_per_email: float
+    peak_mb: float
+    note: str = ""
+
+    @property
+    def rate(self) -> float:
+        return self.emails / self.seconds if self.seconds else 0.0
+
+
+def _proc_cpu(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text()
+    rest = fields[fields.rindex(")") + 2 :].split()
+    return (int(rest[11]) + int(rest[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _peak_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _env(database_url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLUENZR_")}
+    env.update(
+        FLUENZR_DATABASE_URL=database_url,
+        FLUENZR_ENVIRONMENT="test",
+        FLUENZR_ALLOW_PRIVATE_HOSTS="1",
+        FLUENZR_SECRET_KEY=SECRET,
+        FLUENZR_RATE_LIMIT="100000000/minute",
+        FLUENZR_LOG_LEVEL="warning",
+    )
+    return env
+
+
+# --- the ceiling: run in a child process (`python -m bench.engine ceiling ...`) ------------------------
+
+
+async def _ceiling(port: int, leads: int, mailboxes: int) -> dict[str, float]:
+    import aiosmtplib
+
+    from fluenzr_server.engine import templates
+    from fluenzr_server.engine.message import build_message, new_message_id
+
+    prepared = [[] for _ in range(mailboxes)]  # type: list[list[Any]]
+    for index in range(leads):
+        contact = {"firstName": f"Lead{index}", "company": "Acme", "email": f"c{index}@example.com"}
+        sender = f"sales{index % mailboxes}@acme.example"
+        prepared[index % mailboxes].append(
+            build_message(
+                from_email=sender,
+                from_name="Sam",
+                to_email=contact["email"],
+                to_name=contact["firstName"],
+                subject=templates.render(STEPS[0]["subject"], contact),
+                body_text=templates.render(STEPS[0]["body"], contact),
+                message_id=new_message_id(sender),
+                in_reply_to=None,
+                references=[],
+                date=datetime.now(UTC),
+            )
+        )
+
+    async def one(messages: list[Any]) -> None:
+        client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False, use_tls=False)
+        await client.connect()
+        await client.login("bench", "bench")
+        for message in messages:
+            await client.send_message(message)
+        await client.quit()
+
+    started, cpu = time.perf_counter(), time.process_time()
+    await asyncio.gather(*(one(messages) for messages in prepared))
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "cpu": time.process_time() - cpu, "peak_mb": _peak_mb(os.getpid())}
+
+
+# --- seeding ---------------------------------------------------------------------------------------------
+
+
+async def _seed(database_url: str, port: int, leads: int, mailboxes: int) -> tuple[str, list[str]]:
+    from pydantic import SecretStr
+    from sqlalchemy import insert
+
+    from fluenzr_server.ids import new_id
+    from fluenzr_server.resources import Resources
+    from fluenzr_server.services import accounts, campaigns, email_accounts
+    from fluenzr_server.services.common import now
+    from fluenzr_server.settings import Settings
+    from fluenzr_server.store import tables as t
+
+    settings = Settings(_env_file=None, database_url=database_url, secret_key=SecretStr(SECRET))  # type: ignore[call-arg]
+    resources = Resources.open(settings)
+    db = resources.database
+    try:
+        account = await accounts.create_account(db, name="Bench", plan="pro")
+        campaign_ids = []
+        stamp = now()
+        for box in range(mailboxes):
+            mailbox = await email_accounts.create_email_account(
+                db,
+                account_id=account,
+                body={
+                    "fromEmail": f"sales{box}@acme.example",
+                    "fromName": "Sam",
+                    "smtp": {
+                        "host": "127.0.0.1",
+                        "port": port,
+                        "username": "bench",
+                        "password": "bench",
+                        "security": "none",
+                    },
+                    "dailyLimit": 2000,
+                    "minIntervalSeconds": 0,
+                },
+                secret_box=resources.secret_box,
+                allow_private=True,
+            )
+            rows = [
+                {
+                    "id": new_id("ctc"),
+                    "account_id": account,
+                    "email": f"lead{box}-{index}@example.com",
+                    "first_name": f"Lead{index}",
+                    "company": "Acme",
+                    "custom_fields": {},
+                    "created_at": stamp,
+                    "updated_at": stamp,
+                }
+                for index in range(leads // mailboxes)
+            ]
+            async with db.write() as conn:
+                await conn.execute(insert(t.contacts), rows)
+            campaign = await campaigns.create_campaign(
+                db,
+                account_id=account,
+                body={
+                    "name": f"Bench {box}",
+                    "emailAccountId": mailbox["id"],
+                    "steps": STEPS,
+                    "schedule": ALL_WEEK,
+                },
+            )
+            ids = [row["id"] for row in rows]
+            for start in range(0, len(ids), 1000):
+                await campaigns.add_contacts(
+                    db,
+                    account_id=account,
+                    campaign_id=campaign["id"],
+                    body={"contactIds": ids[start : start + 1000]},
+                )
+            campaign_ids.append(campaign["id"])
+        for campaign_id in campaign_ids:
+            await campaigns.start_campaign(db, account_id=account, campaign_id=campaign_id)
+        return account, campaign_ids
+    finally:
+        await resources.close()
+
+
+async def _sent(database_url: str) -> int:
+    from sqlalchemy import func, select
+
+    from fluenzr_server.store import tables as t
+    from fluenzr_server.store.database import Database
+
+    db = Database(database_url)
+    try:
+        async with db.read() as conn:
+            query = select(func.count()).select_from(t.messages).where(t.messages.c.status == "sent")
+            return int((await conn.execute(query)).scalar_one())
+    finally:
+        await db.dispose()
+
+
+def _measure_sender(
+    name: str, process: subprocess.Popen[bytes], database_url: str, total: int, api: Any = None
+) -> Result:
+    """From the first sent message to the last: rate, and the sending process's CPU in between."""
+    deadline = time.monotonic() + 600
+    while asyncio.run(_sent(database_url)) == 0:
+        if time.monotonic() > deadline or process.poll() is not None:
+            raise RuntimeError(f"{name}: nothing sent")
+        time.sleep(0.05)
+    first_count, started, cpu = asyncio.run(_sent(database_url)), time.perf_counter(), _proc_cpu(process.pid)
+    if api is not None:
+        api.start()
+    count = first_count
+    while count < total:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{name}: {count} of {total} sent after the deadline")
+        time.sleep(0.1)
+        count = asyncio.run(_sent(database_url))
+    seconds = time.perf_counter() - started
+    used = _proc_cpu(process.pid) - cpu
+    emails = count - first_count
+    note = ""
+    if api is not None:
+        note = api.stop()
+    return Result(name, emails, seconds, 1000 * used / max(emails, 1), _peak_mb(process.pid), note)
+
+
+class ApiLoad:
+    """8 clients reading the API in a loop on a thread of their own while the embedded engine sends."""
+
+    def __init__(self, base_url: str, api_key: str, campaign_id: str) -> None:
+        self.base_url, self.api_key, self.campaign_id = base_url, api_key, campaign_id
+        self.latencies: list[float] = []
+        self.errors = 0
+        self._stop = False
+        self._thread: Any = None
+        self._started = 0.0
+
+    def start(self) -> None:
+        import threading
+
+        self._started = time.perf_counter()
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
+        self._thread.start()
+
+    async def _run(self) -> None:
+        import httpx
+
+        headers = {"Authorization": f"Bearer {self.api_key}"}
+        paths = ["/v1/contacts", f"/v1/campaigns/{self.campaign_id}/stats"]
+        async with httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=30) as client:
+
+            async def loop(index: int) -> None:
+                while not self._stop:
+                    begun = time.perf_counter()
+                    response = await client.get(paths[index % 2])
+                    self.latencies.append(time.perf_counter() - begun)
+                    if response.status_code != 200:
+                        self.errors += 1
+
+            await asyncio.gather(*(loop(index) for index in range(8)))
+
+    def stop(self) -> str:
+        self._stop = True
+        self._thread.join(timeout=30)
+        seconds = time.perf_counter() - self._started
+        if not self.latencies:
+            return "API: no request completed"
+        p99 = statistics.quantiles(self.latencies, n=100)[98] * 1000
+        return (
+            f"API under load meanwhile: {len(self.latencies) / seconds:.0f} req/s, "
+            f"p50 {statistics.median(self.latencies) * 1000:.0f} ms, p99 {p99:.0f} ms, {self.errors} errors"
+        )
+
+
+def _api_key(database_url: str, account: str) -> str:
+    """A key of the account whose campaigns are sending (its stats are what the API load reads)."""
+    from fluenzr_server.services import accounts
+    from fluenzr_server.store.database import Database
+
+    async def make() -> str:
+        db = Database(database_url)
+        try:
+            return (await accounts.create_key(db, account_id=account)).plaintext
+        finally:
+            await db.dispose()
+
+    return asyncio.run(make())
+
+
+def run(leads: int, mailboxes: int) -> str:
+    from fluenzr_server.store.migrate import upgrade
+    from tests.conftest import drop_postgres_database, fresh_postgres_database
+
+    work = Path(tempfile.mkdtemp(prefix="fluenzr-bench-engine-"))
+    port = free_port()
+    sink = subprocess.Popen(
+        [python(), "-m", "fluenzr_server.cli", "smtp-sink", "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    results: list[Result] = []
+    try:
+        time.sleep(2)
+        print("ceiling: bare aiosmtplib loop", file=sys.stderr)
+        out = subprocess.run(
+            [
+                python(),
+                "-m",
+                "bench.engine",
+                "ceiling",
+                "--port",
+                str(port),
+                "--leads",
+                str(leads),
+                "--mailboxes",
+                str(mailboxes),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        ceiling = json.loads(out.stdout.strip().splitlines()[-1])
+        results.append(
+            Result(
+                "bare aiosmtplib loop (ceiling)",
+                leads,
+                ceiling["seconds"],
+                1000 * ceiling["cpu"] / leads,
+                ceiling["peak_mb"],
+            )
+        )
+
+        admin = os.environ.get("FLUENZR_TEST_POSTGRES_URL")
+        if admin:
+            print("PostgreSQL: one worker process", file=sys.stderr)
+            name = f"fluenzr_bench_engine_{os.getpid()}"
+            url = fresh_postgres_database(admin, name)
+            try:
+                upgrade(url)
+                asyncio.run(_seed(url, port, leads, mailboxes))
+                with (work / "worker.log").open("wb") as log:
+                    worker = subprocess.Popen(
+                        [python(), "-m", "fluenzr_server.cli", "worker"],
+                        cwd=ROOT,
+                        env=_env(url),
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                    )
+                try:
+                    results.append(_measure_sender("PostgreSQL, `fluenzr-server worker`", worker, url, leads))
+                finally:
+                    worker.terminate()
+                    worker.wait(timeout=30)
+            finally:
+                drop_postgres_database(admin, name)
+        else:
+            print("PostgreSQL skipped: set FLUENZR_TEST_POSTGRES_URL", file=sys.stderr)
+
+        print("SQLite: engine embedded in serve, API under load", file=sys.stderr)
+        url = f"sqlite:///{work / 'bench.db'}"
+        upgrade(url)
+        account, campaign_ids = asyncio.run(_seed(url, port, leads, mailboxes))
+        key = _api_key(url, account)
+        api_port = free_port()
+        with (work / "serve.log").open("wb") as log:
+            server = subprocess.Popen(
+                [python(), "-m", "fluenzr_server.cli", "serve", "--port", str(api_port)],
+                cwd=ROOT,
+                env=_env(url),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            load = ApiLoad(f"http://127.0.0.1:{api_port}", key, campaign_ids[0])
+            results.append(
+                _measure_sender(
+                    "SQLite, engine embedded in `serve`, API under load", server, url, leads, api=load
+                )
+            )
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    finally:
+        sink.terminate()
+        sink.wait(timeout=10)
+    return report(results, leads, mailboxes)
+
+
+def report(results: list[Result], leads: int, mailboxes: int) -> str:
+    ceiling = results[0].rate
+    lines = [
+        "# Sending engine throughput",
+        "",
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.2f} at the end; "
+        f"{leads} personalised one-step emails over {mailboxes} mailboxes (one SMTP connection each) to one "
+        "`fluenzr-server smtp-sink` process (aiosmtpd, no TLS).",
+        "",
+        "| sender | emails/s | vs ceiling | CPU ms/email | peak memory | |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    targets = {"PostgreSQL": 50.0, "SQLite": 35.0}
+    for result in results:
+        share = 100 * result.rate / ceiling if ceiling else 0.0
+        target = next((value for key, value in targets.items() if result.name.startswith(key)), None)
+        verdict = (
+            "" if target is None else (f"target ≥ {target:.0f}%: {'met' if share >= target else 'NOT met'}")
+        )
+        note = "; ".join(part for part in (verdict, result.note) if part)
+        lines.append(
+            f"| {result.name} | {result.rate:.0f} | {share:.0f}% | {result.cpu_ms_per_email:.2f} "
+            f"| {result.peak_mb:.0f} MB | {note} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="bench.engine")
+    parser.add_argument("mode", nargs="?", default="all", choices=["all", "ceiling"])
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--leads", type=int, default=2000)
+    parser.add_argument("--mailboxes", type=int, default=2)
+    args = parser.parse_args()
+    if args.mode == "ceiling":
+        print(json.dumps(asyncio.run(_ceiling(args.port, args.leads, args.mailboxes))))
+        return
+    text = run(args.leads, args.mailboxes)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

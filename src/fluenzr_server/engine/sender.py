@@ -1,0 +1,187 @@
+"""The send task: sweep abandoned conversations, claim due leads, send over SMTP, record the outcomes.
+
+One tick claims a bounded batch (`sending.claim`), sends each mailbox's share over that mailbox's one
+connection (mailboxes in parallel), and records outcomes in small batches. Before each send, a campaign
+whose status was last read more than `RECHECK_SECONDS` ago is read again, so a pause stops new sends
+within about half a second of its 200; work not started (pause, a mailbox that just failed, shutdown) is
+given back (`sending.unclaim`), exactly as if it had never been claimed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import socket
+import ssl
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import timedelta
+from email.message import EmailMessage
+
+from fluenzr_server.engine import sending, smtp
+from fluenzr_server.resources import Resources
+from fluenzr_server.services.common import now
+from fluenzr_server.store.database import Database
+
+log = logging.getLogger("fluenzr.engine.sender")
+
+RECHECK_SECONDS = 0.5
+SWEEP_SECONDS = 5.0
+RECORD_BATCH = 25
+MAX_BATCHES_IN_FLIGHT = 2
+PLAIN_SMTP_REFUSED = (
+    "security 'none' sends the password and every message unencrypted; it is only allowed for local "
+    "test servers (FLUENZR_ALLOW_PRIVATE_HOSTS=1): use starttls or tls"
+)
+
+
+def worker_id() -> str:
+    """This process's lease owner name: host, pid and a random tag (a restarted pid is another owner)."""
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+class SendTask:
+    name = "sender"
+
+    def __init__(
+        self,
+        resources: Resources,
+        *,
+        batch: int = 50,
+        owner: str | None = None,
+        tls_context: ssl.SSLContext | None = None,
+    ) -> None:
+        """`batch`: leads claimed per tick; `tls_context`: trust store for STARTTLS/TLS (tests pass one
+        that trusts their test CA; default: the system's)."""
+        self.batch = batch
+        self.owner = owner or worker_id()
+        self.allow_private = resources.settings.allow_private_hosts
+        self.pool = smtp.SmtpPool(allow_private=self.allow_private, tls_context=tls_context)
+        self._last_sweep = float("-inf")
+        # Claimed batches being sent in the background, so the next claim (database work) overlaps the
+        # SMTP conversations of the previous one; at most `MAX_BATCHES_IN_FLIGHT` batches at a time.
+        self._in_flight: set[asyncio.Task[None]] = set()
+
+    async def tick(self, resources: Resources) -> int:
+        settings = resources.settings
+        if time.monotonic() - self._last_sweep >= SWEEP_SECONDS:
+            self._last_sweep = time.monotonic()
+            await sending.sweep_abandoned(resources.database, now=now())
+        jobs = await sending.claim(
+            resources.database,
+            now=now(),
+            owner=self.owner,
+            limit=self.batch,
+            lease_seconds=settings.engine_lease_seconds,
+            smtp_timeout=settings.smtp_timeout_seconds,
+            secret_box=resources.secret_box,
+        )
+        if not jobs:
+            return 0
+        groups: dict[str, list[sending.Job]] = defaultdict(list)
+        for job in jobs:
+            groups[job.mailbox_id].append(job)
+        batch = asyncio.create_task(self._send_batch(resources, list(groups.values())))
+        self._in_flight.add(batch)
+        batch.add_done_callback(self._in_flight.discard)
+        while len(self._in_flight) >= MAX_BATCHES_IN_FLIGHT:
+            await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
+        return len(jobs)
+
+    async def _send_batch(self, resources: Resources, groups: list[list[sending.Job]]) -> None:
+        # One mailbox's jobs go one after the other on its connection; mailboxes in parallel.
+        outcomes = await asyncio.gather(
+            *(self._send_group(resources, group) for group in groups), return_exceptions=True
+        )
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                log.error("a send batch failed", exc_info=outcome)
+
+    async def wait_idle(self) -> None:
+        """Wait until every claimed batch has been sent and recorded."""
+        while self._in_flight:
+            await asyncio.wait(set(self._in_flight))
+
+    async def _send_group(self, resources: Resources, jobs: Sequence[sending.Job]) -> None:
+        db = resources.database
+        settings = resources.settings
+        results: list[tuple[sending.Job, smtp.SendOutcome]] = []
+        checked = time.monotonic()
+        # The claim leased every job for `engine_lease_seconds`; before a send could outlive that, the
+        # jobs still queued here get a fresh lease (a dead worker's jobs are the only ones that expire).
+        leased_until = time.monotonic() + settings.engine_lease_seconds
+        live = {job.campaign_id for job in jobs}
+        recording: asyncio.Task[None] | None = None
+        index = 0
+        try:
+            while index < len(jobs):
+                job = jobs[index]
+                if time.monotonic() - checked >= RECHECK_SECONDS:
+                    live = await sending.running(db, (j.campaign_id for j in jobs[index:]))
+                    checked = time.monotonic()
+                if job.campaign_id not in live:
+                    await sending.unclaim(db, [job], now=now())
+                    index += 1
+                    continue
+                if leased_until - time.monotonic() < 2 * settings.smtp_timeout_seconds + 1:
+                    leased_until = time.monotonic() + settings.engine_lease_seconds
+                    until = now() + timedelta(seconds=settings.engine_lease_seconds)
+                    pending = [done for done, _ in results] + list(jobs[index:])  # unrecorded ones too
+                    await sending.extend_leases(db, pending, until=until)
+                try:
+                    email = job.build(date=now())
+                except ValueError as exc:
+                    index += 1
+                    await sending.fail_unbuildable(db, job, f"the message cannot be built: {exc}", now=now())
+                    continue
+                outcome = await self._send(job, email)
+                index += 1
+                results.append((job, outcome))
+                if outcome.kind in ("auth_failed", "refused"):
+                    # The mailbox is at fault: the rest of its share waits, unburnt, for it to be fixed.
+                    await self.pool.discard(job.mailbox_id)
+                    break
+                if len(results) >= RECORD_BATCH:
+                    # Recorded in the background while the next conversations run; one at a time.
+                    if recording is not None:
+                        await recording
+                    recording = asyncio.create_task(sending.record(db, results, now=now()))
+                    results = []
+        finally:
+            # Outcomes first, then the jobs whose conversation never started (shielded: also on cancel).
+            await asyncio.shield(self._finish(db, recording, results, list(jobs[index:])))
+
+    async def _finish(
+        self,
+        db: Database,
+        recording: asyncio.Task[None] | None,
+        results: list[tuple[sending.Job, smtp.SendOutcome]],
+        untouched: list[sending.Job],
+    ) -> None:
+        if recording is not None:
+            await recording
+        if results:
+            await sending.record(db, results, now=now())
+        if untouched:
+            await sending.unclaim(db, untouched, now=now())
+
+    async def _send(self, job: sending.Job, email: EmailMessage) -> smtp.SendOutcome:
+        if job.smtp.security == "none" and not self.allow_private:
+            return smtp.SendOutcome(kind="auth_failed", reason=PLAIN_SMTP_REFUSED)
+        try:
+            return await self.pool.send(
+                job.mailbox_id, job.smtp, email, sender=job.sender, recipients=[job.to_email]
+            )
+        except Exception as exc:  # the pool classifies network failures; anything else is a bug, kept visible
+            log.exception("send of %s raised", job.id)
+            return smtp.SendOutcome(
+                kind="unknown", reason=f"internal error during the send: {type(exc).__name__}"
+            )
+
+    async def aclose(self) -> None:
+        """Finish the batches in flight (their sends and records), then close the connections."""
+        await self.wait_idle()
+        await self.pool.close()

@@ -1,0 +1,824 @@
+"""The sending engine's state machine in the database: claim due leads, record outcomes, sweep crashes.
+
+One message row per (lead, step) is written in the claim transaction, BEFORE the SMTP conversation, with
+a lease; the send happens after that transaction commits and its outcome is written back in another
+(DESIGN.md "Sending engine"). Hence:
+
+- never twice: a lead is only picked while `active` with `next_send_at <= now` (the claim clears
+  `next_send_at`), rows are picked with `FOR UPDATE SKIP LOCKED` (`claim.pick_due`), and the unique key on
+  (campaign, contact, step) refuses a second message for a step. A retry re-uses the step's row only from
+  `retrying`.
+- never lost: a claimed message is `sending` until its outcome is recorded; one whose lease ran out (its
+  worker died mid-conversation) becomes `unknown` and its lead `failed` with that reason: it may have been
+  delivered, and a duplicate cold email is worse than a missing one.
+- the claim re-reads each campaign's status (running) and window, the mailbox's status and counters
+  (`mailboxes.reserve`) and the account's suppression list, in the same transaction.
+
+Lead states: `active` -> `completed` (every step sent) | `bounced` (5xx) | `failed` (reason) | `replied`,
+`unsubscribed` (later issues) | `paused`. A campaign with no `active` or `paused` lead left becomes
+`completed` by itself (`campaign.completed` event).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from email.message import EmailMessage
+from typing import Any
+
+from sqlalchemy import Row, and_, bindparam, delete, exists, func, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from fluenzr_server.crypto import SecretBox
+from fluenzr_server.engine import mailboxes, message, schedule, smtp, templates
+from fluenzr_server.engine.claim import pick_due
+from fluenzr_server.engine.clock import aware
+from fluenzr_server.ids import new_id
+from fluenzr_server.services import events
+from fluenzr_server.services.common import wire_time
+from fluenzr_server.store import tables as t
+from fluenzr_server.store.database import Database
+
+log = logging.getLogger("fluenzr.engine.sending")
+
+LIVE_LEAD_STATES = ("active", "paused")
+_leads = t.campaign_contacts
+_messages = t.messages
+_campaigns = t.campaigns
+
+
+@dataclass(frozen=True)
+class Job:
+    """One claimed message, ready to hand to SMTP."""
+
+    id: str  # msg_…
+    account_id: str
+    campaign_id: str
+    contact_id: str
+    step: int
+    attempt: int
+    mailbox_id: str
+    smtp: smtp.SmtpSettings
+    sender: str  # the mailbox's fromEmail
+    from_name: str
+    to_name: str | None
+    subject: str  # rendered
+    body: str  # rendered
+    thread_message_id: str | None  # the first step's Message-ID, for later steps
+    to_email: str
+    message_id: str
+    claimed_day: date
+    lease_owner: str
+    next_delay_days: int | None  # None: this is the last step
+    timezone: str
+
+    def build(self, *, date: datetime) -> EmailMessage:
+        """The RFC 5322 message, built after the claim committed (it is the costly part of a send).
+        Raises `ValueError` for an address or header the message builder refuses."""
+        return message.build_message(
+            from_email=self.sender,
+            from_name=self.from_name,
+            to_email=self.to_email,
+            to_name=self.to_name,
+            subject=self.subject,
+            body_text=self.body,
+            message_id=self.message_id,
+            in_reply_to=self.thread_message_id,
+            references=[self.thread_message_id] if self.thread_message_id else [],
+            date=date,
+        )
+
+
+@dataclass(frozen=True)
+class Sendable:
+    campaign: Any  # the campaign's columns as attributes
+    mailbox: Any  # its email account's columns as attributes
+
+
+def _wire_contact(row: Row[Any]) -> dict[str, Any]:
+    return {
+        "email": row.email,
+        "firstName": row.first_name,
+        "lastName": row.last_name,
+        "company": row.company,
+        "customFields": row.custom_fields or {},
+    }
+
+
+def _display_name(row: Row[Any]) -> str | None:
+    name = " ".join(part for part in (row.first_name, row.last_name) if part)
+    return name or None
+
+
+async def sendable_campaigns(conn: AsyncConnection, *, now: datetime) -> dict[str, Sendable]:
+    """Running campaigns that may send right now: window open, mailbox active and under its limits."""
+    mailbox_columns = [c.name for c in t.email_accounts.c]
+    query = select(_campaigns, *[c.label(f"mb_{c.name}") for c in t.email_accounts.c]).select_from(
+        _campaigns.join(t.email_accounts, _campaigns.c.email_account_id == t.email_accounts.c.id)
+    )
+    query = query.where(_campaigns.c.status == "running", t.email_accounts.c.status == "active")
+    found: dict[str, Sendable] = {}
+    mailbox_rows: dict[str, Any] = {}
+    for row in (await conn.execute(query)).all():
+        mapping = row._mapping
+        mailbox_id = mapping["mb_id"]
+        if mailbox_id not in mailbox_rows:
+            mailbox_rows[mailbox_id] = _RowView({name: mapping[f"mb_{name}"] for name in mailbox_columns})
+        mailbox = mailbox_rows[mailbox_id]
+        if not mailboxes.can_send(mailbox, now):
+            continue
+        if not schedule.is_open(schedule.Window.from_wire(mapping["schedule"]), now):
+            continue
+        campaign = _RowView({c.name: mapping[c.name] for c in _campaigns.c})
+        found[mapping["id"]] = Sendable(campaign=campaign, mailbox=mailbox)
+    return found
+
+
+class _RowView:
+    """A row-like view (attribute access) over a dict of column values."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__.update(values)
+
+
+async def claim(
+    db: Database,
+    *,
+    now: datetime,
+    owner: str,
+    limit: int,
+    lease_seconds: float,
+    smtp_timeout: float,
+    secret_box: SecretBox,
+) -> list[Job]:
+    """Claim up to `limit` due leads and write their message rows (status `sending`); the jobs to send."""
+    async with db.write() as conn:
+        sendable = await sendable_campaigns(conn, now=now)
+        if not sendable:
+            return []
+        leads = await pick_due(
+            conn,
+            _leads,
+            now=now,
+            limit=limit,
+            where=and_(_leads.c.status == "active", _leads.c.campaign_id.in_(list(sendable))),
+            due_column="next_send_at",
+        )
+        if not leads:
+            return []
+        return await _claim_leads(conn, leads, sendable, now, owner, lease_seconds, smtp_timeout, secret_box)
+
+
+async def _claim_leads(
+    conn: AsyncConnection,
+    leads: list[Row[Any]],
+    sendable: dict[str, Sendable],
+    now: datetime,
+    owner: str,
+    lease_seconds: float,
+    smtp_timeout: float,
+    secret_box: SecretBox,
+) -> list[Job]:
+    contact_ids = list({lead.contact_id for lead in leads})
+    contacts = {
+        row.id: row
+        for row in (await conn.execute(select(t.contacts).where(t.contacts.c.id.in_(contact_ids))))
+    }
+    account_ids = list({sendable[lead.campaign_id].campaign.account_id for lead in leads})
+    emails = list({contacts[lead.contact_id].email for lead in leads if lead.contact_id in contacts})
+    suppressed = {
+        (row.account_id, row.email): row
+        for row in await conn.execute(
+            select(t.suppressions).where(
+                t.suppressions.c.account_id.in_(account_ids), t.suppressions.c.email.in_(emails)
+            )
+        )
+    }
+    campaign_ids = list({lead.campaign_id for lead in leads})
+    existing = {
+        (row.campaign_id, row.contact_id, row.step): row
+        for row in await conn.execute(
+            select(_messages).where(
+                _messages.c.campaign_id.in_(campaign_ids), _messages.c.contact_id.in_(contact_ids)
+            )
+        )
+    }
+    ended: set[str] = set()
+    ready: dict[str, list[tuple[Row[Any], Row[Any], Sendable, str, str, Row[Any] | None]]] = defaultdict(list)
+    for lead in leads:
+        target = sendable[lead.campaign_id]
+        campaign = target.campaign
+        contact = contacts.get(lead.contact_id)
+        steps: list[dict[str, Any]] = campaign.steps
+        step = int(lead.current_step)
+        if contact is None:
+            continue  # deleted meanwhile: the lead goes with it (foreign key)
+        if step >= len(steps):
+            await _end_lead(conn, lead, "completed", None)
+            ended.add(lead.campaign_id)
+            continue
+        blocked = suppressed.get((campaign.account_id, contact.email))
+        if blocked is not None:
+            status = blocked.reason if blocked.reason in ("bounced", "unsubscribed") else "failed"
+            await _end_lead(
+                conn,
+                lead,
+                status,
+                f"suppressed: {contact.email} is on the account's suppression list ({blocked.reason})",
+            )
+            ended.add(lead.campaign_id)
+            continue
+        earlier = existing.get((lead.campaign_id, lead.contact_id, step))
+        if earlier is not None and earlier.status != "retrying":
+            # The step already has a message (a lead made due again by hand, or a repair): never resend.
+            await conn.execute(_lead_scope(lead).values(next_send_at=None))
+            continue
+        try:
+            subject, body = _render(steps, step, _wire_contact(contact))
+        except templates.RenderError as exc:
+            await _end_lead(conn, lead, "failed", f"step {step + 1}: {exc.reason}")
+            ended.add(lead.campaign_id)
+            continue
+        ready[target.mailbox.id].append((lead, contact, target, subject, body, earlier))
+
+    jobs: list[Job] = []
+    inserts: list[dict[str, Any]] = []
+    password_cache: dict[str, str] = {}
+    for mailbox_id, items in ready.items():
+        granted = await mailboxes.reserve(conn, mailbox_id, wanted=len(items), now=now)
+        for lead, contact, target, subject, body, earlier in items[:granted]:
+            mailbox = target.mailbox
+            if mailbox_id not in password_cache:
+                password_cache[mailbox_id] = secret_box.decrypt(mailbox.smtp_password)
+            # The sender extends the lease of jobs still queued on the connection (`extend_leases`).
+            lease = now + _seconds(lease_seconds)
+            job = await _write_message(
+                conn,
+                lead,
+                contact,
+                target,
+                subject,
+                body,
+                earlier,
+                now,
+                owner,
+                lease,
+                password_cache[mailbox_id],
+                smtp_timeout,
+                inserts,
+            )
+            jobs.append(job)
+    if inserts:
+        await conn.execute(_messages.insert(), inserts)
+    if jobs:
+        # In flight: not due again until its outcome is recorded (one statement for the batch).
+        keys = [(job.campaign_id, job.contact_id) for job in jobs]
+        await conn.execute(
+            update(_leads)
+            .where(tuple_(_leads.c.campaign_id, _leads.c.contact_id).in_(keys))
+            .values(next_send_at=None)
+        )
+    for campaign_id in ended:
+        await complete_if_done(conn, campaign_id, now=now)
+    return jobs
+
+
+def _seconds(value: float) -> timedelta:
+    return timedelta(seconds=value)
+
+
+def _render(steps: list[dict[str, Any]], step: int, contact: dict[str, Any]) -> tuple[str, str]:
+    subject = templates.render(steps[step]["subject"], contact)
+    body = templates.render(steps[step]["body"], contact)
+    if step > 0:
+        first = templates.render(steps[0]["subject"], contact)
+        if subject == first or subject == message.reply_subject(first):
+            subject = message.reply_subject(first)
+    return subject, body
+
+
+def _lead_scope(lead: Any) -> Any:
+    return update(_leads).where(
+        _leads.c.campaign_id == lead.campaign_id, _leads.c.contact_id == lead.contact_id
+    )
+
+
+async def _end_lead(conn: AsyncConnection, lead: Any, status: str, reason: str | None) -> None:
+    await conn.execute(_lead_scope(lead).values(status=status, reason=reason, next_send_at=None))
+
+
+async def _write_message(
+    conn: AsyncConnection,
+    lead: Row[Any],
+    contact: Row[Any],
+    target: Sendable,
+    subject: str,
+    body: str,
+    earlier: Row[Any] | None,
+    now: datetime,
+    owner: str,
+    lease_until: datetime,
+    password: str,
+    smtp_timeout: float,
+    inserts: list[dict[str, Any]],
+) -> Job:
+    campaign, mailbox = target.campaign, target.mailbox
+    step = int(lead.current_step)
+    if earlier is None:
+        row_id, message_id, attempt = new_id("msg"), message.new_message_id(mailbox.from_email), 1
+    else:
+        row_id, message_id, attempt = earlier.id, earlier.message_id, int(earlier.attempts) + 1
+    thread = lead.thread_message_id if step > 0 else None
+    if earlier is None:
+        inserts.append(
+            {
+                "id": row_id,
+                "account_id": campaign.account_id,
+                "campaign_id": lead.campaign_id,
+                "contact_id": lead.contact_id,
+                "step": step,
+                "email_account_id": mailbox.id,
+                "to_email": contact.email,
+                "message_id": message_id,
+                "status": "sending",
+                "attempts": attempt,
+                "lease_until": lease_until,
+                "lease_owner": owner,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    else:
+        await conn.execute(
+            update(_messages)
+            .where(_messages.c.id == row_id, _messages.c.status == "retrying")
+            .values(
+                status="sending",
+                attempts=attempt,
+                email_account_id=mailbox.id,
+                to_email=contact.email,
+                due_at=None,
+                lease_until=lease_until,
+                lease_owner=owner,
+                updated_at=now,
+            )
+        )
+    steps: list[dict[str, Any]] = campaign.steps
+    return Job(
+        id=row_id,
+        account_id=campaign.account_id,
+        campaign_id=lead.campaign_id,
+        contact_id=lead.contact_id,
+        step=step,
+        attempt=attempt,
+        mailbox_id=mailbox.id,
+        smtp=smtp.SmtpSettings(
+            host=mailbox.smtp_host,
+            port=mailbox.smtp_port,
+            username=mailbox.smtp_username,
+            password=password,
+            security=mailbox.smtp_security,
+            timeout=smtp_timeout,
+        ),
+        sender=mailbox.from_email,
+        from_name=mailbox.from_name,
+        to_name=_display_name(contact),
+        subject=subject,
+        body=body,
+        thread_message_id=thread,
+        to_email=contact.email,
+        message_id=message_id,
+        claimed_day=mailboxes.utc_day(now),
+        lease_owner=owner,
+        next_delay_days=int(steps[step + 1].get("delayDays", 0)) if step + 1 < len(steps) else None,
+        timezone=str(campaign.schedule.get("timezone", "UTC")),
+    )
+
+
+# --- outcomes ----------------------------------------------------------------------------------------
+
+
+def _email_event(job: Job, at: datetime, reason: str | None) -> dict[str, Any]:
+    return {
+        "campaignId": job.campaign_id,
+        "contactId": job.contact_id,
+        "email": job.to_email,
+        "step": job.step,
+        "messageId": job.message_id,
+        "at": wire_time(at),
+        "reason": reason,
+    }
+
+
+def _reply_text(outcome: smtp.SendOutcome) -> str:
+    if outcome.code is not None and outcome.reply:
+        reply = outcome.reply.strip()
+        return (reply if reply.startswith(str(outcome.code)) else f"{outcome.code} {reply}")[:1000]
+    return (outcome.reply or outcome.reason)[:1000]
+
+
+async def record(db: Database, results: Iterable[tuple[Job, smtp.SendOutcome]], *, now: datetime) -> None:
+    """Write the outcomes of finished conversations (one transaction for the batch)."""
+    results = list(results)
+    async with db.write() as conn:
+        ended: set[str] = set()
+        paused_mailboxes: dict[str, str] = {}
+        owned = await _still_owned(conn, [job for job, _ in results])
+        for job, outcome in results:
+            if job.id not in owned:
+                log.warning(
+                    "message %s lost its lease before its outcome (%s) was recorded", job.id, outcome.kind
+                )
+        await _record_sent(
+            conn,
+            [job for job, outcome in results if job.id in owned and outcome.kind == "sent"],
+            results,
+            now,
+            ended,
+        )
+        for job, outcome in results:
+            if job.id in owned and outcome.kind != "sent":
+                await _record_one(conn, job, outcome, now, ended, paused_mailboxes)
+        for mailbox_id, error in paused_mailboxes.items():
+            await _auto_pause(conn, mailbox_id, error, now)
+        for campaign_id in ended:
+            await complete_if_done(conn, campaign_id, now=now)
+
+
+async def _still_owned(conn: AsyncConnection, jobs: list[Job]) -> set[str]:
+    """The ids of these jobs whose message is still `sending` under this worker's lease (row-locked on
+    PostgreSQL until the transaction ends, so a sweep cannot take them meanwhile)."""
+    if not jobs:
+        return set()
+    owners = {job.id: job.lease_owner for job in jobs}
+    query = select(_messages.c.id, _messages.c.lease_owner).where(
+        _messages.c.id.in_(list(owners)), _messages.c.status == "sending"
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return {row.id for row in await conn.execute(query) if row.lease_owner == owners[row.id]}
+
+
+async def _record_sent(
+    conn: AsyncConnection,
+    jobs: list[Job],
+    results: list[tuple[Job, smtp.SendOutcome]],
+    now: datetime,
+    ended: set[str],
+) -> None:
+    """Accepted messages, in a few statements for the whole batch (the common case)."""
+    if not jobs:
+        return
+    replies = {job.id: _reply_text(outcome) for job, outcome in results}
+    await conn.execute(
+        update(_messages)
+        .where(_messages.c.id == bindparam("b_id"))
+        .values(
+            status="sent",
+            smtp_reply=bindparam("b_reply"),
+            sent_at=now,
+            updated_at=now,
+            lease_until=None,
+            lease_owner=None,
+        ),
+        [{"b_id": job.id, "b_reply": replies[job.id]} for job in jobs],
+    )
+    lead_rows = []
+    for job in jobs:
+        last = job.next_delay_days is None
+        if last:
+            ended.add(job.campaign_id)
+        lead_rows.append(
+            {
+                "b_campaign": job.campaign_id,
+                "b_contact": job.contact_id,
+                "b_step": job.step + 1,
+                "b_status": "completed" if last else "active",
+                "b_next": None if last else schedule.step_due(now, job.next_delay_days or 0, job.timezone),
+                "b_message_id": job.message_id,
+            }
+        )
+    await conn.execute(
+        update(_leads)
+        .where(
+            _leads.c.campaign_id == bindparam("b_campaign"),
+            _leads.c.contact_id == bindparam("b_contact"),
+            _leads.c.status == "active",
+        )
+        .values(
+            current_step=bindparam("b_step"),
+            status=bindparam("b_status"),
+            next_send_at=bindparam("b_next"),
+            last_sent_at=now,
+            sent_at=func.coalesce(_leads.c.sent_at, now),
+            thread_message_id=func.coalesce(_leads.c.thread_message_id, bindparam("b_message_id")),
+            reason=None,
+        ),
+        lead_rows,
+    )
+    for mailbox_id in {job.mailbox_id for job in jobs}:
+        await mailboxes.succeeded(conn, mailbox_id)
+    await events.emit_many(
+        conn, [(job.account_id, "email.sent", _email_event(job, now, None)) for job in jobs]
+    )
+
+
+async def _finish_message(conn: AsyncConnection, job: Job, **values: Any) -> bool:
+    """Write the message's outcome if this worker still holds its lease (False: it was swept meanwhile)."""
+    result = await conn.execute(
+        update(_messages)
+        .where(
+            _messages.c.id == job.id,
+            _messages.c.status == "sending",
+            _messages.c.lease_owner == job.lease_owner,
+        )
+        .values(lease_until=None, lease_owner=None, **values)
+    )
+    return result.rowcount == 1
+
+
+async def _record_one(
+    conn: AsyncConnection,
+    job: Job,
+    outcome: smtp.SendOutcome,
+    now: datetime,
+    ended: set[str],
+    paused_mailboxes: dict[str, str],
+) -> bool:
+    lead = _lead_key(job)
+    reply = _reply_text(outcome)
+    kind = outcome.kind
+    if kind == "bounce":
+        if not await _finish_message(conn, job, status="bounced", smtp_reply=reply, updated_at=now):
+            return False
+        await conn.execute(
+            lead.where(_leads.c.status == "active").values(
+                status="bounced",
+                bounced_at=now,
+                next_send_at=None,
+                reason=f"step {job.step + 1}: {reply}"[:500],
+            )
+        )
+        await _suppress(conn, job, reply, now)
+        await events.emit(
+            conn, account_id=job.account_id, type="email.bounced", data=_email_event(job, now, reply)
+        )
+        ended.add(job.campaign_id)
+        return True
+    if kind == "unknown":
+        if not await _finish_message(conn, job, status="unknown", smtp_reply=reply or None, updated_at=now):
+            return False
+        await conn.execute(
+            lead.where(_leads.c.status == "active").values(
+                status="failed", next_send_at=None, reason=_unknown_reason(job.step, outcome.reason or reply)
+            )
+        )
+        ended.add(job.campaign_id)
+        await _mailbox_failed(conn, job, outcome.reason or reply, False, paused_mailboxes)
+        return True
+    if kind == "retry":
+        if job.attempt >= smtp.MAX_ATTEMPTS:
+            if not await _finish_message(conn, job, status="failed", smtp_reply=reply, updated_at=now):
+                return False
+            await conn.execute(
+                lead.where(_leads.c.status == "active").values(
+                    status="failed",
+                    next_send_at=None,
+                    reason=f"step {job.step + 1}: gave up after {job.attempt} attempts: {reply}"[:500],
+                )
+            )
+            ended.add(job.campaign_id)
+        else:
+            due = now + smtp.backoff(job.attempt)
+            if not await _finish_message(
+                conn, job, status="retrying", smtp_reply=reply, due_at=due, updated_at=now
+            ):
+                return False
+            await conn.execute(lead.where(_leads.c.status == "active").values(next_send_at=due))
+        await mailboxes.refund(conn, job.mailbox_id, day=job.claimed_day)
+        await _mailbox_failed(conn, job, outcome.reason or reply, False, paused_mailboxes)
+        return True
+    # auth_failed / refused: the mailbox is at fault, not the lead; the step is not counted as an attempt.
+    due = now if kind == "auth_failed" else now + smtp.backoff(1)
+    if not await _finish_message(
+        conn,
+        job,
+        status="retrying",
+        smtp_reply=reply or None,
+        attempts=job.attempt - 1,
+        due_at=due,
+        updated_at=now,
+    ):
+        return False
+    await conn.execute(lead.where(_leads.c.status == "active").values(next_send_at=due))
+    await mailboxes.refund(conn, job.mailbox_id, day=job.claimed_day)
+    await _mailbox_failed(conn, job, outcome.reason or reply or kind, kind == "auth_failed", paused_mailboxes)
+    return True
+
+
+def _unknown_reason(step: int, detail: str) -> str:
+    text = (
+        f"step {step + 1}: the SMTP conversation ended after the message was handed over ({detail}); "
+        "it may have been delivered, so it is not sent again"
+    )
+    return text[:500]
+
+
+def _lead_key(job: Job) -> Any:
+    return update(_leads).where(
+        _leads.c.campaign_id == job.campaign_id, _leads.c.contact_id == job.contact_id
+    )
+
+
+async def _mailbox_failed(
+    conn: AsyncConnection, job: Job, error: str, fatal: bool, paused_mailboxes: dict[str, str]
+) -> None:
+    streak = await mailboxes.failed(conn, job.mailbox_id, error=error, fatal=fatal)
+    if streak >= mailboxes.MAX_CONSECUTIVE_FAILURES:
+        paused_mailboxes[job.mailbox_id] = error
+
+
+async def _suppress(conn: AsyncConnection, job: Job, reply: str, now: datetime) -> None:
+    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    entry = {
+        "account_id": job.account_id,
+        "email": job.to_email,
+        "reason": "bounced",
+        "detail": reply[:1000],
+        "campaign_id": job.campaign_id,
+        "created_at": now,
+    }
+    await conn.execute(dialect_insert(t.suppressions).values(entry).on_conflict_do_nothing())
+
+
+async def _auto_pause(conn: AsyncConnection, mailbox_id: str, error: str, now: datetime) -> None:
+    """Pause every running campaign of a mailbox that failed `MAX_CONSECUTIVE_FAILURES` times in a row."""
+    from fluenzr_server.services import campaigns as campaign_service
+
+    reason = (
+        f"paused automatically after {mailboxes.MAX_CONSECUTIVE_FAILURES} consecutive send failures "
+        f"of its email account (last error: {error})"
+    )[:500]
+    query = select(_campaigns).where(
+        _campaigns.c.email_account_id == mailbox_id, _campaigns.c.status == "running"
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    for row in (await conn.execute(query)).all():
+        await conn.execute(
+            update(_campaigns)
+            .where(_campaigns.c.id == row.id, _campaigns.c.status == "running")
+            .values(status="paused", status_reason=reason, updated_at=now)
+        )
+        data = await campaign_service.load(conn, account_id=row.account_id, campaign_id=row.id)
+        await events.emit(conn, account_id=row.account_id, type="campaign.paused", data=data)
+        log.warning("campaign %s paused: %s", row.id, reason)
+
+
+async def complete_if_done(conn: AsyncConnection, campaign_id: str, *, now: datetime) -> bool:
+    """Mark a running campaign `completed` (+ `campaign.completed`) when no lead has a step left."""
+    from fluenzr_server.services import campaigns as campaign_service
+
+    query = select(_campaigns).where(_campaigns.c.id == campaign_id)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()  # a concurrent add of contacts commits first, or waits for us
+    row = (await conn.execute(query)).first()
+    if row is None or row.status != "running":
+        return False
+    live = select(_leads.c.contact_id).where(
+        _leads.c.campaign_id == campaign_id, _leads.c.status.in_(LIVE_LEAD_STATES)
+    )
+    if (await conn.execute(select(exists(live)))).scalar():
+        return False
+    await conn.execute(
+        update(_campaigns)
+        .where(_campaigns.c.id == campaign_id, _campaigns.c.status == "running")
+        .values(status="completed", status_reason=None, updated_at=now)
+    )
+    data = await campaign_service.load(conn, account_id=row.account_id, campaign_id=campaign_id)
+    await events.emit(conn, account_id=row.account_id, type="campaign.completed", data=data)
+    return True
+
+
+# --- giving work back, and crashes -------------------------------------------------------------------
+
+
+async def fail_unbuildable(db: Database, job: Job, reason: str, *, now: datetime) -> None:
+    """A claimed message the builder refused (an address or header it cannot encode): never sent; the
+    message and its lead are `failed` with the reason, the mailbox's slot goes back."""
+    async with db.write() as conn:
+        if job.id not in await _still_owned(conn, [job]):
+            return
+        await _finish_message(conn, job, status="failed", smtp_reply=reason[:1000], updated_at=now)
+        await conn.execute(
+            _lead_key(job)
+            .where(_leads.c.status == "active")
+            .values(status="failed", next_send_at=None, reason=f"step {job.step + 1}: {reason}"[:500])
+        )
+        await mailboxes.refund(conn, job.mailbox_id, day=job.claimed_day)
+        await complete_if_done(conn, job.campaign_id, now=now)
+
+
+async def unclaim(db: Database, jobs: Iterable[Job], *, now: datetime) -> None:
+    """Give back claimed jobs whose conversation never started (pause, shutdown): as if never claimed."""
+    async with db.write() as conn:
+        for job in jobs:
+            owned = and_(
+                _messages.c.id == job.id,
+                _messages.c.status == "sending",
+                _messages.c.lease_owner == job.lease_owner,
+            )
+            if job.attempt == 1:
+                result = await conn.execute(delete(_messages).where(owned))
+            else:
+                result = await conn.execute(
+                    update(_messages)
+                    .where(owned)
+                    .values(
+                        status="retrying",
+                        attempts=job.attempt - 1,
+                        due_at=now,
+                        lease_until=None,
+                        lease_owner=None,
+                    )
+                )
+            if result.rowcount != 1:
+                continue
+            await conn.execute(_lead_key(job).where(_leads.c.status == "active").values(next_send_at=now))
+            await mailboxes.refund(conn, job.mailbox_id, day=job.claimed_day)
+
+
+async def sweep_abandoned(db: Database, *, now: datetime, limit: int = 100) -> int:
+    """Messages still `sending` after their lease: their worker died mid-conversation. Each becomes
+    `unknown` (never resent) and its lead `failed` with the reason. How many were found."""
+    async with db.write() as conn:
+        rows = await pick_due(
+            conn,
+            _messages,
+            now=now,
+            limit=limit,
+            where=_messages.c.status == "sending",
+            due_column="lease_until",
+        )
+        campaigns: set[str] = set()
+        for row in rows:
+            await conn.execute(
+                update(_messages)
+                .where(_messages.c.id == row.id, _messages.c.status == "sending")
+                .values(status="unknown", lease_until=None, lease_owner=None, updated_at=now)
+            )
+            reason = _unknown_reason(int(row.step), "its worker stopped during the SMTP conversation")
+            await conn.execute(
+                update(_leads)
+                .where(
+                    _leads.c.campaign_id == row.campaign_id,
+                    _leads.c.contact_id == row.contact_id,
+                    _leads.c.status == "active",
+                    _leads.c.current_step == row.step,
+                )
+                .values(status="failed", next_send_at=None, reason=reason)
+            )
+            campaigns.add(row.campaign_id)
+            log.warning(
+                "message %s (%s) was abandoned mid-conversation: marked unknown", row.id, row.message_id
+            )
+        for campaign_id in campaigns:
+            await complete_if_done(conn, campaign_id, now=now)
+        return len(rows)
+
+
+async def extend_leases(db: Database, jobs: Iterable[Job], *, until: datetime) -> None:
+    """Push the lease of claimed jobs still waiting for their conversation (a long queue on one mailbox's
+    connection), so that only a dead worker's messages ever run out of lease."""
+    by_owner: dict[str, list[str]] = defaultdict(list)
+    for job in jobs:
+        by_owner[job.lease_owner].append(job.id)
+    if not by_owner:
+        return
+    async with db.write() as conn:
+        for owner, ids in by_owner.items():
+            await conn.execute(
+                update(_messages)
+                .where(
+                    _messages.c.id.in_(ids), _messages.c.status == "sending", _messages.c.lease_owner == owner
+                )
+                .values(lease_until=until)
+            )
+
+
+async def running(db: Database, campaign_ids: Iterable[str]) -> set[str]:
+    """Which of these campaigns are still `running` (a claimed job re-checks before its send starts)."""
+    ids = list(set(campaign_ids))
+    if not ids:
+        return set()
+    async with db.read() as conn:
+        query = select(_campaigns.c.id).where(_campaigns.c.id.in_(ids), _campaigns.c.status == "running")
+        return set((await conn.execute(query)).scalars())
+
+
+def utc(value: datetime | None) -> datetime | None:
+    return None if value is None else aware(value)
