@@ -140,7 +140,7 @@ def cmd_sandbox(args: argparse.Namespace, _settings: Settings) -> None:
     run_sandbox(host=args.host, port=args.port)
 
 
-def cmd_smtp_sink(args: argparse.Namespace) -> None:
+def cmd_smtp_sink(args: argparse.Namespace, _settings: Settings) -> None:
     """A local SMTP server that prints each message it receives and keeps it in a Maildir folder."""
     import logging
 
