@@ -324,6 +324,14 @@ async def test_no_auth_offered_with_credentials_over_tls_is_auth_failed(sink_fac
     assert "AUTH" in outcome.reason
 
 
+async def test_plain_local_sink_without_auth_takes_the_message_despite_credentials(
+    sink_factory: SinkFactory,
+) -> None:
+    sink = await sink_factory(offer_auth=False)  # security none: a local sink
+    outcome = await smtp.send(settings(sink, username=USER, password=PASSWORD), mail(), allow_private=True)
+    assert outcome.kind == "sent"
+
+
 @pytest.mark.parametrize("security", ["starttls", "tls"])
 async def test_untrusted_certificate_is_auth_failed(sink_factory: SinkFactory, security: str) -> None:
     sink = await sink_factory(security=security)
