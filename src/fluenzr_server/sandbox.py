@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import update
 
+from fluenzr_server.crypto import secret_box
 from fluenzr_server.ids import KEY_DISPLAY_CHARS, hash_api_key, new_id
 from fluenzr_server.services import accounts, campaigns, contacts, email_accounts, groups, webhooks
 from fluenzr_server.services.common import now
@@ -170,6 +171,7 @@ async def seed_demo_data(db: Database) -> DemoData:
             "description": "Sync replies to the CRM",
         },
         allow_http_localhost=False,
+        box=secret_box(),
     )
     return DemoData(
         account_id=account_id,

@@ -316,7 +316,7 @@ async def test_unknown_path_is_a_404_envelope(client: httpx.AsyncClient) -> None
     [
         ("DELETE", "/campaigns", "GET, POST"),
         ("PATCH", "/contacts/ctc_1", "DELETE, GET, PUT"),
-        ("GET", "/webhooks/whk_1", "DELETE"),
+        ("POST", "/webhooks/whk_1", "DELETE, GET, PUT"),
         ("PUT", "/campaigns/cmp_1/stats", "GET"),
     ],
 )

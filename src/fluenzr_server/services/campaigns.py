@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from fluenzr_server.errors import InvalidState, NotFound, ValidationFailed
 from fluenzr_server.ids import new_id
-from fluenzr_server.services import email_accounts
+from fluenzr_server.services import email_accounts, events
 from fluenzr_server.services.common import now, retry_on_integrity_error, unique_ids, wire_time
 from fluenzr_server.services.contacts import existing_ids
 from fluenzr_server.services.groups import member_ids
@@ -185,7 +185,9 @@ async def start_campaign(db: Database, *, account_id: str, campaign_id: str) -> 
             raise InvalidState("The campaign is not ready to start", {"status": row.status, **missing})
         scope = and_(t.campaigns.c.id == campaign_id, t.campaigns.c.status.in_(EDITABLE_STATES))
         await conn.execute(update(t.campaigns).where(scope).values(status="running", updated_at=now()))
-        return await _load(conn, account_id, campaign_id)
+        started = await _load(conn, account_id, campaign_id)
+        await events.emit(conn, account_id=account_id, type="campaign.started", data=started)
+        return started
 
 
 async def pause_campaign(db: Database, *, account_id: str, campaign_id: str) -> dict[str, Any]:
@@ -197,7 +199,9 @@ async def pause_campaign(db: Database, *, account_id: str, campaign_id: str) -> 
             raise InvalidState(f"A {row.status} campaign cannot be paused", {"status": row.status})
         scope = and_(t.campaigns.c.id == campaign_id, t.campaigns.c.status == "running")
         await conn.execute(update(t.campaigns).where(scope).values(status="paused", updated_at=now()))
-        return await _load(conn, account_id, campaign_id)
+        paused = await _load(conn, account_id, campaign_id)
+        await events.emit(conn, account_id=account_id, type="campaign.paused", data=paused)
+        return paused
 
 
 async def add_contacts(

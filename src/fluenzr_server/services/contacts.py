@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from fluenzr_server.errors import Conflict, NotFound
 from fluenzr_server.ids import new_id
+from fluenzr_server.services import events
 from fluenzr_server.services.common import normalise_email, now, pick, wire_time
 from fluenzr_server.store import tables as t
 from fluenzr_server.store.database import Database
@@ -133,16 +134,10 @@ async def create_contact(db: Database, *, account_id: str, body: dict[str, Any])
         created_at=stamp,
         updated_at=stamp,
     )
-    try:
-        async with db.write() as conn:
-            await conn.execute(t.contacts.insert().values(values))
-            await bump_contacts_version(conn, account_id)
-    except IntegrityError:
-        raise await _conflict(db, account_id, values["email"]) from None
     values.setdefault("first_name", None)
     values.setdefault("last_name", None)
     values.setdefault("company", None)
-    return {
+    created = {
         "id": values["id"],
         "email": values["email"],
         "firstName": values["first_name"],
@@ -153,6 +148,14 @@ async def create_contact(db: Database, *, account_id: str, body: dict[str, Any])
         "createdAt": wire_time(stamp),
         "updatedAt": wire_time(stamp),
     }
+    try:
+        async with db.write() as conn:
+            await conn.execute(t.contacts.insert().values(values))
+            await bump_contacts_version(conn, account_id)
+            await events.emit(conn, account_id=account_id, type="contact.created", data=created)
+    except IntegrityError:
+        raise await _conflict(db, account_id, values["email"]) from None
+    return created
 
 
 async def update_contact(
@@ -171,7 +174,9 @@ async def update_contact(
             if result.rowcount == 0:
                 raise NotFound(contact_id)
             await bump_contacts_version(conn, account_id)
-            return await _load(conn, account_id, contact_id)
+            updated = await _load(conn, account_id, contact_id)
+            await events.emit(conn, account_id=account_id, type="contact.updated", data=updated)
+            return updated
     except IntegrityError:
         raise await _conflict(db, account_id, values["email"]) from None
 
@@ -179,11 +184,13 @@ async def update_contact(
 async def delete_contact(db: Database, *, account_id: str, contact_id: str) -> None:
     async with db.write() as conn:
         scope = and_(t.contacts.c.account_id == account_id, t.contacts.c.id == contact_id)
+        gone = await _load(conn, account_id, contact_id)  # NotFound for unknown and foreign ids
         # Memberships and send records go with the contact (ON DELETE CASCADE, foreign keys are on).
         result = await conn.execute(delete(t.contacts).where(scope))
         if result.rowcount == 0:
             raise NotFound(contact_id)
         await bump_contacts_version(conn, account_id)
+        await events.emit(conn, account_id=account_id, type="contact.deleted", data=gone)
 
 
 async def existing_ids(conn: AsyncConnection, *, account_id: str, contact_ids: list[str]) -> set[str]:

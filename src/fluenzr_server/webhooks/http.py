@@ -1,0 +1,178 @@
+"""The webhook HTTP client: connects only to addresses that passed the host policy, at connect time.
+
+Built on httpcore (httpx's transport layer) with a network backend whose `connect_tcp` resolves the name
+once through `net_policy.resolve_public`, refuses non-public addresses, and opens the socket to the checked
+address itself, so no second resolution can be steered elsewhere (DNS rebinding, `127.0.0.1.nip.io`-style
+names). httpcore still gets the name: TLS sends it as SNI and checks the certificate against it, and the
+`Host` header carries it. By construction there is no cookie jar, no redirect following and no proxy from
+the environment. Each attempt has a 15 s total budget (connect, TLS, send and read together) and reads at
+most 64 KiB of the answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import httpcore
+
+from fluenzr_server.net_policy import Address, HostRefused, resolve_public
+from fluenzr_server.settings import Settings
+
+TOTAL_TIMEOUT = 15.0
+READ_CAP = 64 * 1024
+Resolver = Callable[..., Awaitable[list[Address]]]
+
+
+def allow_private_hosts(settings: Settings) -> bool:
+    """Whether deliveries may reach private and loopback addresses (local development and tests only).
+
+    Reads `allow_http_webhooks` until `Settings.allow_private_hosts` (FLUENZR_ALLOW_PRIVATE_HOSTS, its
+    alias) lands; then this is the one line to change.
+    """
+    return settings.allow_http_webhooks
+
+
+class PinnedBackend(httpcore.AsyncNetworkBackend):
+    """An httpcore network backend that connects only to addresses `resolve` has checked.
+
+    `resolve(host, port, allow_private=...)` is `net_policy.resolve_public` in production; `connected`
+    records the last address each host was connected to (for tests and logs).
+    """
+
+    def __init__(self, *, allow_private: bool, resolve: Resolver = resolve_public) -> None:
+        self._allow_private = allow_private
+        self._resolve = resolve
+        self._inner = httpcore.AnyIOBackend()
+        self.connected: dict[str, str] = {}
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        addresses = await self._resolve(host, port, allow_private=self._allow_private)
+        failure: Exception = httpcore.ConnectError(f"{host} has no address")
+        for address in addresses:
+            try:
+                stream = await self._inner.connect_tcp(
+                    str(address),
+                    port,
+                    timeout=timeout,
+                    local_address=local_address,
+                    socket_options=socket_options,
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc
+                continue
+            self.connected[host] = str(address)
+            return stream
+        raise failure
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("webhooks are never delivered over Unix sockets")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One attempt as seen by the sender: `status_code` None when no HTTP answer came (`error` says why)."""
+
+    status_code: int | None
+    duration_ms: int
+    body: bytes = b""
+    retry_after: str | None = None
+    error: str | None = None
+
+
+class WebhookClient:
+    """POSTs signed payloads; one connection pool per process (keep-alive to busy endpoints)."""
+
+    def __init__(
+        self,
+        *,
+        allow_private: bool,
+        resolve: Resolver = resolve_public,
+        ssl_context: ssl.SSLContext | None = None,
+        timeout: float = TOTAL_TIMEOUT,
+        max_connections: int = 200,
+    ) -> None:
+        self.timeout = timeout
+        self.backend = PinnedBackend(allow_private=allow_private, resolve=resolve)
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=ssl_context or ssl.create_default_context(),
+            max_connections=max_connections,
+            max_keepalive_connections=max_connections,
+            keepalive_expiry=5.0,
+            network_backend=self.backend,
+        )
+
+    async def post(self, url: str, *, body: bytes, headers: dict[str, str]) -> Answer:
+        started = time.perf_counter()
+
+        def took() -> int:
+            return round((time.perf_counter() - started) * 1000)
+
+        phase_timeout = {
+            "connect": self.timeout,
+            "read": self.timeout,
+            "write": self.timeout,
+            "pool": self.timeout,
+        }
+        try:
+            async with asyncio.timeout(self.timeout):
+                async with self._pool.stream(
+                    "POST",
+                    url,
+                    headers=list(headers.items()),
+                    content=body,
+                    extensions={"timeout": phase_timeout},
+                ) as response:
+                    received = await _read_capped(response)
+                    retry_after = _header(response.headers, b"retry-after")
+                    return Answer(response.status, took(), received, retry_after)
+        except TimeoutError:
+            return Answer(None, took(), error=f"No answer within {self.timeout:g} s")
+        except HostRefused as exc:
+            return Answer(None, took(), error=f"Refused to connect: {exc.reason}")
+        except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+            return Answer(None, took(), error=f"Could not connect: {exc or 'connection refused'}")
+        except httpcore.TimeoutException:
+            return Answer(None, took(), error=f"No answer within {self.timeout:g} s")
+        except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol) as exc:
+            return Answer(None, took(), error=f"Connection failed: {type(exc).__name__}: {exc}"[:500])
+        except ssl.SSLError as exc:
+            return Answer(None, took(), error=f"TLS failed: {exc}"[:500])
+
+    async def close(self) -> None:
+        await self._pool.aclose()
+
+
+async def _read_capped(response: httpcore.Response) -> bytes:
+    received = bytearray()
+    async for chunk in response.aiter_stream():
+        received += chunk
+        if len(received) >= READ_CAP:
+            break
+    return bytes(received[:READ_CAP])
+
+
+def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> str | None:
+    for key, value in headers:
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return None
