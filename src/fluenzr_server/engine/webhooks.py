@@ -65,8 +65,12 @@ class WebhookDispatcher:
         batch: int = 200,
         lease: timedelta = LEASE,
         owner: str | None = None,
+        account_ids: Sequence[str] | None = None,
     ) -> None:
+        """`account_ids` restricts the dispatcher to those accounts' deliveries (dedicated workers; tests
+        sharing a database); None delivers for every account."""
         self._client = client
+        self.account_ids = list(account_ids) if account_ids is not None else None
         self.clock = clock
         self.batch = batch
         self.lease = lease
@@ -83,6 +87,9 @@ class WebhookDispatcher:
         endpoint_active = exists().where(
             t.webhooks.c.id == _deliveries.c.webhook_id, t.webhooks.c.active.is_(True)
         )
+        scope = [_deliveries.c.status == "pending", endpoint_active]
+        if self.account_ids is not None:
+            scope.append(_deliveries.c.account_id.in_(self.account_ids))
         async with resources.database.write() as conn:
             rows = await claim_due(
                 conn,
@@ -91,7 +98,7 @@ class WebhookDispatcher:
                 limit=self.batch,
                 lease=self.lease,
                 owner=self.owner,
-                where=and_(_deliveries.c.status == "pending", endpoint_active),
+                where=and_(*scope),
             )
         if rows:
             await attempt(resources, self.client(resources), rows, owner=self.owner, clock=self.clock)

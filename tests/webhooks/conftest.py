@@ -1,0 +1,105 @@
+"""Fixtures for webhook delivery: a real receiver, an app that allows loopback URLs, a driven clock."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from fluenzr_server.app import build_app
+from fluenzr_server.engine.webhooks import WebhookDispatcher
+from fluenzr_server.resources import Resources
+from fluenzr_server.services.common import now
+from fluenzr_server.store.database import Database
+from fluenzr_server.webhooks.http import WebhookClient
+from tests.conftest import Tenant, client_for, test_settings
+from tests.webhooks.receiver import Receiver
+
+
+@asynccontextmanager
+async def _no_lifespan(_app: Any) -> AsyncIterator[None]:
+    yield
+
+
+@pytest.fixture(scope="session")
+def hooks_app(database: Database, database_url: str) -> Any:
+    """The API with FLUENZR_ALLOW_HTTP_WEBHOOKS on, so endpoints may be on loopback receivers."""
+    return build_app(test_settings(database_url, allow_http_webhooks=True), lifespan=_no_lifespan)
+
+
+@pytest.fixture
+async def api(hooks_app: Any, tenant: Tenant) -> AsyncIterator[httpx.AsyncClient]:
+    async with client_for(hooks_app, tenant.api_key) as c:
+        yield c
+
+
+@pytest.fixture
+def resources(database: Database, database_url: str) -> Resources:
+    return Resources.open(test_settings(database_url, allow_http_webhooks=True), database=database)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver(strict_time=True).start()
+    yield r
+    r.stop()
+
+
+@dataclass
+class Clock:
+    """The wall clock plus an offset that tests move forward instead of sleeping hours."""
+
+    offset: timedelta = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return now() + self.offset
+
+    def advance(self, delta: timedelta) -> datetime:
+        self.offset += delta
+        return self()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def dispatcher(tenant: Tenant, clock: Clock) -> AsyncIterator[WebhookDispatcher]:
+    """A dispatcher for this test's tenant only (the session database is shared), with a short timeout."""
+    d = WebhookDispatcher(
+        client=WebhookClient(allow_private=True, timeout=3.0), clock=clock, account_ids=[tenant.account_id]
+    )
+    yield d
+    await d.close()
+
+
+async def subscribe(api: httpx.AsyncClient, receiver: Receiver, events: list[str]) -> dict[str, Any]:
+    """Create a webhook on the receiver through the API; the receiver learns its secret."""
+    response = await api.post("/webhooks", json={"url": receiver.url, "events": events})
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()["data"]
+    receiver.secrets.append(created["secret"])
+    return created
+
+
+async def drain(dispatcher: WebhookDispatcher, resources: Resources, rounds: int = 20) -> int:
+    """Tick until nothing is due (at the dispatcher's clock); the number of attempts made."""
+    total = 0
+    for _ in range(rounds):
+        handled = await dispatcher.tick(resources)
+        total += handled
+        if handled == 0:
+            return total
+    return total
+
+
+@pytest.fixture
+async def other_api(hooks_app: Any, other_tenant: Tenant) -> AsyncIterator[httpx.AsyncClient]:
+    async with client_for(hooks_app, other_tenant.api_key) as c:
+        yield c
