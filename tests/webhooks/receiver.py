@@ -53,8 +53,16 @@ class Receiver:
     `strict_time=False` checks the signature with the package's own `sign` but not the 5-minute window of
     `verify`, for tests that drive the dispatcher with a clock days ahead of the wall clock."""
 
-    def __init__(self, secrets: list[str] | None = None, *, strict_time: bool = True) -> None:
+    def __init__(
+        self,
+        secrets: list[str] | None = None,
+        *,
+        strict_time: bool = True,
+        tls: tuple[str, str] | None = None,
+    ) -> None:
+        """`tls`: (certificate file, key file) to serve HTTPS instead of HTTP."""
         self.secrets = list(secrets or [])
+        self.tls = tls
         self.strict_time = strict_time
         self.port = _free_port()
         self.received: list[Received] = []
@@ -66,7 +74,10 @@ class Receiver:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hooks"
+        return self.url_for("127.0.0.1")
+
+    def url_for(self, host: str) -> str:
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}/hooks"
 
     # --- scripting -------------------------------------------------------------------------------------
     def answer(
@@ -151,7 +162,16 @@ class Receiver:
 
     # --- running ----------------------------------------------------------------------------------------
     def start(self) -> Receiver:
-        config = uvicorn.Config(self, host="127.0.0.1", port=self.port, log_level="error", lifespan="on")
+        certfile, keyfile = self.tls or (None, None)
+        config = uvicorn.Config(
+            self,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="error",
+            lifespan="on",
+            ssl_certfile=certfile,
+            ssl_keyfile=keyfile,
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
         self._thread.start()
