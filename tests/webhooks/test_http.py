@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import ssl
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
