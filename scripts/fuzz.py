@@ -110,6 +110,8 @@ def main() -> int:
             "FLUENZR_ENVIRONMENT": "test",
             "FLUENZR_VALIDATE_RESPONSES": "1",
             "FLUENZR_RATE_LIMIT": "100000000/minute",
+            # testWebhook (and the engine, when embedded) deliver to the generated URLs: keep it on loopback.
+            "FLUENZR_WEBHOOK_LOOPBACK_ONLY": "1",
         }
         if args.target == "mock":
             command = [str(BIN / "fluenzr-server"), "mock", "--port", str(port), "--seed", "1"]

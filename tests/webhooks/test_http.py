@@ -190,3 +190,17 @@ async def test_tls_checks_the_certificate_against_the_name_while_connecting_to_t
     assert bad.status_code is None and bad.error is not None
     (request,) = tls_receiver.received
     assert request.headers["host"] == f"hooks.test:{tls_receiver.port}"
+
+
+async def test_loopback_only_runs_never_leave_the_machine(receiver: Receiver) -> None:
+    # FLUENZR_WEBHOOK_LOOPBACK_ONLY (tests, fuzzing): a public address is refused before any packet is sent.
+    public = WebhookClient(allow_private=True, resolve=Resolver("93.184.215.14"), loopback_only=True)
+    local = WebhookClient(allow_private=True, loopback_only=True)
+    try:
+        refused = await public.post("https://hooks.example.com/x", body=BODY, headers=HEADERS)
+        allowed = await local.post(receiver.url, body=BODY, headers=HEADERS)
+    finally:
+        await public.close()
+        await local.close()
+    assert refused.error == "Refused to connect: is not on loopback (FLUENZR_WEBHOOK_LOOPBACK_ONLY is set)"
+    assert allowed.status_code == 200

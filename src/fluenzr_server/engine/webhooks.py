@@ -28,7 +28,7 @@ from fluenzr_server.services.common import wire_time
 from fluenzr_server.services.events import payload
 from fluenzr_server.store import tables as t
 from fluenzr_server.webhooks import policy
-from fluenzr_server.webhooks.http import Answer, WebhookClient, allow_private_hosts
+from fluenzr_server.webhooks.http import Answer, WebhookClient
 from fluenzr_server.webhooks.secrets import signing_secrets
 from fluenzr_server.webhooks.signing import body_of, signed_headers
 
@@ -78,7 +78,7 @@ class WebhookDispatcher:
 
     def client(self, resources: Resources) -> WebhookClient:
         if self._client is None:
-            self._client = WebhookClient(allow_private=allow_private_hosts(resources.settings))
+            self._client = WebhookClient.for_settings(resources.settings)
         return self._client
 
     async def tick(self, resources: Resources) -> int:

@@ -23,7 +23,7 @@ from fluenzr_server.services.webhooks import load
 from fluenzr_server.store import tables as t
 from fluenzr_server.store.database import Database
 from fluenzr_server.store.paging import PageRequest, fetch_page
-from fluenzr_server.webhooks.http import WebhookClient, allow_private_hosts
+from fluenzr_server.webhooks.http import WebhookClient
 
 _deliveries = t.webhook_deliveries
 _SORTS = {"createdAt": _deliveries.c.created_at}
@@ -126,7 +126,7 @@ async def send_test(resources: Resources, *, account_id: str, webhook_id: str) -
             owner=owner,
             where=_deliveries.c.id == delivery_id,
         )
-    client = WebhookClient(allow_private=allow_private_hosts(resources.settings))
+    client = WebhookClient.for_settings(resources.settings)
     try:
         await attempt(resources, client, leased, owner=owner, clock=now, single_attempt=True)
     finally:

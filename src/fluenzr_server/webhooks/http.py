@@ -44,8 +44,11 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
     records the last address each host was connected to (for tests and logs).
     """
 
-    def __init__(self, *, allow_private: bool, resolve: Resolver = resolve_public) -> None:
+    def __init__(
+        self, *, allow_private: bool, resolve: Resolver = resolve_public, loopback_only: bool = False
+    ) -> None:
         self._allow_private = allow_private
+        self._loopback_only = loopback_only
         self._resolve = resolve
         self._inner = httpcore.AnyIOBackend()
         self.connected: dict[str, str] = {}
@@ -59,6 +62,8 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.AsyncNetworkStream:
         addresses = await self._resolve(host, port, allow_private=self._allow_private)
+        if self._loopback_only and not all(address.is_loopback for address in addresses):
+            raise HostRefused(host, "is not on loopback (FLUENZR_WEBHOOK_LOOPBACK_ONLY is set)")
         failure: Exception = httpcore.ConnectError(f"{host} has no address")
         for address in addresses:
             try:
@@ -110,9 +115,12 @@ class WebhookClient:
         ssl_context: ssl.SSLContext | None = None,
         timeout: float = TOTAL_TIMEOUT,
         max_connections: int = 200,
+        loopback_only: bool = False,
     ) -> None:
         self.timeout = timeout
-        self.backend = PinnedBackend(allow_private=allow_private, resolve=resolve)
+        self.backend = PinnedBackend(
+            allow_private=allow_private, resolve=resolve, loopback_only=loopback_only
+        )
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=ssl_context or ssl.create_default_context(),
             max_connections=max_connections,
@@ -120,6 +128,11 @@ class WebhookClient:
             keepalive_expiry=5.0,
             network_backend=self.backend,
         )
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> WebhookClient:
+        """The client these settings call for (private hosts, loopback-only test runs)."""
+        return cls(allow_private=allow_private_hosts(settings), loopback_only=settings.webhook_loopback_only)
 
     async def post(self, url: str, *, body: bytes, headers: dict[str, str]) -> Answer:
         started = time.perf_counter()
