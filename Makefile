@@ -64,6 +64,7 @@ test: lint test-py fuzz  ## everything CI runs
 bench: install  ## throughput/latency vs the bare-Starlette ceiling and Prism (not part of test; as root)
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	eval "$$(bash .ci/services.sh)" && $(BIN)/python -m bench.run
+	eval "$$(bash .ci/services.sh)" && $(BIN)/python -m bench.webhooks
 
 clean:
 	rm -rf $(VENV) tools/node_modules .mypy_cache .ruff_cache .pytest_cache
