@@ -118,3 +118,20 @@ async def test_a_worker_killed_mid_delivery_loses_nothing(
     assert all(len(json.loads(r.body)["data"]) > 0 for r in receiver.received)
     # Duplicates are allowed (the killed worker's batch is sent again), and carry the same webhook-id.
     assert set(receiver.ids()) == expected
+
+
+async def test_an_endpoint_deleted_mid_delivery_ends_the_batch_cleanly(
+    api: httpx.AsyncClient,
+    tenant: Tenant,
+    receiver: Receiver,
+    dispatcher: WebhookDispatcher,
+    resources: Resources,
+) -> None:
+    hook = await subscribe(api, receiver, ["contact.created"])
+    receiver.answer(200, hang=1.0)
+    await create_contact(api)
+    tick = asyncio.create_task(dispatcher.tick(resources))
+    await asyncio.to_thread(receiver.wait_for, 1, 10)
+    assert (await api.delete(f"/webhooks/{hook['id']}")).status_code == 200
+    assert await tick == 1  # recorded nothing for the vanished delivery, raised nothing
+    assert await statuses(resources, tenant) == []

@@ -196,8 +196,7 @@ async def _record(
                 else None,
                 "error": answer.error,
             }
-            attempts.append(entry)
-            await release(
+            kept = await release(
                 conn,
                 _deliveries,
                 row.id,
@@ -208,6 +207,8 @@ async def _record(
                 schedule_step=row.schedule_step + 1,
                 last_attempt_at=at,
             )
+            if kept:  # else the delivery is gone (endpoint deleted) or another worker took it over
+                attempts.append(entry)
             recorded.append(Recorded(row.id, decision.status, present_attempt(entry)))
         if attempts:
             await conn.execute(insert(t.webhook_attempts), attempts)

@@ -12,6 +12,7 @@ most 64 KiB of the answer.
 from __future__ import annotations
 
 import asyncio
+import logging
 import ssl
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -23,6 +24,7 @@ import httpcore
 from fluenzr_server.net_policy import Address, HostRefused, resolve_public
 from fluenzr_server.settings import Settings
 
+log = logging.getLogger("fluenzr.webhooks")
 TOTAL_TIMEOUT = 15.0
 READ_CAP = 64 * 1024
 Resolver = Callable[..., Awaitable[list[Address]]]
@@ -170,6 +172,9 @@ class WebhookClient:
             return Answer(None, took(), error=f"Connection failed: {type(exc).__name__}: {exc}"[:500])
         except ssl.SSLError as exc:
             return Answer(None, took(), error=f"TLS failed: {exc}"[:500])
+        except Exception:  # an attempt always ends as a recorded failure, never as a crashed batch
+            log.exception("webhook delivery to %s failed unexpectedly", url)
+            return Answer(None, took(), error="Delivery failed (internal error)")
 
     async def close(self) -> None:
         await self._pool.aclose()
