@@ -26,6 +26,7 @@ from fluenzr_server.settings import Settings
 
 log = logging.getLogger("fluenzr.webhooks")
 TOTAL_TIMEOUT = 15.0
+MAX_IN_FLIGHT = 64
 READ_CAP = 64 * 1024
 Resolver = Callable[..., Awaitable[list[Address]]]
 
@@ -106,8 +107,53 @@ class Answer:
     error: str | None = None
 
 
+Origin = tuple[bytes, bytes, int]
+_DEFAULT_PORTS = {b"http": 80, b"https": 443}
+
+
+class ConnectionsByOrigin:
+    """Idle keep-alive connections, per origin (scheme, host, port), each serving one request at a time.
+
+    httpcore's `AsyncConnectionPool` rescans every connection of every origin for each queued request,
+    which costs more than the request itself at a few dozen concurrent deliveries; a delivery only ever
+    wants an idle connection to its own origin, which is a dictionary look-up here.
+    """
+
+    def __init__(
+        self, *, ssl_context: ssl.SSLContext, backend: httpcore.AsyncNetworkBackend, keep_per_origin: int
+    ) -> None:
+        self._ssl_context = ssl_context
+        self._backend = backend
+        self._keep = keep_per_origin
+        self._idle: dict[Origin, list[httpcore.AsyncHTTPConnection]] = {}
+
+    async def take(self, origin: httpcore.Origin) -> httpcore.AsyncHTTPConnection:
+        idle = self._idle.get((origin.scheme, origin.host, origin.port), [])
+        while idle:
+            connection = idle.pop()
+            if connection.is_idle() and not connection.has_expired():
+                return connection
+            await connection.aclose()
+        return httpcore.AsyncHTTPConnection(
+            origin, ssl_context=self._ssl_context, keepalive_expiry=5.0, network_backend=self._backend
+        )
+
+    async def give_back(self, origin: httpcore.Origin, connection: httpcore.AsyncHTTPConnection) -> None:
+        idle = self._idle.setdefault((origin.scheme, origin.host, origin.port), [])
+        if connection.is_idle() and len(idle) < self._keep:
+            idle.append(connection)
+        else:
+            await connection.aclose()
+
+    async def aclose(self) -> None:
+        idle, self._idle = self._idle, {}
+        for connections in idle.values():
+            for connection in connections:
+                await connection.aclose()
+
+
 class WebhookClient:
-    """POSTs signed payloads; one connection pool per process (keep-alive to busy endpoints)."""
+    """POSTs signed payloads over keep-alive connections, at most `max_in_flight` at once."""
 
     def __init__(
         self,
@@ -116,19 +162,18 @@ class WebhookClient:
         resolve: Resolver = resolve_public,
         ssl_context: ssl.SSLContext | None = None,
         timeout: float = TOTAL_TIMEOUT,
-        max_connections: int = 200,
+        max_in_flight: int = MAX_IN_FLIGHT,
         loopback_only: bool = False,
     ) -> None:
         self.timeout = timeout
+        self._in_flight = asyncio.Semaphore(max_in_flight)
         self.backend = PinnedBackend(
             allow_private=allow_private, resolve=resolve, loopback_only=loopback_only
         )
-        self._pool = httpcore.AsyncConnectionPool(
+        self._connections = ConnectionsByOrigin(
             ssl_context=ssl_context or ssl.create_default_context(),
-            max_connections=max_connections,
-            max_keepalive_connections=max_connections,
-            keepalive_expiry=5.0,
-            network_backend=self.backend,
+            backend=self.backend,
+            keep_per_origin=max_in_flight,
         )
 
     @classmethod
@@ -137,29 +182,34 @@ class WebhookClient:
         return cls(allow_private=allow_private_hosts(settings), loopback_only=settings.webhook_loopback_only)
 
     async def post(self, url: str, *, body: bytes, headers: dict[str, str]) -> Answer:
+        """One attempt; never raises (a failure is an `Answer` with `error`). The 15 s budget starts when
+        the request leaves the queue of this client's in-flight limit."""
+        async with self._in_flight:
+            return await self._post(url, body=body, headers=headers)
+
+    async def _post(self, url: str, *, body: bytes, headers: dict[str, str]) -> Answer:
         started = time.perf_counter()
 
         def took() -> int:
             return round((time.perf_counter() - started) * 1000)
 
-        phase_timeout = {
-            "connect": self.timeout,
-            "read": self.timeout,
-            "write": self.timeout,
-            "pool": self.timeout,
-        }
         try:
             async with asyncio.timeout(self.timeout):
-                async with self._pool.stream(
+                target = httpcore.URL(url)
+                if target.scheme not in _DEFAULT_PORTS:
+                    return Answer(None, took(), error="Only http and https URLs are delivered to")
+                request = httpcore.Request(
                     "POST",
-                    url,
-                    headers=list(headers.items()),
+                    target,
+                    headers=[
+                        (b"Host", _host_header(target)),
+                        (b"Content-Length", str(len(body)).encode()),
+                        *((key.encode(), value.encode()) for key, value in headers.items()),
+                    ],
                     content=body,
-                    extensions={"timeout": phase_timeout},
-                ) as response:
-                    received = await _read_capped(response)
-                    retry_after = _header(response.headers, b"retry-after")
-                    return Answer(response.status, took(), received, retry_after)
+                    extensions={"timeout": dict.fromkeys(("connect", "read", "write", "pool"), self.timeout)},
+                )
+                return await self._send(request, took)
         except TimeoutError:
             return Answer(None, took(), error=f"No answer within {self.timeout:g} s")
         except HostRefused as exc:
@@ -176,8 +226,32 @@ class WebhookClient:
             log.exception("webhook delivery to %s failed unexpectedly", url)
             return Answer(None, took(), error="Delivery failed (internal error)")
 
+    async def _send(self, request: httpcore.Request, took: Callable[[], int]) -> Answer:
+        origin = request.url.origin
+        connection = await self._connections.take(origin)
+        try:
+            response = await connection.handle_async_request(request)
+            try:
+                received = await _read_capped(response)
+            finally:
+                await response.aclose()  # a body left unread closes the connection instead
+        except BaseException:
+            await connection.aclose()
+            raise
+        await self._connections.give_back(origin, connection)
+        return Answer(response.status, took(), received, _header(response.headers, b"retry-after"))
+
     async def close(self) -> None:
-        await self._pool.aclose()
+        await self._connections.aclose()
+
+
+def _host_header(url: httpcore.URL) -> bytes:
+    host = url.host
+    if b":" in host:  # an IPv6 literal
+        host = b"[" + host + b"]"
+    if url.port is None or url.port == _DEFAULT_PORTS.get(url.scheme):
+        return host
+    return host + b":" + str(url.port).encode()
 
 
 async def _read_capped(response: httpcore.Response) -> bytes:
