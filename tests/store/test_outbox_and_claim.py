@@ -11,7 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Column, DateTime, MetaData, String, Table, create_engine, select
 
-from fluenzr_server.engine.claim import claim_due, release
+from fluenzr_server.engine.claim import claim_due, release, release_many
 from fluenzr_server.services import events
 from fluenzr_server.store import tables as t
 from fluenzr_server.store.database import Database
@@ -127,3 +127,24 @@ async def test_concurrent_claimers_never_take_the_same_row(work_table: Database)
     results = await asyncio.gather(*(claimer(f"worker-{i}") for i in range(4)))
     everything = [row_id for taken in results for row_id in taken]
     assert sorted(everything) == [f"w{i:03d}" for i in range(60)]  # all taken, none twice
+
+
+async def test_release_many_writes_only_the_rows_whose_lease_is_still_held(work_table: Database) -> None:
+    await _insert(work_table, 3)
+    lease = timedelta(seconds=30)
+    async with work_table.write() as conn:
+        rows = await claim_due(conn, work, now=T0 + timedelta(seconds=5), limit=3, lease=lease, owner="a")
+    later = T0 + timedelta(minutes=1)
+    async with work_table.write() as conn:  # a's lease ran out; b took w001
+        (taken,) = await claim_due(
+            conn, work, now=later, limit=1, lease=lease, owner="b", where=work.c.id == "w001"
+        )
+    values = {row.id: {"due_at": T0 + timedelta(hours=i)} for i, row in enumerate(rows)}
+    async with work_table.write() as conn:
+        kept = await release_many(conn, work, values, owner="a")
+    assert kept == {"w000", "w002"} and taken.id == "w001"
+    async with work_table.read() as conn:
+        found = {r.id: r for r in (await conn.execute(select(work))).all()}
+    assert found["w001"].lease_owner == "b"
+    assert (found["w002"].lease_owner, found["w002"].lease_until) == (None, None)
+    assert found["w002"].due_at.replace(tzinfo=UTC) == T0 + timedelta(hours=2)

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import and_, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from fluenzr_server.engine.claim import claim_due, release
+from fluenzr_server.engine.claim import claim_due, release_many
 from fluenzr_server.ids import new_id
 from fluenzr_server.resources import Resources
 from fluenzr_server.services.common import now as real_now
@@ -160,58 +160,53 @@ async def _record(
     single_attempt: bool,
 ) -> list[Recorded]:
     recorded: list[Recorded] = []
-    attempts: list[dict[str, Any]] = []
+    attempts: dict[str, dict[str, Any]] = {}
+    new_state: dict[str, dict[str, Any]] = {}
     succeeded: set[str] = set()
     first_failure: dict[str, datetime] = {}
     disable: dict[str, str] = {}
     decided_at = clock()
-    async with resources.database.write() as conn:
-        for row, (at, answer) in results:
-            hook = hooks[row.webhook_id]
-            if single_attempt:
-                ok = answer.status_code is not None and 200 <= answer.status_code < 300
-                decision = policy.Decision("delivered" if ok else "failed")
-            else:
-                decision = policy.decide(
-                    status_code=answer.status_code,
-                    retry_after_header=answer.retry_after,
-                    schedule_step=row.schedule_step,
-                    failing_since=_aware(hook.failing_since),
-                    now=decided_at,
-                )
-                if decision.status == "delivered":
-                    succeeded.add(hook.id)
-                else:
-                    first_failure.setdefault(hook.id, at)
-                if decision.disable:
-                    disable.setdefault(hook.id, decision.disable)
-            entry = {
-                "id": new_id("att"),
-                "delivery_id": row.id,
-                "attempted_at": at,
-                "status_code": answer.status_code,
-                "duration_ms": answer.duration_ms,
-                "response_body": answer.body[:RESPONSE_KEPT].decode("utf-8", "replace")
-                if answer.body
-                else None,
-                "error": answer.error,
-            }
-            kept = await release(
-                conn,
-                _deliveries,
-                row.id,
-                owner=owner,
-                status=decision.status,
-                due_at=decision.due_at or row.due_at,
-                attempt_count=row.attempt_count + 1,
-                schedule_step=row.schedule_step + 1,
-                last_attempt_at=at,
+    for row, (at, answer) in results:
+        hook = hooks[row.webhook_id]
+        if single_attempt:
+            ok = answer.status_code is not None and 200 <= answer.status_code < 300
+            decision = policy.Decision("delivered" if ok else "failed")
+        else:
+            decision = policy.decide(
+                status_code=answer.status_code,
+                retry_after_header=answer.retry_after,
+                schedule_step=row.schedule_step,
+                failing_since=_aware(hook.failing_since),
+                now=decided_at,
             )
-            if kept:  # else the delivery is gone (endpoint deleted) or another worker took it over
-                attempts.append(entry)
-            recorded.append(Recorded(row.id, decision.status, present_attempt(entry)))
-        if attempts:
-            await conn.execute(insert(t.webhook_attempts), attempts)
+            if decision.status == "delivered":
+                succeeded.add(hook.id)
+            else:
+                first_failure.setdefault(hook.id, at)
+            if decision.disable:
+                disable.setdefault(hook.id, decision.disable)
+        attempts[row.id] = {
+            "id": new_id("att"),
+            "delivery_id": row.id,
+            "attempted_at": at,
+            "status_code": answer.status_code,
+            "duration_ms": answer.duration_ms,
+            "response_body": answer.body[:RESPONSE_KEPT].decode("utf-8", "replace") if answer.body else None,
+            "error": answer.error,
+        }
+        new_state[row.id] = {
+            "status": decision.status,
+            "due_at": decision.due_at or row.due_at,
+            "attempt_count": row.attempt_count + 1,
+            "schedule_step": row.schedule_step + 1,
+            "last_attempt_at": at,
+        }
+        recorded.append(Recorded(row.id, decision.status, present_attempt(attempts[row.id])))
+    async with resources.database.write() as conn:
+        # A delivery not kept is gone (its endpoint was deleted) or another worker took it over.
+        kept = await release_many(conn, _deliveries, new_state, owner=owner)
+        if kept:
+            await conn.execute(insert(t.webhook_attempts), [attempts[row_id] for row_id in sorted(kept)])
         await _update_endpoints(conn, succeeded, first_failure, disable)
     return recorded
 
