@@ -35,6 +35,7 @@ SERVICE_CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
     "createEmailAccount": _email("fromEmail"),
     "updateEmailAccount": _email("fromEmail"),
     "createWebhook": _webhook_url,
+    "updateWebhook": _webhook_url,
 }
 
 
