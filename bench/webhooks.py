@@ -81,7 +81,7 @@ async def _seed(resources: Resources, url: str, count: int) -> tuple[str, str]:
         db,
         account_id=account_id,
         body={"url": url, "events": ["contact.created"]},
-        allow_http_localhost=True,
+        allow_private=True,
         box=resources.secret_box,
     )
     data = {
@@ -116,7 +116,7 @@ async def _pending(resources: Resources, account_id: str) -> int:
 
 async def measure(backend: str, database_url: str, sink_url: str, count: int) -> Run:
     settings = Settings(
-        _env_file=None, environment="test", database_url=database_url, allow_http_webhooks=True
+        _env_file=None, environment="test", database_url=database_url, allow_private_hosts=True
     )
     resources = Resources.open(settings)
     try:

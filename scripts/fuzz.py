@@ -123,7 +123,7 @@ def main() -> int:
             "FLUENZR_WEBHOOK_LOOPBACK_ONLY": "1",
         }
         if args.target == "mock":
-            command = [str(BIN / "fluenzr-server"), "mock", "--port", str(port), "--seed", "1"]
+            command = [str(BIN / "fluenzr-mock"), "--port", str(port), "--seed", "1"]
             config = ROOT / "mock" / "schemathesis.toml"
             phases = args.phases or STATELESS
         else:

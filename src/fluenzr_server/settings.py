@@ -1,12 +1,14 @@
-"""One typed settings object, read from FLUENZR_* environment variables (and a .env file)."""
+"""One typed settings object, read from FLUENZR_* environment variables (and a .env file).
+
+Read once at start-up (`Settings()` in the CLI, `app.asgi`, the sandbox) and handed on inside `Resources`.
+"""
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Literal
 
 from limits import parse as parse_rate_limit
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Good enough to keep a local database's credentials out of plain sight; refused in production.
@@ -24,7 +26,17 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     # Response validation costs most of the throughput; tests turn it on, production leaves it off.
     validate_responses: bool = False
-    allow_http_webhooks: bool = False
+    # Webhook URLs (http too) and SMTP/IMAP hosts may point at loopback and private addresses: local sinks
+    # and tests only. FLUENZR_ALLOW_HTTP_WEBHOOKS is its older name.
+    allow_private_hosts: bool = Field(
+        default=False,
+        validation_alias=AliasChoices(
+            "allow_private_hosts",
+            "allow_http_webhooks",
+            "FLUENZR_ALLOW_PRIVATE_HOSTS",
+            "FLUENZR_ALLOW_HTTP_WEBHOOKS",
+        ),
+    )
     # Test and fuzz runs: webhook deliveries connect to loopback addresses only, so no generated URL
     # (an https URL on a public literal address, say) makes traffic leave the machine.
     webhook_loopback_only: bool = False
@@ -35,6 +47,11 @@ class Settings(BaseSettings):
     secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET_KEY)
     old_secret_keys: list[SecretStr] = []
 
+    @property
+    def allow_http_webhooks(self) -> bool:
+        """The older name of `allow_private_hosts`."""
+        return self.allow_private_hosts
+
     @field_validator("rate_limit")
     @classmethod
     def _rate_limit_parses(cls, value: str) -> str:
@@ -44,16 +61,13 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
         if self.environment == "production":
-            if self.allow_http_webhooks:
-                raise ValueError("FLUENZR_ALLOW_HTTP_WEBHOOKS must be off in production")
+            if self.allow_private_hosts:
+                raise ValueError(
+                    "FLUENZR_ALLOW_PRIVATE_HOSTS (FLUENZR_ALLOW_HTTP_WEBHOOKS) must be off in production"
+                )
             if self.validate_responses:
                 raise ValueError("FLUENZR_VALIDATE_RESPONSES is for tests; it costs most of the throughput")
             key = self.secret_key.get_secret_value()
             if key == DEVELOPMENT_SECRET_KEY or len(key) < 32:
                 raise ValueError("FLUENZR_SECRET_KEY must be set to a random value of at least 32 characters")
         return self
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    return Settings()

@@ -5,15 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from fluenzr_server import envelope
-from fluenzr_server.crypto import secret_box
-from fluenzr_server.resources import Resources
 from fluenzr_server.services import webhook_deliveries, webhooks
-from handlers._common import Result, db, deleted, listed, paging, settings
-
-
-def _resources() -> Resources:
-    # One line to become `handlers._common.resources()` once the app carries its Resources.
-    return Resources(settings=settings(), database=db(), secret_box=secret_box())
+from handlers._common import Result, db, deleted, listed, paging, resources, secret_box, settings
 
 
 async def list_webhooks(
@@ -27,11 +20,7 @@ async def list_webhooks(
 async def create_webhook(user: str, body: dict[str, Any]) -> Result:
     """Subscribe a URL; the response carries the secret, once."""
     created = await webhooks.create_webhook(
-        db(),
-        account_id=user,
-        body=body,
-        allow_http_localhost=settings().allow_http_webhooks,
-        box=_resources().secret_box,
+        db(), account_id=user, body=body, allow_private=settings().allow_private_hosts, box=secret_box()
     )
     return envelope.ok(created), 201
 
@@ -44,11 +33,7 @@ async def get_webhook(user: str, webhook_id: str) -> Result:
 async def update_webhook(user: str, webhook_id: str, body: dict[str, Any]) -> Result:
     """Change url, events, description or active (re-enables a disabled endpoint)."""
     updated = await webhooks.update_webhook(
-        db(),
-        account_id=user,
-        webhook_id=webhook_id,
-        body=body,
-        allow_http_localhost=settings().allow_http_webhooks,
+        db(), account_id=user, webhook_id=webhook_id, body=body, allow_private=settings().allow_private_hosts
     )
     return envelope.ok(updated), 200
 
@@ -61,15 +46,13 @@ async def delete_webhook(user: str, webhook_id: str) -> Result:
 
 async def rotate_webhook_secret(user: str, webhook_id: str) -> Result:
     """A new secret, shown once; the old one keeps signing for 24 hours."""
-    rotated = await webhooks.rotate_secret(
-        db(), account_id=user, webhook_id=webhook_id, box=_resources().secret_box
-    )
+    rotated = await webhooks.rotate_secret(db(), account_id=user, webhook_id=webhook_id, box=secret_box())
     return envelope.ok(rotated), 200
 
 
 async def test_webhook(user: str, webhook_id: str) -> Result:
     """Deliver a `webhook.test` event now; the delivery with its attempt."""
-    sent = await webhook_deliveries.send_test(_resources(), account_id=user, webhook_id=webhook_id)
+    sent = await webhook_deliveries.send_test(resources(), account_id=user, webhook_id=webhook_id)
     return envelope.ok(sent), 200
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,21 +14,20 @@ from fluenzr_server.app import build_app
 from fluenzr_server.engine.webhooks import WebhookDispatcher
 from fluenzr_server.resources import Resources
 from fluenzr_server.services.common import now
-from fluenzr_server.store.database import Database
 from fluenzr_server.webhooks.http import WebhookClient
-from tests.conftest import Tenant, client_for, test_settings
+from tests.conftest import Tenant, client_for, resources_for, test_settings
 from tests.webhooks.receiver import Receiver
 
 
-@asynccontextmanager
-async def _no_lifespan(_app: Any) -> AsyncIterator[None]:
-    yield
+@pytest.fixture(scope="session")
+def hooks_resources(resources: Resources, database_url: str) -> Resources:
+    """The session's database with FLUENZR_ALLOW_PRIVATE_HOSTS on: endpoints may be loopback receivers."""
+    return resources_for(resources, test_settings(database_url, allow_private_hosts=True))
 
 
 @pytest.fixture(scope="session")
-def hooks_app(database: Database, database_url: str) -> Any:
-    """The API with FLUENZR_ALLOW_HTTP_WEBHOOKS on, so endpoints may be on loopback receivers."""
-    return build_app(test_settings(database_url, allow_http_webhooks=True), lifespan=_no_lifespan)
+def hooks_app(hooks_resources: Resources) -> Any:
+    return build_app(hooks_resources)
 
 
 @pytest.fixture
@@ -39,8 +37,8 @@ async def api(hooks_app: Any, tenant: Tenant) -> AsyncIterator[httpx.AsyncClient
 
 
 @pytest.fixture
-def resources(database: Database, database_url: str) -> Resources:
-    return Resources.open(test_settings(database_url, allow_http_webhooks=True), database=database)
+def hook_resources(hooks_resources: Resources) -> Resources:
+    return hooks_resources
 
 
 @pytest.fixture
@@ -88,11 +86,11 @@ async def subscribe(api: httpx.AsyncClient, receiver: Receiver, events: list[str
     return created
 
 
-async def drain(dispatcher: WebhookDispatcher, resources: Resources, rounds: int = 20) -> int:
+async def drain(dispatcher: WebhookDispatcher, hook_resources: Resources, rounds: int = 20) -> int:
     """Tick until nothing is due (at the dispatcher's clock); the number of attempts made."""
     total = 0
     for _ in range(rounds):
-        handled = await dispatcher.tick(resources)
+        handled = await dispatcher.tick(hook_resources)
         total += handled
         if handled == 0:
             return total

@@ -31,7 +31,7 @@ async def test_get_and_update(api: httpx.AsyncClient, receiver: Receiver) -> Non
     ("body", "field"),
     [
         ({}, None),
-        ({"url": "https://10.0.0.1/hook"}, "url"),
+        ({"url": "https://user:pw@hooks.example.com/x"}, "url"),
         ({"url": "ftp://hooks.example.com/x"}, "url"),
         ({"events": []}, "events"),
         ({"events": ["contact.exploded"]}, "events"),
@@ -67,13 +67,13 @@ async def test_test_delivers_now_and_returns_the_attempt(api: httpx.AsyncClient,
 
 
 async def test_deliveries_are_paged_and_filtered(
-    api: httpx.AsyncClient, receiver: Receiver, dispatcher: WebhookDispatcher, resources: Resources
+    api: httpx.AsyncClient, receiver: Receiver, dispatcher: WebhookDispatcher, hook_resources: Resources
 ) -> None:
     hook = await subscribe(api, receiver, ["contact.created"])
     receiver.answer(500)
     for _ in range(3):
         await create_contact(api)
-    await drain(dispatcher, resources)
+    await drain(dispatcher, hook_resources)
     page = await api.get(f"/webhooks/{hook['id']}/deliveries", params={"perPage": 2, "order": "asc"})
     assert page.status_code == 200 and page.json()["meta"] == {"page": 1, "perPage": 2, "total": 3}
     pending = ok(await api.get(f"/webhooks/{hook['id']}/deliveries", params={"status": "pending"}))
@@ -90,12 +90,12 @@ async def test_deliveries_are_paged_and_filtered(
 
 
 async def test_retry_needs_an_active_endpoint_and_a_delivery_of_that_endpoint(
-    api: httpx.AsyncClient, receiver: Receiver, dispatcher: WebhookDispatcher, resources: Resources
+    api: httpx.AsyncClient, receiver: Receiver, dispatcher: WebhookDispatcher, hook_resources: Resources
 ) -> None:
     hook = await subscribe(api, receiver, ["contact.created"])
     other = await subscribe(api, receiver, ["contact.updated"])
     await create_contact(api)
-    await drain(dispatcher, resources)
+    await drain(dispatcher, hook_resources)
     (delivery,) = ok(await api.get(f"/webhooks/{hook['id']}/deliveries"))
     error(await api.post(f"/webhooks/{other['id']}/deliveries/{delivery['id']}/retry"), 404, "NOT_FOUND")
     error(await api.post(f"/webhooks/{hook['id']}/deliveries/dlv_nope/retry"), 404, "NOT_FOUND")

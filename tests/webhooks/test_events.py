@@ -25,7 +25,7 @@ def payloads(receiver: Receiver) -> list[dict[str, Any]]:
 
 
 async def test_contact_events_arrive_signed_with_the_api_representation(
-    api: httpx.AsyncClient, receiver: Receiver, dispatcher: WebhookDispatcher, resources: Resources
+    api: httpx.AsyncClient, receiver: Receiver, dispatcher: WebhookDispatcher, hook_resources: Resources
 ) -> None:
     await subscribe(api, receiver, CONTACT_EVENTS)
     created = await create_contact(api, firstName="Ada")
@@ -34,7 +34,7 @@ async def test_contact_events_arrive_signed_with_the_api_representation(
     ]
     assert (await api.delete(f"/contacts/{created['id']}")).status_code == 200
 
-    assert await drain(dispatcher, resources) == 3
+    assert await drain(dispatcher, hook_resources) == 3
     arrived = payloads(receiver)
     assert all(r.verified for r in receiver.received)
     by_type = {p["type"]: p for p in arrived}
@@ -51,7 +51,7 @@ async def test_contact_events_arrive_signed_with_the_api_representation(
 
 
 async def test_campaign_events_arrive(
-    api: httpx.AsyncClient, receiver: Receiver, dispatcher: WebhookDispatcher, resources: Resources
+    api: httpx.AsyncClient, receiver: Receiver, dispatcher: WebhookDispatcher, hook_resources: Resources
 ) -> None:
     await subscribe(api, receiver, CAMPAIGN_EVENTS)
     mailbox = (await api.post("/email-accounts", json=email_account_body())).json()["data"]
@@ -63,7 +63,7 @@ async def test_campaign_events_arrive(
     await api.post(f"/campaigns/{campaign['id']}/start")  # already running: no second event
     paused = (await api.post(f"/campaigns/{campaign['id']}/pause")).json()["data"]
 
-    assert await drain(dispatcher, resources) == 2
+    assert await drain(dispatcher, hook_resources) == 2
     by_type = {p["type"]: p["data"] for p in payloads(receiver)}
     assert by_type == {"campaign.started": started, "campaign.paused": paused}
     assert all(r.verified for r in receiver.received)
@@ -74,7 +74,7 @@ async def test_only_subscribed_types_of_active_endpoints_of_the_account_are_deli
     other_api: httpx.AsyncClient,
     receiver: Receiver,
     dispatcher: WebhookDispatcher,
-    resources: Resources,
+    hook_resources: Resources,
 ) -> None:
     await subscribe(api, receiver, ["contact.deleted"])
     paused_hook = await subscribe(api, receiver, ["contact.created"])
@@ -83,18 +83,18 @@ async def test_only_subscribed_types_of_active_endpoints_of_the_account_are_deli
     contact = await create_contact(api)  # contact.created: only the paused endpoint wanted it
     await api.delete(f"/contacts/{contact['id']}")
 
-    assert await drain(dispatcher, resources) == 1
+    assert await drain(dispatcher, hook_resources) == 1
     assert [p["type"] for p in payloads(receiver)] == ["contact.deleted"]
 
 
 async def test_a_failed_change_emits_nothing(
-    api: httpx.AsyncClient, tenant: Tenant, receiver: Receiver, resources: Resources
+    api: httpx.AsyncClient, tenant: Tenant, receiver: Receiver, hook_resources: Resources
 ) -> None:
     await subscribe(api, receiver, ["contact.created"])
     contact = await create_contact(api)
     duplicate = await api.post("/contacts", json={"email": contact["email"]})
     assert duplicate.status_code == 409
-    async with resources.database.read() as conn:
+    async with hook_resources.database.read() as conn:
         count = select(func.count()).select_from(t.events).where(t.events.c.account_id == tenant.account_id)
         deliveries = (
             select(func.count())

@@ -81,7 +81,7 @@ async def test_the_checked_address_is_the_one_connected_to(receiver: Receiver) -
 
 
 async def test_a_delivery_to_a_loopback_endpoint_is_refused_by_a_worker_without_the_flag(
-    api: httpx.AsyncClient, receiver: Receiver, resources: Resources, tenant: Tenant, clock: Clock
+    api: httpx.AsyncClient, receiver: Receiver, hook_resources: Resources, tenant: Tenant, clock: Clock
 ) -> None:
     hook = await subscribe(api, receiver, ["contact.created"])  # created while local development allowed it
     strict = WebhookDispatcher(
@@ -89,7 +89,7 @@ async def test_a_delivery_to_a_loopback_endpoint_is_refused_by_a_worker_without_
     )
     try:
         await create_contact(api)
-        assert await drain(strict, resources) == 1
+        assert await drain(strict, hook_resources) == 1
     finally:
         await strict.close()
     (delivery,) = (await api.get(f"/webhooks/{hook['id']}/deliveries")).json()["data"]

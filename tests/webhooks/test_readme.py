@@ -57,14 +57,14 @@ async def test_the_readme_receiver_accepts_real_deliveries_and_refuses_forged_on
     api: httpx.AsyncClient,
     served: tuple[str, dict[str, Any]],
     dispatcher: WebhookDispatcher,
-    resources: Resources,
+    hook_resources: Resources,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     url, seen = served
     created = (await api.post("/webhooks", json={"url": url, "events": ["contact.created"]})).json()["data"]
     monkeypatch.setenv("FLUENZR_WEBHOOK_SECRET", created["secret"])
     contact = await create_contact(api)
-    await drain(dispatcher, resources)
+    await drain(dispatcher, hook_resources)
     assert list(seen.values()) == [contact]
     (delivery,) = (await api.get(f"/webhooks/{created['id']}/deliveries")).json()["data"]
     assert delivery["status"] == "delivered" and delivery["attempts"][0]["statusCode"] == 204

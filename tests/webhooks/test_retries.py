@@ -34,7 +34,7 @@ async def test_failures_follow_the_svix_schedule_then_fail_with_the_same_webhook
     api: httpx.AsyncClient,
     receiver: Receiver,
     dispatcher: WebhookDispatcher,
-    resources: Resources,
+    hook_resources: Resources,
     clock: Clock,
 ) -> None:
     receiver.strict_time = False
@@ -42,14 +42,14 @@ async def test_failures_follow_the_svix_schedule_then_fail_with_the_same_webhook
     receiver.answer(500, times=len(RETRY_DELAYS) + 1, body=b"boom " * 400)
     await create_contact(api)
 
-    assert await drain(dispatcher, resources) == 1
+    assert await drain(dispatcher, hook_resources) == 1
     for delay in RETRY_DELAYS:
         delivery = await one_delivery(api, hook["id"])
         assert delivery["status"] == "pending"
         clock.advance(delay - timedelta(seconds=1))
-        assert await drain(dispatcher, resources) == 0, "attempted before its time"
+        assert await drain(dispatcher, hook_resources) == 0, "attempted before its time"
         clock.advance(timedelta(seconds=1))
-        assert await drain(dispatcher, resources) == 1
+        assert await drain(dispatcher, hook_resources) == 1
 
     delivery = await one_delivery(api, hook["id"])
     assert delivery["status"] == "failed" and delivery["nextAttemptAt"] is None
@@ -65,7 +65,7 @@ async def test_a_2xx_after_failures_delivers(
     api: httpx.AsyncClient,
     receiver: Receiver,
     dispatcher: WebhookDispatcher,
-    resources: Resources,
+    hook_resources: Resources,
     clock: Clock,
 ) -> None:
     receiver.strict_time = False
@@ -73,21 +73,21 @@ async def test_a_2xx_after_failures_delivers(
     receiver.answer(502)
     receiver.answer(204)
     await create_contact(api)
-    await drain(dispatcher, resources)
+    await drain(dispatcher, hook_resources)
     clock.advance(RETRY_DELAYS[0])
-    await drain(dispatcher, resources)
+    await drain(dispatcher, hook_resources)
     delivery = await one_delivery(api, hook["id"])
     assert delivery["status"] == "delivered"
     assert [a["statusCode"] for a in delivery["attempts"]] == [502, 204]
 
 
 async def test_a_redirect_is_a_failure_and_is_not_followed(
-    api: httpx.AsyncClient, receiver: Receiver, dispatcher: WebhookDispatcher, resources: Resources
+    api: httpx.AsyncClient, receiver: Receiver, dispatcher: WebhookDispatcher, hook_resources: Resources
 ) -> None:
     hook = await subscribe(api, receiver, ["contact.created"])
     receiver.answer(307, headers={"Location": receiver.url + "/elsewhere"})
     await create_contact(api)
-    await drain(dispatcher, resources)
+    await drain(dispatcher, hook_resources)
     delivery = await one_delivery(api, hook["id"])
     assert delivery["status"] == "pending" and delivery["attempts"][0]["statusCode"] == 307
     assert [r.headers["x-path"] for r in receiver.received] == ["/hooks"]
@@ -97,14 +97,14 @@ async def test_410_gone_disables_the_endpoint_and_put_re_enables_it(
     api: httpx.AsyncClient,
     receiver: Receiver,
     dispatcher: WebhookDispatcher,
-    resources: Resources,
+    hook_resources: Resources,
     clock: Clock,
 ) -> None:
     receiver.strict_time = False
     hook = await subscribe(api, receiver, ["contact.created"])
     receiver.answer(410)
     await create_contact(api)
-    await drain(dispatcher, resources)
+    await drain(dispatcher, hook_resources)
     disabled = (await api.get(f"/webhooks/{hook['id']}")).json()["data"]
     assert disabled["active"] is False
     assert disabled["disabledReason"] == "The endpoint answered 410 Gone"
@@ -112,12 +112,12 @@ async def test_410_gone_disables_the_endpoint_and_put_re_enables_it(
 
     await create_contact(api)  # a disabled endpoint gets no new deliveries
     clock.advance(timedelta(hours=1))
-    assert await drain(dispatcher, resources) == 0
+    assert await drain(dispatcher, hook_resources) == 0
 
     enabled = (await api.put(f"/webhooks/{hook['id']}", json={"active": True})).json()["data"]
     assert enabled["active"] is True and enabled["disabledReason"] is None
     await create_contact(api)
-    assert await drain(dispatcher, resources) == 1
+    assert await drain(dispatcher, hook_resources) == 1
     assert len(receiver.received) == 2 and all(r.verified for r in receiver.received)
 
 
@@ -125,25 +125,25 @@ async def test_429_and_503_honour_retry_after(
     api: httpx.AsyncClient,
     receiver: Receiver,
     dispatcher: WebhookDispatcher,
-    resources: Resources,
+    hook_resources: Resources,
     clock: Clock,
 ) -> None:
     receiver.strict_time = False
     hook = await subscribe(api, receiver, ["contact.created"])
     receiver.answer(429, headers={"Retry-After": "120"})
     await create_contact(api)
-    await drain(dispatcher, resources)
+    await drain(dispatcher, hook_resources)
     clock.advance(RETRY_DELAYS[0])  # the schedule's 5 s is not enough: the endpoint asked for 120 s
-    assert await drain(dispatcher, resources) == 0
+    assert await drain(dispatcher, hook_resources) == 0
     clock.advance(timedelta(seconds=116))
     receiver.answer(
         503, headers={"Retry-After": format_datetime(clock() + timedelta(minutes=42), usegmt=True)}
     )
-    assert await drain(dispatcher, resources) == 1
+    assert await drain(dispatcher, hook_resources) == 1
     clock.advance(timedelta(minutes=41))  # past the schedule's 5 min, before the date it asked for
-    assert await drain(dispatcher, resources) == 0
+    assert await drain(dispatcher, hook_resources) == 0
     clock.advance(timedelta(minutes=1, seconds=1))
-    assert await drain(dispatcher, resources) == 1
+    assert await drain(dispatcher, hook_resources) == 1
     delivery = await one_delivery(api, hook["id"])
     assert [a["statusCode"] for a in delivery["attempts"]] == [429, 503, 200]
     assert delivery["status"] == "delivered"
@@ -153,7 +153,7 @@ async def test_five_days_of_failures_disable_the_endpoint(
     api: httpx.AsyncClient,
     receiver: Receiver,
     dispatcher: WebhookDispatcher,
-    resources: Resources,
+    hook_resources: Resources,
     clock: Clock,
 ) -> None:
     receiver.strict_time = False
@@ -162,11 +162,11 @@ async def test_five_days_of_failures_disable_the_endpoint(
     for _day in range(5):  # a new event each day; every attempt fails
         await create_contact(api)
         clock.advance(timedelta(seconds=1))
-        await drain(dispatcher, resources)
+        await drain(dispatcher, hook_resources)
         assert (await api.get(f"/webhooks/{hook['id']}")).json()["data"]["active"] is True
         clock.advance(timedelta(days=1))
     await create_contact(api)
-    await drain(dispatcher, resources)
+    await drain(dispatcher, hook_resources)
     disabled = (await api.get(f"/webhooks/{hook['id']}")).json()["data"]
     assert disabled["active"] is False
     assert disabled["disabledReason"] == "Every delivery attempt failed for 5 days"
@@ -175,7 +175,7 @@ async def test_five_days_of_failures_disable_the_endpoint(
     await api.put(f"/webhooks/{hook['id']}", json={"active": True})
     await create_contact(api)
     clock.advance(timedelta(days=2))  # whatever was still pending resumes too
-    await drain(dispatcher, resources)
+    await drain(dispatcher, hook_resources)
     found = await deliveries(api, hook["id"])
     assert all(d["status"] != "pending" for d in found)
     assert found[0]["status"] == "delivered"  # the newest
@@ -186,20 +186,20 @@ async def test_a_paused_endpoint_keeps_its_pending_deliveries_until_re_enabled(
     api: httpx.AsyncClient,
     receiver: Receiver,
     dispatcher: WebhookDispatcher,
-    resources: Resources,
+    hook_resources: Resources,
     clock: Clock,
 ) -> None:
     receiver.strict_time = False
     hook = await subscribe(api, receiver, ["contact.created"])
     receiver.answer(500)
     await create_contact(api)
-    await drain(dispatcher, resources)
+    await drain(dispatcher, hook_resources)
     await api.put(f"/webhooks/{hook['id']}", json={"active": False})
     clock.advance(timedelta(minutes=1))
-    assert await drain(dispatcher, resources) == 0
+    assert await drain(dispatcher, hook_resources) == 0
     assert (await one_delivery(api, hook["id"]))["status"] == "pending"
     await api.put(f"/webhooks/{hook['id']}", json={"active": True})
-    assert await drain(dispatcher, resources) == 1
+    assert await drain(dispatcher, hook_resources) == 1
     assert (await one_delivery(api, hook["id"]))["status"] == "delivered"
 
 
@@ -207,35 +207,35 @@ async def test_a_success_ends_the_run_of_failures(
     api: httpx.AsyncClient,
     receiver: Receiver,
     dispatcher: WebhookDispatcher,
-    resources: Resources,
+    hook_resources: Resources,
     clock: Clock,
 ) -> None:
     receiver.strict_time = False
     hook = await subscribe(api, receiver, ["contact.created"])
     receiver.answer(500)
     await create_contact(api)
-    await drain(dispatcher, resources)
-    async with resources.database.read() as conn:
+    await drain(dispatcher, hook_resources)
+    async with hook_resources.database.read() as conn:
         query = select(t.webhooks.c.failing_since).where(t.webhooks.c.id == hook["id"])
         assert (await conn.execute(query)).scalar_one() is not None
     clock.advance(RETRY_DELAYS[0])
-    await drain(dispatcher, resources)
-    async with resources.database.read() as conn:
+    await drain(dispatcher, hook_resources)
+    async with hook_resources.database.read() as conn:
         assert (await conn.execute(query)).scalar_one() is None
 
 
 async def test_manual_retry_sends_again_with_the_same_webhook_id(
-    api: httpx.AsyncClient, receiver: Receiver, dispatcher: WebhookDispatcher, resources: Resources
+    api: httpx.AsyncClient, receiver: Receiver, dispatcher: WebhookDispatcher, hook_resources: Resources
 ) -> None:
     hook = await subscribe(api, receiver, ["contact.created"])
     await create_contact(api)
-    await drain(dispatcher, resources)
+    await drain(dispatcher, hook_resources)
     delivery = await one_delivery(api, hook["id"])
     assert delivery["status"] == "delivered"
     response = await api.post(f"/webhooks/{hook['id']}/deliveries/{delivery['id']}/retry")
     assert response.status_code == 202, response.text
     assert response.json()["data"]["status"] == "pending"
-    await drain(dispatcher, resources)
+    await drain(dispatcher, hook_resources)
     assert list(receiver.ids().values()) == [2]
     assert all(r.verified for r in receiver.received)
     again = await one_delivery(api, hook["id"])

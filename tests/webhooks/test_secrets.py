@@ -14,9 +14,9 @@ from alembic import command
 from fluenzr import verify_webhook
 from sqlalchemy import create_engine, select, text
 
-from fluenzr_server.crypto import secret_box
 from fluenzr_server.engine.webhooks import WebhookDispatcher
-from fluenzr_server.resources import Resources
+from fluenzr_server.resources import Resources, secret_box_for
+from fluenzr_server.settings import Settings
 from fluenzr_server.store import tables as t
 from fluenzr_server.store.migrate import alembic_config
 from fluenzr_server.webhooks.secrets import unseal
@@ -27,22 +27,22 @@ from tests.webhooks.receiver import Receiver
 
 
 async def test_secrets_are_stored_encrypted(
-    api: httpx.AsyncClient, receiver: Receiver, resources: Resources
+    api: httpx.AsyncClient, receiver: Receiver, hook_resources: Resources
 ) -> None:
     hook = await subscribe(api, receiver, ["contact.created"])
-    async with resources.database.read() as conn:
+    async with hook_resources.database.read() as conn:
         stored = (
             await conn.execute(select(t.webhooks.c.secret).where(t.webhooks.c.id == hook["id"]))
         ).scalar_one()
     assert "whsec_" not in stored and hook["secret"].removeprefix("whsec_") not in stored
-    assert unseal(resources.secret_box, stored) == hook["secret"]
+    assert unseal(hook_resources.secret_box, stored) == hook["secret"]
 
 
 async def test_rotation_signs_with_both_secrets_for_24_hours(
     api: httpx.AsyncClient,
     receiver: Receiver,
     dispatcher: WebhookDispatcher,
-    resources: Resources,
+    hook_resources: Resources,
     clock: Clock,
 ) -> None:
     hook = await subscribe(api, receiver, ["contact.created"])
@@ -55,7 +55,7 @@ async def test_rotation_signs_with_both_secrets_for_24_hours(
     assert "secret" not in (await api.get(f"/webhooks/{hook['id']}")).json()["data"]
 
     await create_contact(api)
-    await drain(dispatcher, resources)
+    await drain(dispatcher, hook_resources)
     (during,) = receiver.received
     assert during.signatures == 2
     for secret in (old, new):  # a receiver on either secret accepts it: the package and the SDK agree
@@ -66,7 +66,7 @@ async def test_rotation_signs_with_both_secrets_for_24_hours(
     clock.advance(timedelta(hours=24, seconds=1))
     receiver.strict_time = False
     await create_contact(api)
-    await drain(dispatcher, resources)
+    await drain(dispatcher, hook_resources)
     after = receiver.received[-1]
     assert after.signatures == 1
     receiver.secrets = [new]
@@ -76,15 +76,15 @@ async def test_rotation_signs_with_both_secrets_for_24_hours(
 
 
 async def test_a_legacy_plaintext_secret_still_signs(
-    api: httpx.AsyncClient, receiver: Receiver, dispatcher: WebhookDispatcher, resources: Resources
+    api: httpx.AsyncClient, receiver: Receiver, dispatcher: WebhookDispatcher, hook_resources: Resources
 ) -> None:
     hook = await subscribe(api, receiver, ["contact.created"])
-    async with resources.database.write() as conn:
+    async with hook_resources.database.write() as conn:
         await conn.execute(
             t.webhooks.update().where(t.webhooks.c.id == hook["id"]).values(secret=hook["secret"])
         )
     await create_contact(api)
-    await drain(dispatcher, resources)
+    await drain(dispatcher, hook_resources)
     assert [r.verified for r in receiver.received] == [True]
 
 
@@ -118,7 +118,7 @@ def test_migration_0009_encrypts_existing_secrets_and_downgrade_restores_them(em
     command.upgrade(config, "head")
     with engine.connect() as conn:
         stored = conn.execute(text("SELECT secret FROM webhooks WHERE id = 'whk_m'")).scalar_one()
-    assert stored != plaintext and secret_box().decrypt(stored) == plaintext
+    assert stored != plaintext and secret_box_for(Settings(_env_file=None)).decrypt(stored) == plaintext
     command.downgrade(config, "0006")
     with engine.connect() as conn:
         assert conn.execute(text("SELECT secret FROM webhooks WHERE id = 'whk_m'")).scalar_one() == plaintext

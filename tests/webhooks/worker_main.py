@@ -19,18 +19,18 @@ from fluenzr_server.settings import Settings
 
 async def main(database_url: str, account_id: str, lease_seconds: float) -> None:
     settings = Settings(
-        _env_file=None, environment="test", database_url=database_url, allow_http_webhooks=True
+        _env_file=None, environment="test", database_url=database_url, allow_private_hosts=True
     )
-    resources = Resources.open(settings)
+    hook_resources = Resources.open(settings)
     dispatcher = WebhookDispatcher(lease=timedelta(seconds=lease_seconds), account_ids=[account_id], batch=50)
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     print("worker ready", flush=True)
     try:
-        await run_tasks([dispatcher], resources, stop, idle_seconds=0.05)
+        await run_tasks([dispatcher], hook_resources, stop, idle_seconds=0.05)
     finally:
         await dispatcher.close()
-        await resources.close()
+        await hook_resources.close()
 
 
 if __name__ == "__main__":

@@ -17,26 +17,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from fluenzr_server.crypto import SecretBox
 from fluenzr_server.errors import NotFound
 from fluenzr_server.ids import new_id, new_webhook_secret
+from fluenzr_server.net_policy import check_webhook_url
 from fluenzr_server.services.common import now, wire_time
-from fluenzr_server.services.webhook_urls import check_webhook_url
 from fluenzr_server.store import tables as t
 from fluenzr_server.store.database import Database
 from fluenzr_server.store.paging import PageRequest, fetch_page
 from fluenzr_server.webhooks.secrets import ROTATION_OVERLAP, seal
+from fluenzr_server.wire.webhooks import present
 
 _SORTS = {"createdAt": t.webhooks.c.created_at, "url": t.webhooks.c.url}
-
-
-def present(row: Row[Any] | Any) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "url": row.url,
-        "events": row.events,
-        "description": row.description,
-        "active": row.active,
-        "disabledReason": row.disabled_reason,
-        "createdAt": wire_time(row.created_at),
-    }
 
 
 async def load(conn: AsyncConnection, *, account_id: str, webhook_id: str) -> Row[Any]:
@@ -68,9 +57,11 @@ async def get_webhook(db: Database, *, account_id: str, webhook_id: str) -> dict
 
 
 async def create_webhook(
-    db: Database, *, account_id: str, body: dict[str, Any], allow_http_localhost: bool, box: SecretBox
+    db: Database, *, account_id: str, body: dict[str, Any], allow_private: bool = False, box: SecretBox
 ) -> dict[str, Any]:
-    url = check_webhook_url(body["url"], allow_http_localhost=allow_http_localhost)
+    """A new subscription with its secret (shown this once, stored encrypted); 400 when `url` is not an
+    https URL to a public host (`net_policy`)."""
+    url = check_webhook_url(body["url"], allow_private=allow_private)
     secret = new_webhook_secret()
     values = {
         "id": new_id("whk"),
@@ -83,19 +74,18 @@ async def create_webhook(
         "created_at": now(),
     }
     async with db.write() as conn:
-        await conn.execute(t.webhooks.insert().values(values))
-        created = present(await load(conn, account_id=account_id, webhook_id=str(values["id"])))
-    return {**created, "secret": secret}
+        row = (await conn.execute(t.webhooks.insert().values(values).returning(*t.webhooks.c))).one()
+    return present(row, secret=secret)
 
 
 async def update_webhook(
-    db: Database, *, account_id: str, webhook_id: str, body: dict[str, Any], allow_http_localhost: bool
+    db: Database, *, account_id: str, webhook_id: str, body: dict[str, Any], allow_private: bool = False
 ) -> dict[str, Any]:
     """Change the fields sent (url, events, description, active); `active: true` re-enables a disabled
     endpoint (its run of failures starts afresh)."""
     values: dict[str, Any] = {}
     if "url" in body:
-        values["url"] = check_webhook_url(body["url"], allow_http_localhost=allow_http_localhost)
+        values["url"] = check_webhook_url(body["url"], allow_private=allow_private)
     for field in ("events", "description"):
         if field in body:
             values[field] = body[field]
@@ -124,8 +114,8 @@ async def rotate_secret(
             .where(t.webhooks.c.id == webhook_id)
             .values(secret=seal(box, secret), previous_secret=row.secret, previous_secret_expires_at=expires)
         )
-        rotated = present(await load(conn, account_id=account_id, webhook_id=webhook_id))
-    return {**rotated, "secret": secret, "previousSecretExpiresAt": wire_time(expires)}
+        rotated = present(await load(conn, account_id=account_id, webhook_id=webhook_id), secret=secret)
+    return {**rotated, "previousSecretExpiresAt": wire_time(expires)}
 
 
 async def delete_webhook(db: Database, *, account_id: str, webhook_id: str) -> None:

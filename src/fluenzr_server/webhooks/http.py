@@ -32,12 +32,9 @@ Resolver = Callable[..., Awaitable[list[Address]]]
 
 
 def allow_private_hosts(settings: Settings) -> bool:
-    """Whether deliveries may reach private and loopback addresses (local development and tests only).
-
-    Reads `allow_http_webhooks` until `Settings.allow_private_hosts` (FLUENZR_ALLOW_PRIVATE_HOSTS, its
-    alias) lands; then this is the one line to change.
-    """
-    return settings.allow_http_webhooks
+    """Whether deliveries may reach private and loopback addresses (FLUENZR_ALLOW_PRIVATE_HOSTS: local
+    development and tests only, refused in production)."""
+    return settings.allow_private_hosts
 
 
 class PinnedBackend(httpcore.AsyncNetworkBackend):

@@ -1,7 +1,7 @@
 """webhook delivery: deliveries, attempts, secret rotation, disabling; secrets encrypted at rest
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0007
 Create Date: 2026-11-30 12:30:00
 
 Existing `whsec_…` secrets are encrypted here with the secret box of the running settings
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
