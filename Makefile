@@ -113,6 +113,7 @@ test: lint test-py test-js fuzz  ## everything CI runs
 bench: install  ## throughput/latency vs the bare-Starlette ceiling and Prism (not part of test; as root)
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	eval "$$(bash .ci/services.sh)" && $(BIN)/python -m bench.run && $(BIN)/python -m bench.engine
+	eval "$$(bash .ci/services.sh)" && $(BIN)/python -m bench.webhooks
 
 clean:
 	rm -rf $(VENV) $(CLIENTGEN) build tools/node_modules $(JS)/node_modules $(JS)/dist .mypy_cache .ruff_cache .pytest_cache

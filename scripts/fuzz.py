@@ -50,6 +50,15 @@ def fresh_postgres(admin_url: str, name: str) -> str:
     return sync_url(admin_url).set(database=name).render_as_string(hide_password=False)
 
 
+def drop_postgres(admin_url: str, name: str) -> None:
+    from fluenzr_server.store.engine import sync_url
+
+    engine = create_engine(sync_url(admin_url), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
 def wait_healthy(base_url: str, process: subprocess.Popen[Any], log: Path) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -112,6 +121,8 @@ def main() -> int:
             "FLUENZR_RATE_LIMIT": "100000000/minute",
             # The API alone: the engine would send to the fuzzed hosts and pause campaigns by itself.
             "FLUENZR_ENGINE": "off",
+            # testWebhook (and the engine, when embedded) deliver to the generated URLs: keep it on loopback.
+            "FLUENZR_WEBHOOK_LOOPBACK_ONLY": "1",
         }
         if args.target == "mock":
             command = [str(BIN / "fluenzr-mock"), "--port", str(port), "--seed", "1"]
@@ -122,7 +133,8 @@ def main() -> int:
                 admin = os.environ.get("FLUENZR_TEST_POSTGRES_URL")
                 if not admin:
                     sys.exit("set FLUENZR_TEST_POSTGRES_URL (bash .ci/services.sh prints it)")
-                env["FLUENZR_DATABASE_URL"] = fresh_postgres(admin, "fluenzr_fuzz")
+                # One database per run: concurrent runs on a shared server must not drop each other's.
+                env["FLUENZR_DATABASE_URL"] = fresh_postgres(admin, f"fluenzr_fuzz_{os.getpid()}")
             else:
                 env["FLUENZR_DATABASE_URL"] = f"sqlite:///{workdir / 'fuzz.db'}"
             cli(env, "migrate")
@@ -175,6 +187,8 @@ def main() -> int:
         finally:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=15)
+            if args.target == "postgresql":
+                drop_postgres(os.environ["FLUENZR_TEST_POSTGRES_URL"], f"fluenzr_fuzz_{os.getpid()}")
         errors = [
             line
             for line in log.read_text(errors="replace").splitlines()

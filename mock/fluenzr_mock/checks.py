@@ -42,6 +42,7 @@ SERVICE_CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
     "createEmailAccount": _email_account,
     "updateEmailAccount": _email_account,
     "createWebhook": _webhook_url,
+    "updateWebhook": _webhook_url,
 }
 
 

@@ -173,6 +173,7 @@ async def seed_demo_data(resources: Resources) -> DemoData:
             "events": ["email.replied", "contact.unsubscribed"],
             "description": "Sync replies to the CRM",
         },
+        box=resources.secret_box,
     )
     return DemoData(
         account_id=account_id,

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
             "FLUENZR_ALLOW_HTTP_WEBHOOKS",
         ),
     )
+    # Test and fuzz runs: webhook deliveries connect to loopback addresses only, so no generated URL
+    # (an https URL on a public literal address, say) makes traffic leave the machine.
+    webhook_loopback_only: bool = False
     # Client address source for unauthenticated rate limiting: trust X-Forwarded-For only behind a proxy.
     trust_forwarded_for: bool = False
     log_level: str = "info"

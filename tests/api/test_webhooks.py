@@ -13,7 +13,7 @@ from tests.conftest import Tenant
 from tests.utils.assertions import assert_id, error, ok, timestamp, utcnow
 from tests.utils.factories import create_webhook
 
-WEBHOOK_FIELDS = {"id", "url", "events", "description", "active", "createdAt"}
+WEBHOOK_FIELDS = {"id", "url", "events", "description", "active", "disabledReason", "createdAt"}
 INTERNAL_HOSTS = [
     "127.0.0.1",
     "127.1",

@@ -231,7 +231,8 @@ async def test_unknown_path_outside_the_api_is_a_404_envelope(app: Any, tenant: 
         ("GET", "/groups/grp_x/contacts", ["POST"]),
         ("GET", "/campaigns/cmp_x/start", ["POST"]),
         ("DELETE", "/campaigns/cmp_x/stats", ["GET"]),
-        ("GET", "/webhooks/whk_x", ["DELETE"]),
+        ("POST", "/webhooks/whk_x", ["DELETE", "GET", "PUT"]),
+        ("GET", "/webhooks/whk_x/test", ["POST"]),
         ("POST", "/health", ["GET"]),
     ],
 )

@@ -274,6 +274,8 @@ async def test_bad_json_is_a_400_envelope(client: httpx.AsyncClient) -> None:
 async def test_server_side_input_rules_apply_as_in_the_real_server(client: httpx.AsyncClient) -> None:
     response = await client.post("/webhooks", json={**WEBHOOK, "url": "http://127.0.0.1:8080/hook"})
     assert envelope_error(response, 400, "VALIDATION_ERROR") == {"url": "must use https"}
+    response = await client.put("/webhooks/whk_1", json={"url": "https://10.0.0.1/hook"})
+    assert "url" in envelope_error(response, 400, "VALIDATION_ERROR")
 
     long_local = "a" * 65 + "@example.com"
     response = await client.post("/contacts", json={"email": long_local})
@@ -323,7 +325,7 @@ async def test_unknown_path_is_a_404_envelope(client: httpx.AsyncClient) -> None
     [
         ("DELETE", "/campaigns", "GET, POST"),
         ("PATCH", "/contacts/ctc_1", "DELETE, GET, PUT"),
-        ("GET", "/webhooks/whk_1", "DELETE"),
+        ("POST", "/webhooks/whk_1", "DELETE, GET, PUT"),
         ("PUT", "/campaigns/cmp_1/stats", "GET"),
     ],
 )

@@ -154,11 +154,27 @@ def webhook(id: str = "whk_1", *, secret: str | None = None) -> dict[str, Any]:
         "events": ["email.replied"],
         "description": None,
         "active": True,
+        "disabledReason": None,
         "createdAt": TS,
     }
     if secret is not None:
         data["secret"] = secret
     return data
+
+
+def delivery(id: str = "dlv_1", *, status: str = "delivered") -> dict[str, Any]:
+    return {
+        "id": id,
+        "webhookId": "whk_1",
+        "event": {"id": "evt_1", "type": "webhook.test", "createdAt": TS},
+        "status": status,
+        "attemptCount": 1,
+        "nextAttemptAt": TS if status == "pending" else None,
+        "createdAt": TS,
+        "attempts": [
+            {"attemptedAt": TS, "statusCode": 200, "durationMs": 12, "responseBody": "ok", "error": None}
+        ],
+    }
 
 
 def deleted(id: str) -> dict[str, Any]:

@@ -46,6 +46,12 @@ OPERATIONS: dict[str, tuple[str | None, str]] = {
     "listWebhooks": ("webhooks", "list"),
     "createWebhook": ("webhooks", "create"),
     "deleteWebhook": ("webhooks", "delete"),
+    "getWebhook": ("webhooks", "get"),
+    "updateWebhook": ("webhooks", "update"),
+    "testWebhook": ("webhooks", "test"),
+    "rotateWebhookSecret": ("webhooks", "rotate_secret"),
+    "listWebhookDeliveries": ("webhooks", "list_deliveries"),
+    "retryWebhookDelivery": ("webhooks", "retry_delivery"),
 }
 
 
@@ -87,8 +93,8 @@ def test_sync_and_async_clients_have_the_method(operation_id: str) -> None:
     assert callable(sync_method), f"FluenzrClient lacks {OPERATIONS[operation_id]}"
     assert callable(async_method), f"AsyncFluenzrClient lacks {OPERATIONS[operation_id]}"
     assert not inspect.iscoroutinefunction(sync_method)
-    # async list()/list_*() return an awaitable, async-iterable page
-    is_list = OPERATIONS[operation_id][1] == "list" or OPERATIONS[operation_id][1].startswith("list_")
+    # async list()/list_…() return an awaitable, async-iterable page
+    is_list = OPERATIONS[operation_id][1].startswith("list")
     assert inspect.iscoroutinefunction(async_method) is not is_list
 
     sync_params = inspect.signature(sync_method).parameters

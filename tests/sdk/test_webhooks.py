@@ -132,3 +132,15 @@ def test_signed_but_not_json() -> None:
 
 async def test_async_client_verifies_too(async_client: AsyncFluenzrClient) -> None:
     assert async_client.webhooks.verify(PAYLOAD, signed_headers(), SECRET) == json.loads(PAYLOAD)
+
+
+def test_either_of_two_signatures_verifies_as_during_a_secret_rotation() -> None:
+    # What FluenzR sends for 24 hours after rotate-secret: one v1 signature per secret, space-separated.
+    new, old = signed_headers(secret=SECRET), signed_headers(secret=OTHER_SECRET)
+    headers = {**new, "webhook-signature": f"{new['webhook-signature']} {old['webhook-signature']}"}
+    for secret in (SECRET, OTHER_SECRET):
+        assert verify_webhook(PAYLOAD, headers, secret) == json.loads(PAYLOAD)
+        assert standardwebhooks.Webhook(secret).verify(PAYLOAD, headers) == json.loads(PAYLOAD)
+    third = "whsec_" + base64.b64encode(b"a-third-secret-nobody-signed-with").decode()
+    with pytest.raises(WebhookVerificationError, match="No matching signature"):
+        verify_webhook(PAYLOAD, headers, third)

@@ -11,7 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Column, DateTime, MetaData, String, Table, create_engine, select
 
-from fluenzr_server.engine.claim import claim_due, release
+from fluenzr_server.engine.claim import claim_due, release, release_many
 from fluenzr_server.services import events
 from fluenzr_server.store import tables as t
 from fluenzr_server.store.database import Database
@@ -141,3 +141,62 @@ async def test_emit_many_writes_every_event_in_the_callers_transaction(
     assert [(rows[i].type, rows[i].data) for i in ids] == [("email.sent", {"step": n}) for n in range(3)]
     async with database.write() as conn:
         assert await events.emit_many(conn, []) == []
+
+
+async def test_release_many_writes_only_the_rows_whose_lease_is_still_held(work_table: Database) -> None:
+    await _insert(work_table, 3)
+    lease = timedelta(seconds=30)
+    async with work_table.write() as conn:
+        rows = await claim_due(conn, work, now=T0 + timedelta(seconds=5), limit=3, lease=lease, owner="a")
+    later = T0 + timedelta(minutes=1)
+    async with work_table.write() as conn:  # a's lease ran out; b took w001
+        (taken,) = await claim_due(
+            conn, work, now=later, limit=1, lease=lease, owner="b", where=work.c.id == "w001"
+        )
+    values = {row.id: {"due_at": T0 + timedelta(hours=i)} for i, row in enumerate(rows)}
+    async with work_table.write() as conn:
+        kept = await release_many(conn, work, values, owner="a")
+    assert kept == {"w000", "w002"} and taken.id == "w001"
+    async with work_table.read() as conn:
+        found = {r.id: r for r in (await conn.execute(select(work))).all()}
+    assert found["w001"].lease_owner == "b"
+    assert (found["w002"].lease_owner, found["w002"].lease_until) == (None, None)
+    assert found["w002"].due_at.replace(tzinfo=UTC) == T0 + timedelta(hours=2)
+
+
+async def test_emit_many_fans_out_to_subscribed_active_endpoints_only(
+    database: Database, tenant: Tenant
+) -> None:
+    def endpoint(hook_id: str, subscribed: list[str], active: bool = True) -> dict[str, object]:
+        return {
+            "id": hook_id,
+            "account_id": tenant.account_id,
+            "url": "https://hooks.example.com/in",
+            "events": subscribed,
+            "active": active,
+            "secret": "sealed",
+            "created_at": T0,
+        }
+
+    suffix = secrets.token_hex(4)
+    sent_hook, all_hook, off_hook = f"whk_s{suffix}", f"whk_a{suffix}", f"whk_o{suffix}"
+    async with database.write() as conn:
+        await conn.execute(
+            t.webhooks.insert(),
+            [
+                endpoint(sent_hook, ["email.sent"]),
+                endpoint(all_hook, ["email.sent", "email.bounced"]),
+                endpoint(off_hook, ["email.sent"], active=False),
+            ],
+        )
+        ids = await events.emit_many(
+            conn,
+            [
+                (tenant.account_id, "email.sent", {"step": 0}),
+                (tenant.account_id, "email.bounced", {"step": 1}),
+            ],
+        )
+    async with database.read() as conn:
+        query = select(t.webhook_deliveries).where(t.webhook_deliveries.c.event_id.in_(ids))
+        deliveries = {(row.event_id, row.webhook_id) for row in (await conn.execute(query)).all()}
+    assert deliveries == {(ids[0], sent_hook), (ids[0], all_hook), (ids[1], all_hook)}

@@ -71,6 +71,11 @@ export type WebhookWithSecret = ResponseData<"createWebhook">;
 export type WebhookEvent = Schemas["WebhookEvent"];
 export type WebhookCreateParams = RequestBody<"createWebhook">;
 export type WebhookListParams = QueryParams<"listWebhooks">;
+export type WebhookUpdateParams = RequestBody<"updateWebhook">;
+export type WebhookRotatedSecret = ResponseData<"rotateWebhookSecret">;
+export type WebhookDelivery = Schemas["WebhookDelivery"];
+export type WebhookAttempt = Schemas["WebhookAttempt"];
+export type WebhookDeliveryListParams = QueryParams<"listWebhookDeliveries">;
 
 export type Deleted = Schemas["Deleted"];
 export type Health = ResponseData<"getHealth">;

@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Table, and_, or_, select, update
+from sqlalchemy import ColumnElement, Row, Table, and_, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
@@ -87,3 +87,30 @@ async def release(conn: AsyncConnection, table: Table, row_id: Any, *, owner: st
         .values(lease_until=None, lease_owner=None, **values)
     )
     return bool(result.rowcount)
+
+
+async def release_many(
+    conn: AsyncConnection, table: Table, values_by_id: dict[Any, dict[str, Any]], *, owner: str
+) -> set[Any]:
+    """`release` for a batch: end this owner's lease on each row, writing that row's values (every row the
+    same columns), in one executemany. The ids whose lease was still this owner's, which are the only rows
+    written; on PostgreSQL they are locked first, so no claimer can take one in between."""
+    if not values_by_id:
+        return set()
+    held = select(table.c.id).where(table.c.id.in_(list(values_by_id)), table.c.lease_owner == owner)
+    if conn.dialect.name == "postgresql":
+        held = held.with_for_update()
+    kept = set((await conn.execute(held)).scalars())
+    if kept:
+        columns = sorted(next(iter(values_by_id.values())))
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("_row_id"))
+            .values(lease_until=None, lease_owner=None, **{c: bindparam(f"_new_{c}") for c in columns})
+        )
+        params = [
+            {"_row_id": row_id, **{f"_new_{c}": values_by_id[row_id][c] for c in columns}}
+            for row_id in sorted(kept)
+        ]
+        await conn.execute(statement, params)
+    return kept

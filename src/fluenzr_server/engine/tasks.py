@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fluenzr_server.engine.runner import Task
 from fluenzr_server.engine.sender import SendTask
+from fluenzr_server.engine.webhooks import WebhookDispatcher
 from fluenzr_server.resources import Resources
 
 
 def default_tasks(resources: Resources) -> list[Task]:
     """Every task a worker runs: the sender and the webhook dispatcher, as their issues add them."""
-    return [SendTask(resources)]
+    return [SendTask(resources), WebhookDispatcher()]

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from fluenzr_server.engine import sending, templates
 from fluenzr_server.errors import InvalidState, NotFound, ValidationFailed
 from fluenzr_server.ids import new_id
-from fluenzr_server.services import email_accounts
+from fluenzr_server.services import email_accounts, events
 from fluenzr_server.services.common import now, retry_on_integrity_error, unique_ids
 from fluenzr_server.services.contacts import existing_ids
 from fluenzr_server.services.groups import member_ids
@@ -203,6 +203,8 @@ async def start_campaign(db: Database, *, account_id: str, campaign_id: str) -> 
                 )
                 .values(next_send_at=stamp)
             )
+        started = await _load(conn, account_id, campaign_id)
+        await events.emit(conn, account_id=account_id, type="campaign.started", data=started)
         await sending.complete_if_done(conn, campaign_id, now=stamp)
         return await _load(conn, account_id, campaign_id)
 
@@ -216,7 +218,9 @@ async def pause_campaign(db: Database, *, account_id: str, campaign_id: str) -> 
             raise InvalidState(f"A {row.status} campaign cannot be paused", {"status": row.status})
         scope = and_(t.campaigns.c.id == campaign_id, t.campaigns.c.status == "running")
         await conn.execute(update(t.campaigns).where(scope).values(status="paused", updated_at=now()))
-        return await _load(conn, account_id, campaign_id)
+        paused = await _load(conn, account_id, campaign_id)
+        await events.emit(conn, account_id=account_id, type="campaign.paused", data=paused)
+        return paused
 
 
 async def add_contacts(

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from fluenzr_server.errors import Conflict, NotFound
 from fluenzr_server.ids import new_id
+from fluenzr_server.services import events
 from fluenzr_server.services.common import normalise_email, now, pick
 from fluenzr_server.store import tables as t
 from fluenzr_server.store.database import Database
@@ -124,9 +125,11 @@ async def create_contact(db: Database, *, account_id: str, body: dict[str, Any])
             inserted = t.contacts.insert().values(values).returning(*t.contacts.c)
             row = (await conn.execute(inserted)).one()
             await bump_contacts_version(conn, account_id)
+            created = present(row, [])
+            await events.emit(conn, account_id=account_id, type="contact.created", data=created)
     except IntegrityError:
         raise await _conflict(db, account_id, values["email"]) from None
-    return present(row, [])
+    return created
 
 
 async def update_contact(
@@ -145,7 +148,9 @@ async def update_contact(
             if result.rowcount == 0:
                 raise NotFound(contact_id)
             await bump_contacts_version(conn, account_id)
-            return await _load(conn, account_id, contact_id)
+            updated = await _load(conn, account_id, contact_id)
+            await events.emit(conn, account_id=account_id, type="contact.updated", data=updated)
+            return updated
     except IntegrityError:
         raise await _conflict(db, account_id, values["email"]) from None
 
@@ -153,11 +158,13 @@ async def update_contact(
 async def delete_contact(db: Database, *, account_id: str, contact_id: str) -> None:
     async with db.write() as conn:
         scope = and_(t.contacts.c.account_id == account_id, t.contacts.c.id == contact_id)
+        gone = await _load(conn, account_id, contact_id)  # NotFound for unknown and foreign ids
         # Memberships and send records go with the contact (ON DELETE CASCADE, foreign keys are on).
         result = await conn.execute(delete(t.contacts).where(scope))
         if result.rowcount == 0:
             raise NotFound(contact_id)
         await bump_contacts_version(conn, account_id)
+        await events.emit(conn, account_id=account_id, type="contact.deleted", data=gone)
 
 
 async def existing_ids(conn: AsyncConnection, *, account_id: str, contact_ids: list[str]) -> set[str]:

@@ -252,8 +252,14 @@ webhooks = Table(
     Column("events", JSON, nullable=False),
     Column("description", String(500)),
     Column("active", Boolean, nullable=False),
-    Column("secret", Text, nullable=False),
+    Column("secret", Text, nullable=False),  # Fernet token of the whsec_… secret (webhook_secrets.py)
     _ts("created_at"),
+    # After a rotation the old secret still signs, beside the new one, until this time (24 hours).
+    Column("previous_secret", Text),
+    _ts("previous_secret_expires_at", nullable=True),
+    # Set when the first of an unbroken run of failed attempts happened; cleared by any success.
+    _ts("failing_since", nullable=True),
+    Column("disabled_reason", String(200)),
     Index("ix_webhooks_account_created", "account_id", "created_at", "id"),
 )
 
@@ -281,4 +287,43 @@ events = Table(
     Column("data", JSON, nullable=False),
     _ts("created_at"),
     Index("ix_events_account_created", "account_id", "created_at", "id"),
+)
+
+# One row per (event, subscribed endpoint), written by `events.emit` in the event's own transaction and
+# claimed by the webhook dispatcher (engine/webhooks.py) with `engine.claim.claim_due`.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("account_id", String(32), ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("webhook_id", String(32), ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False),
+    Column("event_id", String(32), ForeignKey("events.id", ondelete="CASCADE"), nullable=False),
+    Column("status", String(16), nullable=False),  # pending | delivered | failed
+    Column("attempt_count", Integer, nullable=False),
+    # Position in the retry schedule: attempts since the delivery was created or last retried by hand.
+    Column("schedule_step", Integer, nullable=False),
+    _ts("due_at"),
+    _ts("lease_until", nullable=True),
+    Column("lease_owner", String(64)),
+    _ts("created_at"),
+    _ts("last_attempt_at", nullable=True),
+    Index("ix_webhook_deliveries_status_due", "status", "due_at"),
+    Index("ix_webhook_deliveries_webhook_created", "webhook_id", "created_at", "id"),
+    Index("ix_webhook_deliveries_event", "event_id"),
+)
+
+# Every HTTP attempt of a delivery, for the deliveries log (GET /webhooks/{id}/deliveries).
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column(
+        "delivery_id", String(32), ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), nullable=False
+    ),
+    _ts("attempted_at"),
+    Column("status_code", Integer),  # null when no HTTP response came back (refused, timeout, reset)
+    Column("duration_ms", Integer, nullable=False),
+    Column("response_body", Text),  # the first 1 KiB, decoded as UTF-8 with replacement
+    Column("error", String(500)),
+    Index("ix_webhook_attempts_delivery", "delivery_id", "attempted_at", "id"),
 )

@@ -1,4 +1,4 @@
-"""Webhook `whk_…` on the wire (contract schemas `Webhook` and, on creation, `WebhookWithSecret`)."""
+"""Webhook `whk_…` on the wire (schemas `Webhook`, and `WebhookWithSecret` on creation or rotation)."""
 
 from __future__ import annotations
 
@@ -7,17 +7,18 @@ from typing import Any
 from fluenzr_server.services.common import wire_time
 
 
-def present(row: Any, *, reveal_secret: bool = False) -> dict[str, Any]:
-    """A `webhooks` row as the contract's Webhook; with `reveal_secret` (creation only: the secret is
-    shown once) the signing secret `whsec_…` too."""
+def present(row: Any, *, secret: str | None = None) -> dict[str, Any]:
+    """A `webhooks` row as the contract's Webhook; with `secret` (the plaintext `whsec_…`, given only at
+    creation and rotation: the stored one is encrypted) the signing secret too."""
     presented = {
         "id": row.id,
         "url": row.url,
         "events": row.events,
         "description": row.description,
         "active": row.active,
+        "disabledReason": row.disabled_reason,
         "createdAt": wire_time(row.created_at),
     }
-    if reveal_secret:
-        presented["secret"] = row.secret
+    if secret is not None:
+        presented["secret"] = secret
     return presented

@@ -482,14 +482,143 @@ export interface paths {
             };
             cookie?: never;
         };
-        get?: never;
-        put?: never;
+        /**
+         * Get a webhook
+         * @description One webhook endpoint (never its secret), with `disabledReason` when FluenzR disabled it.
+         */
+        get: operations["getWebhook"];
+        /**
+         * Update or re-enable a webhook
+         * @description Changes the fields you send (`url`, `events`, `description`, `active`). `active: false` pauses the
+         *     endpoint: no new events are queued for it and its pending deliveries wait. `active: true` re-enables
+         *     it, also after FluenzR disabled it, clears `disabledReason`, and its pending deliveries resume.
+         */
+        put: operations["updateWebhook"];
         post?: never;
         /**
          * Delete a webhook
          * @description Stops deliveries to the endpoint at once.
          */
         delete: operations["deleteWebhook"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/{webhookId}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook's id.
+                 * @example whk_5Jk8Pz3Xc1Vb
+                 */
+                webhookId: components["parameters"]["webhookId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a test event
+         * @description Sends a `webhook.test` event to this endpoint now (also when it is disabled) and returns the delivery
+         *     with its one attempt: the endpoint's status code, the time it took and the start of its answer. A test
+         *     delivery is not retried and never disables the endpoint.
+         */
+        post: operations["testWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/{webhookId}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook's id.
+                 * @example whk_5Jk8Pz3Xc1Vb
+                 */
+                webhookId: components["parameters"]["webhookId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate the signing secret
+         * @description Replaces the signing secret and returns the new one, this once. For 24 hours (`previousSecretExpiresAt`)
+         *     every delivery carries two signatures in `webhook-signature`, one with each secret, so you can switch
+         *     your receiver over without missing an event.
+         */
+        post: operations["rotateWebhookSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/{webhookId}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook's id.
+                 * @example whk_5Jk8Pz3Xc1Vb
+                 */
+                webhookId: components["parameters"]["webhookId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List a webhook's deliveries
+         * @description Every event sent (or being sent) to this endpoint, newest first by default, each with its attempts:
+         *     time, HTTP status, duration and the first 1 KiB of the answer. Failed attempts are retried on the
+         *     schedule immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (a 429 or 503 with `Retry-After` waits
+         *     that long instead); any 2xx is success, anything else (redirects included: they are not followed) a
+         *     failure. An answer of 410 Gone, or 5 days in which every attempt failed, disables the endpoint.
+         */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/{webhookId}/deliveries/{deliveryId}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook's id.
+                 * @example whk_5Jk8Pz3Xc1Vb
+                 */
+                webhookId: components["parameters"]["webhookId"];
+                /**
+                 * @description The delivery's id.
+                 * @example dlv_3Fh7Kq9Lm2Np
+                 */
+                deliveryId: components["parameters"]["deliveryId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Retry a delivery
+         * @description Sends the delivery again as soon as possible (whatever its status), with the same `webhook-id` and a
+         *     fresh retry schedule. The endpoint must be active: re-enable a disabled one with `PUT` first (409
+         *     `INVALID_STATE` otherwise).
+         */
+        post: operations["retryWebhookDelivery"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -963,7 +1092,10 @@ export interface components {
             url: string;
             events: components["schemas"]["WebhookEvent"][];
             description: string | null;
+            /** @description false when you paused the endpoint, or when FluenzR disabled it (see `disabledReason`). */
             active: boolean;
+            /** @description Why FluenzR disabled the endpoint (it answered 410 Gone, or every attempt failed for 5 days); null otherwise. `PUT` with `active` true re-enables it. */
+            readonly disabledReason: string | null;
             createdAt: components["schemas"]["Timestamp"];
         };
         WebhookWithSecret: components["schemas"]["Webhook"] & {
@@ -980,6 +1112,135 @@ export interface components {
             description?: string | null;
             /** @description Whether deliveries are made. When left out: true. */
             active?: boolean;
+        };
+        WebhookUpdate: {
+            /**
+             * Format: uri
+             * @description An https URL on a public address (http only to localhost in local development).
+             */
+            url?: string;
+            events?: components["schemas"]["WebhookEvent"][];
+            description?: string | null;
+            /** @description true re-enables a disabled endpoint: its pending deliveries resume. */
+            active?: boolean;
+        };
+        WebhookEnvelope: {
+            /** @enum {boolean} */
+            success: true;
+            data: components["schemas"]["Webhook"];
+        };
+        WebhookRotatedSecret: components["schemas"]["WebhookWithSecret"] & {
+            /** @description Until then every delivery carries two signatures, one per secret; afterwards only the new one. */
+            previousSecretExpiresAt: components["schemas"]["Timestamp"];
+        };
+        WebhookRotatedSecretEnvelope: {
+            /** @enum {boolean} */
+            success: true;
+            data: components["schemas"]["WebhookRotatedSecret"];
+        };
+        /** @description One HTTP attempt of a delivery. */
+        WebhookAttempt: {
+            attemptedAt: components["schemas"]["Timestamp"];
+            /** @description The endpoint's HTTP status; null when no answer came (see `error`). */
+            readonly statusCode: number | null;
+            /** @description Milliseconds from connecting to the end of the answer. */
+            readonly durationMs: number;
+            /** @description The first 1 KiB of the answer's body. */
+            readonly responseBody: string | null;
+            /** @description Why there was no HTTP answer: a refused address, a connection failure, the 15 s timeout. */
+            readonly error: string | null;
+        };
+        /** @enum {string} */
+        WebhookDeliveryStatus: "pending" | "delivered" | "failed";
+        /** @description One event sent to one endpoint, with every attempt so far (oldest first). */
+        WebhookDelivery: {
+            readonly id: string;
+            readonly webhookId: string;
+            readonly event: {
+                /** @description Also the `webhook-id` header of every attempt. */
+                id: string;
+                /** @description A `WebhookEvent`, or `webhook.test`. */
+                type: string;
+                createdAt: components["schemas"]["Timestamp"];
+            };
+            readonly status: components["schemas"]["WebhookDeliveryStatus"];
+            readonly attemptCount: number;
+            /**
+             * Format: date-time
+             * @description When a pending delivery is next attempted; null once delivered or failed.
+             */
+            readonly nextAttemptAt: string | null;
+            createdAt: components["schemas"]["Timestamp"];
+            readonly attempts: components["schemas"]["WebhookAttempt"][];
+        };
+        WebhookDeliveryEnvelope: {
+            /** @enum {boolean} */
+            success: true;
+            data: components["schemas"]["WebhookDelivery"];
+        };
+        WebhookDeliveryList: {
+            /** @enum {boolean} */
+            success: true;
+            data: components["schemas"]["WebhookDelivery"][];
+            meta: components["schemas"]["PageMeta"];
+        };
+        /**
+         * @description The JSON body of every webhook delivery. Headers (Standard Webhooks 1.0): `webhook-id` (the event id,
+         *     the same on every retry: dedupe on it), `webhook-timestamp` (Unix seconds) and `webhook-signature`
+         *     (`v1,<base64 HMAC-SHA256 of "id.timestamp.body">` with your `whsec_` secret; two space-separated
+         *     signatures for 24 hours after a secret rotation). Delivery is at least once and order is not
+         *     guaranteed: use `createdAt` to order events and `id` to drop duplicates.
+         */
+        EventPayload: {
+            id: string;
+            type: string;
+            createdAt: components["schemas"]["Timestamp"];
+            data: Record<string, never>;
+        };
+        /** @description `contact.created`, `contact.updated`, `contact.deleted` (the contact as it was), `contact.unsubscribed` (not emitted yet: arrives with unsubscribe tracking). */
+        ContactEventPayload: components["schemas"]["EventPayload"] & {
+            /** @enum {string} */
+            type?: "contact.created" | "contact.updated" | "contact.deleted" | "contact.unsubscribed";
+            data?: components["schemas"]["Contact"];
+        };
+        /** @description `campaign.started`, `campaign.paused`, `campaign.completed` (sent by the sending engine): the campaign as `GET /campaigns/{id}` shows it. */
+        CampaignEventPayload: components["schemas"]["EventPayload"] & {
+            /** @enum {string} */
+            type?: "campaign.started" | "campaign.paused" | "campaign.completed";
+            data?: components["schemas"]["Campaign"];
+        };
+        /** @description One email of a campaign to one contact. */
+        EmailEvent: {
+            campaignId: string;
+            contactId: string;
+            /** Format: email */
+            email: string;
+            /** @description The campaign step (0 is the first email). */
+            step: number;
+            /** @description The email's Message-ID header. */
+            messageId: string | null;
+            /**
+             * Format: date-time
+             * @description When it happened.
+             */
+            at: string;
+            /** @description For `email.bounced`: the receiving server's reply; null otherwise. */
+            reason: string | null;
+        };
+        /** @description `email.sent` and `email.bounced` (sent by the sending engine); `email.opened`, `email.clicked`, `email.replied` are not emitted yet (they arrive with tracking). */
+        EmailEventPayload: components["schemas"]["EventPayload"] & {
+            /** @enum {string} */
+            type?: "email.sent" | "email.bounced" | "email.opened" | "email.clicked" | "email.replied";
+            data?: components["schemas"]["EmailEvent"];
+        };
+        /** @description `webhook.test`, sent only by `POST /webhooks/{webhookId}/test`. */
+        TestEventPayload: components["schemas"]["EventPayload"] & {
+            /** @enum {string} */
+            type?: "webhook.test";
+            data?: {
+                webhookId: string;
+                message: string;
+            };
         };
         WebhookCreatedEnvelope: {
             /** @enum {boolean} */
@@ -1166,6 +1427,11 @@ export interface components {
          * @example whk_5Jk8Pz3Xc1Vb
          */
         webhookId: string;
+        /**
+         * @description The delivery's id.
+         * @example dlv_3Fh7Kq9Lm2Np
+         */
+        deliveryId: string;
     };
     requestBodies: never;
     headers: {
@@ -2407,6 +2673,84 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
+    getWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook's id.
+                 * @example whk_5Jk8Pz3Xc1Vb
+                 */
+                webhookId: components["parameters"]["webhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The webhook. */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["PlanRequired"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    updateWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook's id.
+                 * @example whk_5Jk8Pz3Xc1Vb
+                 */
+                webhookId: components["parameters"]["webhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookUpdate"];
+            };
+        };
+        responses: {
+            /** @description The updated webhook. */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["PlanRequired"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
     deleteWebhook: {
         parameters: {
             query?: never;
@@ -2439,6 +2783,188 @@ export interface operations {
             403: components["responses"]["PlanRequired"];
             404: components["responses"]["NotFound"];
             405: components["responses"]["MethodNotAllowed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    testWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Any unique string (a UUID, say) of up to 255 printable ASCII characters. A retry with the same key replays the first response (`Idempotent-Replayed: true`) instead of acting twice; the same key with a different request is a 400, a retry while the first is still running a 409. Keys are per account and kept 24 hours. The official SDKs send one with every POST.
+                 * @example 8e1f0c7a-5b2d-4f6e-9a3c-1d2e3f4a5b6c
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description The webhook's id.
+                 * @example whk_5Jk8Pz3Xc1Vb
+                 */
+                webhookId: components["parameters"]["webhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The test delivery and its attempt (`status` is `delivered` or `failed`). */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["PlanRequired"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    rotateWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Any unique string (a UUID, say) of up to 255 printable ASCII characters. A retry with the same key replays the first response (`Idempotent-Replayed: true`) instead of acting twice; the same key with a different request is a 400, a retry while the first is still running a 409. Keys are per account and kept 24 hours. The official SDKs send one with every POST.
+                 * @example 8e1f0c7a-5b2d-4f6e-9a3c-1d2e3f4a5b6c
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description The webhook's id.
+                 * @example whk_5Jk8Pz3Xc1Vb
+                 */
+                webhookId: components["parameters"]["webhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The webhook with its new secret. */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookRotatedSecretEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["PlanRequired"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1. */
+                page?: components["parameters"]["page"];
+                /** @description Items per page. */
+                perPage?: components["parameters"]["perPage"];
+                /** @description Field to sort by. */
+                sort?: "createdAt";
+                /** @description Sort direction. */
+                order?: components["parameters"]["order"];
+                /** @description Only deliveries in this status. */
+                status?: components["schemas"]["WebhookDeliveryStatus"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook's id.
+                 * @example whk_5Jk8Pz3Xc1Vb
+                 */
+                webhookId: components["parameters"]["webhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of deliveries. */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["PlanRequired"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    retryWebhookDelivery: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Any unique string (a UUID, say) of up to 255 printable ASCII characters. A retry with the same key replays the first response (`Idempotent-Replayed: true`) instead of acting twice; the same key with a different request is a 400, a retry while the first is still running a 409. Keys are per account and kept 24 hours. The official SDKs send one with every POST.
+                 * @example 8e1f0c7a-5b2d-4f6e-9a3c-1d2e3f4a5b6c
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description The webhook's id.
+                 * @example whk_5Jk8Pz3Xc1Vb
+                 */
+                webhookId: components["parameters"]["webhookId"];
+                /**
+                 * @description The delivery's id.
+                 * @example dlv_3Fh7Kq9Lm2Np
+                 */
+                deliveryId: components["parameters"]["deliveryId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The delivery is pending again. */
+            202: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["PlanRequired"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            409: components["responses"]["Conflict"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };

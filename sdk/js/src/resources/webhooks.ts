@@ -7,8 +7,12 @@ import type {
   Deleted,
   Webhook,
   WebhookCreateParams,
+  WebhookDelivery,
+  WebhookDeliveryListParams,
   WebhookEvent,
   WebhookListParams,
+  WebhookRotatedSecret,
+  WebhookUpdateParams,
   WebhookWithSecret,
 } from "../types.js";
 import { APIResource } from "./resource.js";
@@ -44,6 +48,41 @@ export class Webhooks extends APIResource {
   /** `deleteWebhook`. */
   delete(webhookId: string, options?: RequestOptions): Promise<Deleted> {
     return this._client.request({ method: "DELETE", path: path`/webhooks/${webhookId}`, options });
+  }
+
+  /** `getWebhook` (never its secret); `disabledReason` says why FluenzR disabled it. */
+  get(webhookId: string, options?: RequestOptions): Promise<Webhook> {
+    return this._client.request({ method: "GET", path: path`/webhooks/${webhookId}`, options });
+  }
+
+  /** `updateWebhook`: changes only the fields given; `active: true` re-enables a disabled endpoint. */
+  update(webhookId: string, body: WebhookUpdateParams, options?: RequestOptions): Promise<Webhook> {
+    return this._client.request({ method: "PUT", path: path`/webhooks/${webhookId}`, body, options });
+  }
+
+  /** `testWebhook`: sends a `webhook.test` event now; the delivery with its one attempt. */
+  test(webhookId: string, options?: RequestOptions): Promise<WebhookDelivery> {
+    return this._client.request({ method: "POST", path: path`/webhooks/${webhookId}/test`, options });
+  }
+
+  /** `rotateWebhookSecret`: a new secret, shown once; the old one keeps signing beside it for 24 hours. */
+  rotateSecret(webhookId: string, options?: RequestOptions): Promise<WebhookRotatedSecret> {
+    return this._client.request({ method: "POST", path: path`/webhooks/${webhookId}/rotate-secret`, options });
+  }
+
+  /** `listWebhookDeliveries`: each delivery with its attempts (status, duration, start of the answer). */
+  listDeliveries(
+    webhookId: string,
+    params: WebhookDeliveryListParams = {},
+    options?: RequestOptions,
+  ): PagePromise<WebhookDelivery> {
+    return this._client.requestPage<WebhookDelivery>(path`/webhooks/${webhookId}/deliveries`, params, options);
+  }
+
+  /** `retryWebhookDelivery`: sends the delivery again, now, with the same `webhook-id`. */
+  retryDelivery(webhookId: string, deliveryId: string, options?: RequestOptions): Promise<WebhookDelivery> {
+    const target = path`/webhooks/${webhookId}/deliveries/${deliveryId}/retry`;
+    return this._client.request({ method: "POST", path: target, options });
   }
 
   /**

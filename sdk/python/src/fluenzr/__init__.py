@@ -48,6 +48,9 @@ from .models import (
     SmtpSettings,
     Step,
     Webhook,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookRotatedSecret,
     WebhookWithSecret,
 )
 from .pagination import AsyncPage, AsyncPageRequest, SyncPage
@@ -94,6 +97,9 @@ __all__ = [
     "Timeout",
     "ValidationError",
     "Webhook",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookRotatedSecret",
     "WebhookVerificationError",
     "WebhookWithSecret",
     "__version__",

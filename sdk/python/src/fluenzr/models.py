@@ -38,7 +38,12 @@ __all__ = [
     "SmtpSettings",
     "Step",
     "Webhook",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookDeliveryEvent",
+    "WebhookDeliveryStatus",
     "WebhookEvent",
+    "WebhookRotatedSecret",
     "WebhookWithSecret",
     "Weekday",
 ]
@@ -64,6 +69,7 @@ WebhookEvent: TypeAlias = Literal[
     "email.replied",
     "email.bounced",
 ]
+WebhookDeliveryStatus: TypeAlias = Literal["pending", "delivered", "failed"]
 CustomFieldValue: TypeAlias = str | int | float | bool
 
 _M = TypeVar("_M", bound="Model")
@@ -391,6 +397,8 @@ class Webhook(Model):
     events: list[WebhookEvent]
     description: str | None = None
     active: bool = True
+    disabled_reason: str | None = None
+    """Why FluenzR disabled the endpoint (410 Gone, 5 days of failures); `update(active=True)` re-enables."""
     created_at: datetime
 
     _converters: ClassVar[_Converters] = _TIMESTAMPS
@@ -401,3 +409,58 @@ class WebhookWithSecret(Webhook):
     """A webhook just created: `secret` (`whsec_…`) is returned by that call only, so store it now."""
 
     secret: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebhookRotatedSecret(WebhookWithSecret):
+    """A webhook after `rotate_secret`: the new `secret`, shown once; until `previous_secret_expires_at`
+    deliveries are signed with both the old and the new secret."""
+
+    previous_secret_expires_at: datetime
+
+    _converters: ClassVar[_Converters] = {**_TIMESTAMPS, "previous_secret_expires_at": parse_datetime}
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebhookAttempt(Model):
+    """One HTTP attempt: `status_code` is None when no answer came (`error` says why)."""
+
+    attempted_at: datetime
+    status_code: int | None = None
+    duration_ms: int
+    response_body: str | None = None
+    """The first 1 KiB of the endpoint's answer."""
+    error: str | None = None
+
+    _converters: ClassVar[_Converters] = {"attempted_at": parse_datetime}
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebhookDeliveryEvent(Model):
+    id: str
+    """The event id: also the `webhook-id` header of every attempt."""
+    type: str
+    created_at: datetime
+
+    _converters: ClassVar[_Converters] = _TIMESTAMPS
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebhookDelivery(Model):
+    """One event sent to one endpoint, with every attempt so far (oldest first)."""
+
+    id: str
+    webhook_id: str
+    event: WebhookDeliveryEvent
+    status: WebhookDeliveryStatus
+    attempt_count: int
+    next_attempt_at: datetime | None = None
+    created_at: datetime
+    attempts: list[WebhookAttempt] = field(default_factory=list)
+
+    _converters: ClassVar[_Converters] = {
+        **_TIMESTAMPS,
+        "next_attempt_at": parse_datetime,
+        "event": WebhookDeliveryEvent.from_dict,
+        "attempts": _list_of(WebhookAttempt),
+    }

@@ -21,6 +21,7 @@ __all__ = [
     "SmtpSettingsUpdateParam",
     "SortOrder",
     "StepParam",
+    "WebhookDeliveryListSort",
     "WebhookListSort",
 ]
 
@@ -30,6 +31,7 @@ GroupListSort = Literal["createdAt", "updatedAt", "name"]
 EmailAccountListSort = Literal["createdAt", "updatedAt", "fromEmail"]
 CampaignListSort = Literal["createdAt", "updatedAt", "name", "status"]
 WebhookListSort = Literal["createdAt", "url"]
+WebhookDeliveryListSort = Literal["createdAt"]
 
 
 class StepParam(TypedDict, total=False):
