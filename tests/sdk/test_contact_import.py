@@ -13,9 +13,11 @@ import pytest
 from fluenzr import AsyncFluenzrClient, ContactBatch, FluenzrClient, ValidationError
 from fluenzr._batching import MAX_BATCH_BYTES, chunks, wire_row
 
+from fluenzr_server.app import build_app
 from fluenzr_server.ratelimit import RateLimiter
-from tests.api.conftest import AppFactory, make_app  # noqa: F401  (a fixture, used by name)
-from tests.conftest import LiveServer, Tenant
+from fluenzr_server.store.database import Database
+from tests.api.conftest import shared_database
+from tests.conftest import LiveServer, Tenant, test_settings
 
 
 def domain() -> str:
@@ -167,8 +169,11 @@ async def test_async_import_all_runs_batches_in_parallel(live_server: LiveServer
     assert [r.status for r in second.results[:4]] == ["unchanged", "updated", "unchanged", "updated"]
 
 
-async def test_import_all_waits_out_the_rate_limit(make_app: AppFactory, tenant: Tenant) -> None:
-    app = make_app(rate_limit="2/second", limiter=RateLimiter("2/second"))
+async def test_import_all_waits_out_the_rate_limit(
+    database: Database, database_url: str, tenant: Tenant
+) -> None:
+    settings = test_settings(database_url, rate_limit="2/second")
+    app = build_app(settings, lifespan=shared_database, limiter=RateLimiter("2/second"))
     where = domain()
     rows = [{"email": f"r{i}@{where}"} for i in range(70)]
     async with AsyncFluenzrClient(

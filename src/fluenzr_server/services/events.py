@@ -40,7 +40,7 @@ async def emit_many(
     if not events:
         return []
     stamp = now()
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"id": new_id("evt"), "account_id": account_id, "type": type, "data": data, "created_at": stamp}
         for type, data in events
     ]

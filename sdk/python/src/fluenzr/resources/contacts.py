@@ -90,9 +90,9 @@ class Contacts(SyncAPIResource):
     ) -> ContactBatch:
         """Create (`mode="create"`) or create-or-update by email (`mode="upsert"`) up to 1,000 contacts.
 
-        `contacts` are mappings of contact fields (`email`, `first_name`/`firstName`, …). Each row is checked on
-        its own: a bad row is an `error` result (with what `create` would have raised), never an exception;
-        `upsert` updates only the fields a row gives. Every stored row joins `group_id` when given.
+        `contacts` are mappings of contact fields (`email`, `first_name` or `firstName`, …). Each row is
+        checked on its own: a bad row is an `error` result (with what `create` would have raised), never an
+        exception; `upsert` updates only the fields a row gives. Every stored row joins `group_id` when given.
         One request; raises `ValidationError` only when the batch itself is malformed.
         """
         body = batch_body([wire_row(row) for row in contacts], mode, map_given(group_id, str) or None)
@@ -202,9 +202,9 @@ class AsyncContacts(AsyncAPIResource):
     ) -> ContactBatch:
         """Create (`mode="create"`) or create-or-update by email (`mode="upsert"`) up to 1,000 contacts.
 
-        `contacts` are mappings of contact fields (`email`, `first_name`/`firstName`, …). Each row is checked on
-        its own: a bad row is an `error` result (with what `create` would have raised), never an exception;
-        `upsert` updates only the fields a row gives. Every stored row joins `group_id` when given.
+        `contacts` are mappings of contact fields (`email`, `first_name` or `firstName`, …). Each row is
+        checked on its own: a bad row is an `error` result (with what `create` would have raised), never an
+        exception; `upsert` updates only the fields a row gives. Every stored row joins `group_id` when given.
         One request; raises `ValidationError` only when the batch itself is malformed.
         """
         body = batch_body([wire_row(row) for row in contacts], mode, map_given(group_id, str) or None)
