@@ -8,7 +8,7 @@ SPECTRAL := tools/node_modules/.bin/spectral
 PORT ?= 8000
 FUZZ_EXAMPLES ?= 25
 
-.PHONY: help install tools run mock sandbox lint test test-py fuzz fuzz-sqlite fuzz-postgresql fuzz-mock bench clean
+.PHONY: help install tools run mock sandbox lint test test-py fuzz fuzz-sqlite fuzz-postgresql fuzz-mock bench bench-import clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -64,6 +64,10 @@ test: lint test-py fuzz  ## everything CI runs
 bench: install  ## throughput/latency vs the bare-Starlette ceiling and Prism (not part of test; as root)
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	eval "$$(bash .ci/services.sh)" && $(BIN)/python -m bench.run
+	eval "$$(bash .ci/services.sh)" && $(BIN)/python -m bench.bulk_import
+
+bench-import: install  ## 100,000 contacts through the SDK's import_all vs raw multi-row INSERTs (SQLite, PostgreSQL)
+	eval "$$(bash .ci/services.sh)" && $(BIN)/python -m bench.bulk_import
 
 clean:
 	rm -rf $(VENV) tools/node_modules .mypy_cache .ruff_cache .pytest_cache

@@ -20,11 +20,53 @@ from fluenzr_server.spec import load_spec
 from fluenzr_server.validation import failed, summary, unstorable_text
 
 
+# Keywords that constrain only values of one primitive type (Draft 4); others pass any other type.
+_TYPE_KEYWORDS = {
+    "string": {"maxLength", "minLength", "pattern", "format"},
+    "number": {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"},
+    "boolean": set(),
+}
+
+
+def _distinct_primitives(options: Any) -> bool:
+    if not isinstance(options, list) or not options:
+        return False
+    types = [option.get("type") if isinstance(option, dict) else None for option in options]
+    return len(set(types)) == len(types) and all(
+        kind in _TYPE_KEYWORDS and set(option) - {"type"} <= _TYPE_KEYWORDS[kind]
+        for kind, option in zip(types, options, strict=True)
+    )
+
+
+def quick(schema: Any) -> Any:
+    """`schema` with each `oneOf` of distinct primitive types (`string`, `number`, `boolean`, each with only
+    its own type's keywords) replaced by one type list carrying those keywords.
+
+    Equivalent under Draft 4: the types are disjoint (a boolean is not a number), so exactly one option
+    matches iff the value has one of the types and passes that type's keywords, which is what the type
+    list with the merged keywords checks, since each keyword ignores values of the other types. jsonschema
+    evaluates it once instead of once per option.
+    """
+    if isinstance(schema, list):
+        return [quick(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {key: quick(value) for key, value in schema.items()}
+    if _distinct_primitives(out.get("oneOf")) and set(out) <= {"oneOf", "description"}:
+        options = out.pop("oneOf")
+        out["type"] = [option["type"] for option in options]
+        for option in options:
+            out.update({key: value for key, value in option.items() if key != "type"})
+    return out
+
+
 class RowValidator:
     """Checks rows against one schema of `components.schemas` of the contract."""
 
     def __init__(self, schema: dict[str, Any]) -> None:
-        self._compiled = Draft4RequestValidator(schema, format_checker=Draft4Validator.FORMAT_CHECKER)
+        checker = Draft4Validator.FORMAT_CHECKER
+        self._compiled = Draft4RequestValidator(schema, format_checker=checker)
+        self._quick = Draft4RequestValidator(quick(schema), format_checker=checker)
 
     def check(self, row: Any) -> ValidationFailed | None:
         """The error the single-object operation would raise for `row` as its body, or None if valid."""
@@ -33,6 +75,8 @@ class RowValidator:
         problem = unstorable_text(row)
         if problem:
             return ValidationFailed(summary({problem[0]: problem[1]}), {problem[0]: problem[1]})
+        if self._quick.is_valid(row):
+            return None
         errors = list(self._compiled.iter_errors(row))
         return failed(errors) if errors else None
 
