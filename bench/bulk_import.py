@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import os
 import platform
-import secrets
 import subprocess
 import sys
 import tempfile

@@ -19,7 +19,6 @@ from fluenzr_server.errors import ValidationFailed
 from fluenzr_server.spec import load_spec
 from fluenzr_server.validation import failed, summary, unstorable_text
 
-
 # Keywords that constrain only values of one primitive type (Draft 4); others pass any other type.
 _TYPE_KEYWORDS = {
     "string": {"maxLength", "minLength", "pattern", "format"},
