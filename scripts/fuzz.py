@@ -120,7 +120,8 @@ def main() -> int:
                 admin = os.environ.get("FLUENZR_TEST_POSTGRES_URL")
                 if not admin:
                     sys.exit("set FLUENZR_TEST_POSTGRES_URL (bash .ci/services.sh prints it)")
-                env["FLUENZR_DATABASE_URL"] = fresh_postgres(admin, "fluenzr_fuzz")
+                # One database per run: concurrent runs on one PostgreSQL server must not drop each other's.
+                env["FLUENZR_DATABASE_URL"] = fresh_postgres(admin, f"fluenzr_fuzz_{os.getpid()}")
             else:
                 env["FLUENZR_DATABASE_URL"] = f"sqlite:///{workdir / 'fuzz.db'}"
             cli(env, "migrate")
