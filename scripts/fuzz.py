@@ -39,6 +39,15 @@ def cli(env: dict[str, str], *args: str) -> str:
     return subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
 
 
+def drop_postgres(admin_url: str, url: str) -> None:
+    from fluenzr_server.store.engine import sync_url
+
+    engine = create_engine(sync_url(admin_url), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{sync_url(url).database}" WITH (FORCE)'))
+    engine.dispose()
+
+
 def fresh_postgres(admin_url: str, name: str) -> str:
     from fluenzr_server.store.engine import sync_url
 
@@ -173,6 +182,8 @@ def main() -> int:
         finally:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=15)
+            if args.target == "postgresql":
+                drop_postgres(os.environ["FLUENZR_TEST_POSTGRES_URL"], env["FLUENZR_DATABASE_URL"])
         errors = [
             line
             for line in log.read_text(errors="replace").splitlines()
