@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -306,3 +307,26 @@ async def test_a_batch_is_one_request_for_the_rate_limit(make_app: AppFactory, t
         response = await limited.post("/contacts/batch", json={"contacts": rows})
         assert ok(response)["counts"]["created"] == 500
         assert response.headers["X-RateLimit-Remaining"] == "2"
+
+
+async def test_concurrent_upserts_of_the_same_emails_store_each_once(
+    client: httpx.AsyncClient, database: Database, tenant: Tenant
+) -> None:
+    emails = [unique_email(f"race{i}") for i in range(300)]
+    bodies = [
+        {"mode": "upsert", "contacts": [{"email": email, "company": f"Writer {n}"} for email in order]}
+        for n, order in enumerate((emails, list(reversed(emails)), emails[::2] + emails[1::2]))
+    ]
+    answers = await asyncio.gather(*(client.post("/contacts/batch", json=body) for body in bodies))
+    results = [ok(answer)["results"] for answer in answers]
+    for email in emails:
+        outcomes = [
+            next(r for r, row in zip(rows, body["contacts"], strict=True) if row["email"] == email)
+            for rows, body in zip(results, bodies, strict=True)
+        ]
+        assert sorted(o["status"] for o in outcomes)[0] == "created", outcomes
+        assert [o["status"] for o in outcomes].count("created") == 1, outcomes
+        assert len({o["id"] for o in outcomes}) == 1, outcomes
+    async with database.read() as conn:
+        query = select(func.count()).select_from(t.contacts).where(t.contacts.c.email.in_(emails))
+        assert (await conn.execute(query)).scalar_one() == len(emails)
