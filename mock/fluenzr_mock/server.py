@@ -22,6 +22,7 @@ from fluenzr_mock.prefer import parse_prefer
 from fluenzr_mock.responder import Responder
 from fluenzr_server import envelope
 from fluenzr_server.app import VALIDATORS, error_handlers, middlewares
+from fluenzr_server.concrete_paths import ConcretePathMethods
 from fluenzr_server.spec import load_spec
 from fluenzr_server.validation import register_read_only_fields
 
@@ -109,6 +110,7 @@ def build_mock_app(
     )
     for exc_class, handler in error_handlers(spec, expose_internal=False).items():
         app.add_error_handler(exc_class, handler)
+    app.add_middleware(ConcretePathMethods, position=MiddlewarePosition.BEFORE_ROUTING, spec=spec)
     expose = sorted(
         {name for op in contract.operations.values() for r in op.responses.values() for name in r.headers}
     )

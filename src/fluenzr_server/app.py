@@ -22,6 +22,7 @@ from connexion.validators import VALIDATOR_MAP
 from starlette.exceptions import HTTPException
 
 from fluenzr_server import envelope
+from fluenzr_server.concrete_paths import ConcretePathMethods
 from fluenzr_server.edge import EdgeMiddleware
 from fluenzr_server.errors import ApiError, UnknownPath, code_for_status
 from fluenzr_server.idempotency import IdempotencyMiddleware
@@ -198,6 +199,7 @@ def build_app(
     )
     for exc_class, handler in error_handlers(spec, expose_internal=settings.environment == "test").items():
         app.add_error_handler(exc_class, handler)
+    app.add_middleware(ConcretePathMethods, position=MiddlewarePosition.BEFORE_ROUTING, spec=spec)
     app.add_middleware(IdempotencyMiddleware, position=MiddlewarePosition.BEFORE_VALIDATION)
     app.add_middleware(
         EdgeMiddleware,
