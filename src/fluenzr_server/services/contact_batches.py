@@ -125,7 +125,7 @@ async def create_contacts_batch(
             if group_id is not None and outcome.stored_ids:
                 added = await _join_group(db, conn, group_id, outcome.stored_ids)
                 outcome.changed = outcome.changed or added > 0
-            await _emit(conn, account_id, outcome)
+            await _emit(conn, account_id, group_id, outcome)
             if outcome.changed:
                 await bump_contacts_version(conn, account_id)
     results = [result for result in outcome.results if result is not None]
@@ -282,14 +282,18 @@ async def _join_group(db: Database, conn: AsyncConnection, group_id: str, contac
     return added
 
 
-async def _emit(conn: AsyncConnection, account_id: str, outcome: _Outcome) -> None:
-    """The outbox events of the changed rows, with `groupIds` as they are after this batch."""
+async def _emit(conn: AsyncConnection, account_id: str, group_id: str | None, outcome: _Outcome) -> None:
+    """The outbox events of the changed rows, with `groupIds` as they are after this batch (a new contact
+    is in this batch's group only; an updated one's groups are looked up)."""
     if not outcome.events:
         return
-    ids = [data["id"] for _type, data in outcome.events]
-    groups = await _group_ids(conn, ids)
-    for _type, data in outcome.events:
-        data["groupIds"] = groups.get(data["id"], [])
+    updated = [data["id"] for type, data in outcome.events if type == "contact.updated"]
+    groups = await _group_ids(conn, updated)
+    for type, data in outcome.events:
+        if type == "contact.created":
+            data["groupIds"] = [group_id] if group_id is not None else []
+        else:
+            data["groupIds"] = groups.get(data["id"], [])
     await emit_many(conn, account_id=account_id, events=outcome.events)
 
 
