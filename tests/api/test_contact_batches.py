@@ -275,6 +275,11 @@ async def test_upsert_never_touches_another_accounts_contact(
         ({"contacts": [{"email": "a@example.com"}], "mode": "merge"}, "mode"),
         ({"contacts": [{"email": "a@example.com"}], "groupId": ""}, "groupId"),
         ({"contacts": [{"email": "a@example.com"}], "groupId": 5}, "groupId"),
+        # NUL cannot be stored anywhere: refused for the whole body, as by every operation.
+        (
+            {"contacts": [{"email": "a@example.com"}, {"email": "b@example.com", "company": "A\u0000B"}]},
+            "contacts.1.company",
+        ),
     ],
 )
 async def test_a_malformed_body_is_a_400_and_stores_nothing(

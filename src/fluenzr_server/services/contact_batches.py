@@ -161,7 +161,7 @@ async def _store(
     db: Database, conn: AsyncConnection, *, account_id: str, rows: list[_Row], mode: Mode, outcome: _Outcome
 ) -> None:
     pending = rows
-    updates: list[tuple[_Row, Row[Any], dict[str, Any]]] = []
+    updates: list[tuple[_Row, Row[Any]]] = []
     for _ in range(_ROUNDS):
         if not pending:
             break
@@ -177,9 +177,8 @@ async def _store(
                 )
                 outcome.results[row.index] = _error(row.index, conflict)
             else:
-                changes = {k: v for k, v in row.given.items() if getattr(match, k) != v}
-                if changes:
-                    updates.append((row, match, changes))
+                if any(getattr(match, column) != value for column, value in row.given.items()):
+                    updates.append((row, match))
                 else:
                     outcome.results[row.index] = {"index": row.index, "status": "unchanged", "id": match.id}
                     outcome.stored_ids.append(match.id)
@@ -230,7 +229,7 @@ async def _insert(
 async def _update(
     conn: AsyncConnection,
     account_id: str,
-    updates: list[tuple[_Row, Row[Any], dict[str, Any]]],
+    updates: list[tuple[_Row, Row[Any]]],
     outcome: _Outcome,
 ) -> None:
     """One executemany UPDATE of every changed row (each row's merged values, so one statement fits all)."""
@@ -243,7 +242,7 @@ async def _update(
             **{f"b_{column}": row.given.get(column, getattr(match, column)) for column in _DEFAULTS},
             "b_updated_at": stamp,
         }
-        for row, match, _changes in sorted(updates, key=lambda update: str(update[1].id))
+        for row, match in sorted(updates, key=lambda update: str(update[1].id))
     ]
     statement = (
         update(t.contacts)
@@ -251,9 +250,9 @@ async def _update(
         .values({column: bindparam(f"b_{column}") for column in [*_DEFAULTS, "updated_at"]})
     )
     await conn.execute(statement, params)
-    ids = [match.id for _row, match, _changes in updates]
+    ids = [match.id for _row, match in updates]
     fresh = {row.id: row for row in await _rows_by_id(conn, ids)}
-    for row, match, _changes in updates:
+    for row, match in updates:
         outcome.results[row.index] = {"index": row.index, "status": "updated", "id": match.id}
         outcome.stored_ids.append(match.id)
         outcome.events.append(("contact.updated", present(fresh[match.id], [])))

@@ -14,6 +14,7 @@ from typing import Any
 
 from ._rate_limit import RateLimit
 from ._retry import MAX_RETRY_DELAY
+from ._types import NotGiven
 from .models import ContactBatch, ContactBatchCounts, ContactBatchMode, ContactBatchRowResult, to_camel
 
 MAX_BATCH_ROWS = 1000
@@ -75,10 +76,21 @@ class _Cutter:
         return chunk
 
 
-def chunks(rows: Iterable[Any], batch_size: int = MAX_BATCH_ROWS) -> Iterator[Chunk]:
-    """Consecutive chunks of at most `batch_size` rows and `MAX_BATCH_BYTES` of JSON, read lazily."""
+def check_rows(rows: object) -> None:
+    # A lone mapping or string is iterable too, and would be sent as one row per key or character.
     if isinstance(rows, str | bytes | Mapping):
         raise TypeError("Expected an iterable of rows (mappings), got a single value")
+
+
+def wire_rows(rows: Iterable[Any]) -> list[Any]:
+    """A whole batch's rows as the API takes them."""
+    check_rows(rows)
+    return [wire_row(row) for row in rows]
+
+
+def chunks(rows: Iterable[Any], batch_size: int = MAX_BATCH_ROWS) -> Iterator[Chunk]:
+    """Consecutive chunks of at most `batch_size` rows and `MAX_BATCH_BYTES` of JSON, read lazily."""
+    check_rows(rows)
     cutter = _Cutter(batch_size)
     for row in rows:
         if (chunk := cutter.add(row)) is not None:
@@ -91,6 +103,7 @@ async def achunks(
     rows: Iterable[Any] | AsyncIterable[Any], batch_size: int = MAX_BATCH_ROWS
 ) -> AsyncIterator[Chunk]:
     """`chunks` for a sync or async iterable."""
+    check_rows(rows)
     if not isinstance(rows, AsyncIterable):
         for whole in chunks(rows, batch_size):
             yield whole
@@ -104,7 +117,7 @@ async def achunks(
 
 
 def merge(
-    mode: ContactBatchMode, group_id: str | None, answers: Iterable[tuple[Chunk, ContactBatch]]
+    mode: ContactBatchMode, group_id: str | NotGiven, answers: Iterable[tuple[Chunk, ContactBatch]]
 ) -> ContactBatch:
     """One `ContactBatch` for the whole input, results in input order with input-relative indexes."""
     results: list[ContactBatchRowResult] = []
@@ -124,7 +137,7 @@ def merge(
                 counts[result.status] += 1
     return ContactBatch(
         mode=mode,
-        group_id=group_id,
+        group_id=None if isinstance(group_id, NotGiven) else group_id,
         counts=ContactBatchCounts(
             created=counts["created"],
             updated=counts["updated"],
@@ -142,8 +155,8 @@ def rate_limit_wait(rate_limit: RateLimit, now: float) -> float:
     return min(max(rate_limit.reset - now, 0.0), MAX_RETRY_DELAY)
 
 
-def batch_body(rows: list[Any], mode: ContactBatchMode, group_id: str | None) -> dict[str, Any]:
+def batch_body(rows: list[Any], mode: ContactBatchMode, group_id: str | NotGiven) -> dict[str, Any]:
     body: dict[str, Any] = {"contacts": rows, "mode": mode}
-    if group_id is not None:
+    if not isinstance(group_id, NotGiven):
         body["groupId"] = group_id
     return body

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterable, Iterable, Mapping
 from typing import Any
 
 from .._base_client import path_id
-from .._batching import MAX_BATCH_ROWS, Chunk, achunks, batch_body, chunks, merge, rate_limit_wait, wire_row
+from .._batching import MAX_BATCH_ROWS, Chunk, achunks, batch_body, chunks, merge, rate_limit_wait, wire_rows
 from .._types import NOT_GIVEN, NotGiven, Timeout, given, map_given
 from ..models import Contact, ContactBatch, ContactBatchMode, CustomFieldValue, Deleted
 from ..pagination import AsyncPageRequest, SyncPage
@@ -95,7 +95,7 @@ class Contacts(SyncAPIResource):
         exception; `upsert` updates only the fields a row gives. Every stored row joins `group_id` when given.
         One request; raises `ValidationError` only when the batch itself is malformed.
         """
-        body = batch_body([wire_row(row) for row in contacts], mode, map_given(group_id, str) or None)
+        body = batch_body(wire_rows(contacts), mode, group_id)
         return self._client.request(
             ContactBatch, "POST", "/contacts/batch", json=body, timeout=timeout, idempotent=True
         )
@@ -112,18 +112,17 @@ class Contacts(SyncAPIResource):
         """`create_many` over any number of `contacts`: read lazily in batches of `batch_size` (at most 1,000,
         and under the 1 MiB body limit), sent one after another, waiting for the rate-limit window when it
         is used up. Returns one `ContactBatch` for the whole input, `index`es counted from its start."""
-        group = map_given(group_id, str) or None
         answers = []
         for chunk in chunks(contacts, batch_size):
             wait = rate_limit_wait(self._client.rate_limit, self._client._now())
             if wait:
                 self._client._sleep(wait)
-            body = batch_body(chunk.rows, mode, group)
+            body = batch_body(chunk.rows, mode, group_id)
             answer = self._client.request(
                 ContactBatch, "POST", "/contacts/batch", json=body, timeout=timeout, idempotent=True
             )
             answers.append((chunk, answer))
-        return merge(mode, group, answers)
+        return merge(mode, group_id, answers)
 
 
 class AsyncContacts(AsyncAPIResource):
@@ -207,7 +206,7 @@ class AsyncContacts(AsyncAPIResource):
         exception; `upsert` updates only the fields a row gives. Every stored row joins `group_id` when given.
         One request; raises `ValidationError` only when the batch itself is malformed.
         """
-        body = batch_body([wire_row(row) for row in contacts], mode, map_given(group_id, str) or None)
+        body = batch_body(wire_rows(contacts), mode, group_id)
         return await self._client.request(
             ContactBatch, "POST", "/contacts/batch", json=body, timeout=timeout, idempotent=True
         )
@@ -233,12 +232,11 @@ class AsyncContacts(AsyncAPIResource):
         """
         if concurrency < 1:
             raise ValueError("concurrency must be 1 or more")
-        group = map_given(group_id, str) or None
         answers: list[tuple[Chunk, ContactBatch]] = []
         in_flight: set[asyncio.Task[None]] = set()
 
         async def send(chunk: Chunk) -> None:
-            body = batch_body(chunk.rows, mode, group)
+            body = batch_body(chunk.rows, mode, group_id)
             answer = await self._client.request(
                 ContactBatch, "POST", "/contacts/batch", json=body, timeout=timeout, idempotent=True
             )
@@ -264,4 +262,4 @@ class AsyncContacts(AsyncAPIResource):
                 task.cancel()
             if in_flight:
                 await asyncio.wait(in_flight)
-        return merge(mode, group, answers)
+        return merge(mode, group_id, answers)
