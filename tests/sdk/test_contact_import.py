@@ -184,3 +184,15 @@ async def test_import_all_waits_out_the_rate_limit(
         elapsed = time.monotonic() - started
     assert answer.counts.created == 70 and [r.index for r in answer.results] == list(range(70))
     assert elapsed >= 2.0  # 7 requests at 2 a second cannot all be answered in under 3 windows
+
+
+async def test_a_batch_refused_as_a_whole_raises_and_stops_the_import(live_server: LiveServer) -> None:
+    where = domain()
+    rows = [{"email": f"g{i}@{where}"} for i in range(2500)]
+    async with AsyncFluenzrClient(api_key=live_server.api_key, base_url=live_server.base_url) as client:
+        with pytest.raises(ValidationError) as refused:
+            await client.contacts.import_all(rows, group_id="grp_notMine", concurrency=2)
+        assert refused.value.body is not None
+        assert (await client.contacts.list(email=where)).total == 0
+        with pytest.raises(TypeError):
+            await client.contacts.create_many({"email": f"one@{where}"})  # type: ignore[arg-type]
