@@ -22,6 +22,7 @@ from connexion.validators import VALIDATOR_MAP
 from starlette.exceptions import HTTPException
 
 from fluenzr_server import envelope
+from fluenzr_server.auth import SECURITY_MAP
 from fluenzr_server.concrete_paths import ConcretePathMethods
 from fluenzr_server.edge import EdgeMiddleware
 from fluenzr_server.errors import ApiError, UnknownPath, code_for_status
@@ -196,6 +197,7 @@ def build_app(
         pythonic_params=True,
         validator_map=VALIDATORS,
         resolver=TagResolver(),
+        security_map=SECURITY_MAP,
     )
     for exc_class, handler in error_handlers(spec, expose_internal=settings.environment == "test").items():
         app.add_error_handler(exc_class, handler)

@@ -6,7 +6,7 @@ from typing import Any
 
 from fluenzr_server import envelope
 from fluenzr_server.services import email_accounts
-from handlers._common import Result, db, deleted, listed, paging
+from handlers._common import Result, db, deleted, listed, paging, settings
 
 
 async def list_email_accounts(
@@ -19,7 +19,10 @@ async def list_email_accounts(
 
 async def create_email_account(user: str, body: dict[str, Any]) -> Result:
     """Connect a mailbox."""
-    return envelope.ok(await email_accounts.create_email_account(db(), account_id=user, body=body)), 201
+    created = await email_accounts.create_email_account(
+        db(), account_id=user, body=body, allow_private=settings().allow_private_hosts
+    )
+    return envelope.ok(created), 201
 
 
 async def get_email_account(user: str, email_account_id: str) -> Result:
@@ -31,7 +34,11 @@ async def get_email_account(user: str, email_account_id: str) -> Result:
 async def update_email_account(user: str, email_account_id: str, body: dict[str, Any]) -> Result:
     """Update the fields sent."""
     updated = await email_accounts.update_email_account(
-        db(), account_id=user, email_account_id=email_account_id, body=body
+        db(),
+        account_id=user,
+        email_account_id=email_account_id,
+        body=body,
+        allow_private=settings().allow_private_hosts,
     )
     return envelope.ok(updated), 200
 

@@ -17,7 +17,8 @@ from fluenzr_server.app import build_app
 from fluenzr_server.ratelimit import RateLimiter
 from fluenzr_server.store.database import Database
 from tests.api.conftest import shared_database
-from tests.conftest import LiveServer, Tenant, test_settings
+from tests.conftest import LiveServer, Tenant
+from tests.conftest import test_settings as settings_for
 
 
 def domain() -> str:
@@ -172,7 +173,7 @@ async def test_async_import_all_runs_batches_in_parallel(live_server: LiveServer
 async def test_import_all_waits_out_the_rate_limit(
     database: Database, database_url: str, tenant: Tenant
 ) -> None:
-    settings = test_settings(database_url, rate_limit="2/second")
+    settings = settings_for(database_url, rate_limit="2/second")
     app = build_app(settings, lifespan=shared_database, limiter=RateLimiter("2/second"))
     where = domain()
     rows = [{"email": f"r{i}@{where}"} for i in range(70)]

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from fluenzr_server.crypto import secret_box
 from fluenzr_server.errors import Conflict, NotFound
 from fluenzr_server.ids import new_id
+from fluenzr_server.net_policy import check_mail_host
 from fluenzr_server.services.common import normalise_email, now, wire_time
 from fluenzr_server.store import tables as t
 from fluenzr_server.store.database import Database
@@ -49,8 +50,10 @@ def present(row: Row[Any]) -> dict[str, Any]:
     }
 
 
-def _columns(body: dict[str, Any]) -> dict[str, Any]:
+def _columns(body: dict[str, Any], *, allow_private: bool) -> dict[str, Any]:
     values: dict[str, Any] = {}
+    if "host" in body.get("smtp", {}):
+        check_mail_host(body["smtp"]["host"], field="smtp.host", allow_private=allow_private)
     if "fromEmail" in body:
         values["from_email"] = normalise_email(body["fromEmail"], "fromEmail")
     if "fromName" in body:
@@ -104,9 +107,13 @@ async def get_email_account(db: Database, *, account_id: str, email_account_id: 
         return present(await _load(conn, account_id, email_account_id))
 
 
-async def create_email_account(db: Database, *, account_id: str, body: dict[str, Any]) -> dict[str, Any]:
+async def create_email_account(
+    db: Database, *, account_id: str, body: dict[str, Any], allow_private: bool = False
+) -> dict[str, Any]:
+    """A new mailbox; 400 when `smtp.host` is not a public host (`net_policy.check_mail_host`), 409 when
+    `fromEmail` is taken. `allow_private` is FLUENZR_ALLOW_PRIVATE_HOSTS (local sinks and tests)."""
     stamp = now()
-    values = {"smtp_security": "starttls", "daily_limit": 200, **_columns(body)}
+    values = {"smtp_security": "starttls", "daily_limit": 200, **_columns(body, allow_private=allow_private)}
     values.update(id=new_id("acc"), account_id=account_id, created_at=stamp, updated_at=stamp)
     try:
         async with db.write() as conn:
@@ -117,9 +124,14 @@ async def create_email_account(db: Database, *, account_id: str, body: dict[str,
 
 
 async def update_email_account(
-    db: Database, *, account_id: str, email_account_id: str, body: dict[str, Any]
+    db: Database,
+    *,
+    account_id: str,
+    email_account_id: str,
+    body: dict[str, Any],
+    allow_private: bool = False,
 ) -> dict[str, Any]:
-    values = {**_columns(body), "updated_at": now()}
+    values = {**_columns(body, allow_private=allow_private), "updated_at": now()}
     scope = and_(t.email_accounts.c.account_id == account_id, t.email_accounts.c.id == email_account_id)
     try:
         async with db.write() as conn:
