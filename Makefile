@@ -41,7 +41,7 @@ run: install-serve  ## migrate, create a local pro key on first run, serve http:
 	$(BIN)/fluenzr-server dev --port $(PORT)
 
 mock: install-serve  ## the mock server on the contract's examples, http://127.0.0.1:4010/v1
-	$(BIN)/fluenzr-server mock --port 4010
+	$(BIN)/fluenzr-mock --port 4010
 
 sandbox: install-serve  ## the real server on a throwaway database with demo data, http://127.0.0.1:4020/v1
 	$(BIN)/fluenzr-server sandbox --port 4020

@@ -209,6 +209,11 @@ def fluenzr_server() -> str:
     return str(candidate) if candidate.exists() else "fluenzr-server"
 
 
+def fluenzr_mock() -> str:
+    candidate = VENV_BIN / "fluenzr-mock"
+    return str(candidate) if candidate.exists() else "fluenzr-mock"
+
+
 def real_server(env: dict[str, str], log_dir: Path, workers: int = 1) -> Server:
     port = free_port()
     argv = [fluenzr_server(), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
@@ -353,7 +358,7 @@ MOCK_REQUESTS = (
 
 
 def mock_section(options: Options, report: Report, work: Path) -> None:
-    """`fluenzr-server mock` and `prism mock` on the same contract, same requests, one after the other."""
+    """`fluenzr-mock` and `prism mock` on the same contract, same requests, one after the other."""
     problem = _mock_import_error()
     if problem:
         report.notes.append(f"mock vs Prism skipped: the mock server is not ready ({problem})")
@@ -373,7 +378,7 @@ def mock_section(options: Options, report: Report, work: Path) -> None:
     servers = [
         Server(
             "mock",
-            [fluenzr_server(), "mock", "--host", "127.0.0.1", "--port", str(mock_port)],
+            [fluenzr_mock(), "--host", "127.0.0.1", "--port", str(mock_port)],
             port=mock_port,
             env=env,
             log_dir=work,

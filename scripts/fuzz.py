@@ -121,7 +121,7 @@ def main() -> int:
             "FLUENZR_RATE_LIMIT": "100000000/minute",
         }
         if args.target == "mock":
-            command = [str(BIN / "fluenzr-server"), "mock", "--port", str(port), "--seed", "1"]
+            command = [str(BIN / "fluenzr-mock"), "--port", str(port), "--seed", "1"]
             config = ROOT / "mock" / "schemathesis.toml"
             phases = args.phases or STATELESS
         else:

@@ -18,9 +18,10 @@ from sqlalchemy import create_engine, text
 
 from fluenzr_server.app import build_app
 from fluenzr_server.ratelimit import RateLimiter
+from fluenzr_server.resources import Resources
 from fluenzr_server.services import accounts
 from fluenzr_server.settings import Settings
-from fluenzr_server.store.database import Database, set_database
+from fluenzr_server.store.database import Database
 from fluenzr_server.store.engine import sync_url
 from fluenzr_server.store.migrate import upgrade
 
@@ -83,23 +84,26 @@ def test_settings(database_url: str, **overrides: Any) -> Settings:
 
 
 @pytest.fixture(scope="session")
-async def database(database_url: str) -> AsyncIterator[Database]:
-    db = Database(database_url)
-    set_database(db)
-    yield db
-    set_database(None)
-    await db.dispose()
-
-
-async def _no_lifespan(_app: Any) -> AsyncIterator[None]:
-    yield
+async def resources(database_url: str) -> AsyncIterator[Resources]:
+    """The session's resources: test settings and one database handle that every app below borrows."""
+    opened = Resources.open(test_settings(database_url))
+    yield opened
+    await opened.close()
 
 
 @pytest.fixture(scope="session")
-def app(database: Database, database_url: str) -> Any:
-    from contextlib import asynccontextmanager
+def database(resources: Resources) -> Database:
+    return resources.database
 
-    return build_app(test_settings(database_url), lifespan=asynccontextmanager(_no_lifespan))
+
+def resources_for(resources: Resources, settings: Settings) -> Resources:
+    """Resources with other settings (and their secret box) on the session's database handle."""
+    return Resources.open(settings, database=resources.database)
+
+
+@pytest.fixture(scope="session")
+def app(resources: Resources) -> Any:
+    return build_app(resources)
 
 
 @dataclass

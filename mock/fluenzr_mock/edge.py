@@ -15,10 +15,10 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fluenzr_mock.contract import Contract
-from fluenzr_server import envelope
 from fluenzr_server.asgi import answer_or_500, with_headers
 from fluenzr_server.bodies import BodyLimit
-from fluenzr_server.errors import ApiError, UnknownPath
+from fluenzr_server.errors import ApiError, Forbidden, UnknownPath
+from fluenzr_server.failures import render
 
 log = logging.getLogger("fluenzr.mock")
 
@@ -98,10 +98,7 @@ class MockEdgeMiddleware:
             return {**self.contract.response_headers(method, path, status), **cors_headers}
 
         async def reply(error: ApiError) -> None:
-            response = envelope.error_response(
-                error.status, error.code, error.message, error.details, decorated(error.status)
-            )
-            await response(scope, receive, send)
+            await render(error, decorated(error.status))(scope, receive, send)
 
         if (
             path.endswith("/")
@@ -127,16 +124,8 @@ class MockEdgeMiddleware:
 
     def _preflight(self, path: str, origin: str, requested: str | None) -> Response:
         if not self.cors.allows(origin):
-            return envelope.error_response(
-                403, "FORBIDDEN", f"Origin {origin[:200]} may not call this API", {"origin": origin[:200]}
-            )
+            return render(Forbidden(f"Origin {origin[:200]} may not call this API", {"origin": origin[:200]}))
         methods = self.contract.allowed_methods(path)
         if not methods:
-            return envelope.error_response(
-                404,
-                "NOT_FOUND",
-                f"No such path: {path}",
-                {"path": path[:300]},
-                self.cors.response_headers(origin),
-            )
+            return render(UnknownPath(path), self.cors.response_headers(origin))
         return Response(status_code=204, headers=self.cors.preflight_headers(origin, methods, requested))

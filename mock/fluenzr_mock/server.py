@@ -1,4 +1,4 @@
-"""`fluenzr-server mock`: the real Connexion stack (routing, security, validators, error envelopes) on a
+"""`fluenzr-mock`: the real Connexion stack (routing, security, validators, error envelopes) on a
 copy of the contract, with every operation resolved to one handler that answers from the examples.
 """
 
@@ -7,11 +7,11 @@ from __future__ import annotations
 import copy
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 from connexion import AsyncApp, request
 from connexion.lifecycle import ConnexionResponse
-from connexion.middleware import MiddlewarePosition
 from connexion.resolver import Resolution, Resolver
 
 from fluenzr_mock import DEFAULT_PORT
@@ -21,11 +21,11 @@ from fluenzr_mock.edge import CorsPolicy, MockEdgeMiddleware
 from fluenzr_mock.prefer import parse_prefer
 from fluenzr_mock.responder import Responder
 from fluenzr_server import envelope
-from fluenzr_server.app import VALIDATORS, error_handlers, middlewares
 from fluenzr_server.auth import SECURITY_MAP
 from fluenzr_server.concrete_paths import ConcretePathMethods
+from fluenzr_server.failures import error_handlers
 from fluenzr_server.spec import load_spec
-from fluenzr_server.validation import register_read_only_fields
+from fluenzr_server.stack import middlewares, validator_map
 
 MAX_BODY_BYTES = 1024 * 1024
 MOCK_ACCOUNT = "org_mock"
@@ -96,33 +96,35 @@ def build_mock_app(
 ) -> AsyncApp:
     """The mock as an ASGI app. `validate_responses` checks every answer against the contract (tests)."""
     spec = mock_spec(spec)
-    register_read_only_fields(spec)
     contract = Contract(spec)
-    app = AsyncApp(
-        __name__, lifespan=_no_database, middlewares=middlewares(validate_responses=validate_responses)
+    expose = sorted(
+        {name for op in contract.operations.values() for r in op.responses.values() for name in r.headers}
     )
+    edge = partial(
+        MockEdgeMiddleware,
+        contract=contract,
+        cors=CorsPolicy(cors_origins, expose=expose),
+        max_body_bytes=max_body_bytes,
+    )
+    stack = middlewares(
+        resources=None,
+        edge=edge,
+        idempotency=None,
+        validate_responses=validate_responses,
+        concrete_paths=partial(ConcretePathMethods, spec=spec),
+    )
+    app = AsyncApp(__name__, lifespan=_no_database, middlewares=stack)
     app.add_api(
         spec,
         resolver=MockResolver(contract, Responder(seed=seed)),
         strict_validation=True,
         validate_responses=validate_responses,
         pythonic_params=False,
-        validator_map=VALIDATORS,
+        validator_map=validator_map(spec),
         security_map=SECURITY_MAP,
     )
     for exc_class, handler in error_handlers(spec, expose_internal=False).items():
         app.add_error_handler(exc_class, handler)
-    app.add_middleware(ConcretePathMethods, position=MiddlewarePosition.BEFORE_ROUTING, spec=spec)
-    expose = sorted(
-        {name for op in contract.operations.values() for r in op.responses.values() for name in r.headers}
-    )
-    app.add_middleware(
-        MockEdgeMiddleware,
-        position=MiddlewarePosition.BEFORE_EXCEPTION,
-        contract=contract,
-        cors=CorsPolicy(cors_origins, expose=expose),
-        max_body_bytes=max_body_bytes,
-    )
     return app
 
 

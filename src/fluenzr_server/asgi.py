@@ -9,7 +9,8 @@ from typing import Any
 from starlette.datastructures import MutableHeaders
 from starlette.types import Message, Receive, Scope, Send
 
-from fluenzr_server import envelope
+from fluenzr_server.errors import InternalError
+from fluenzr_server.failures import INTERNAL_MESSAGE, render
 
 
 def with_headers(
@@ -55,7 +56,4 @@ async def answer_or_500(
     except Exception:
         log.exception("edge failure on %s %s %s", scope.get("method"), scope.get("path"), details)
         if not started:
-            response = envelope.error_response(
-                500, "INTERNAL_ERROR", "Internal server error", details, headers
-            )
-            await response(scope, receive, send)
+            await render(InternalError(INTERNAL_MESSAGE, details), headers)(scope, receive, send)

@@ -14,8 +14,9 @@ from sqlalchemy import select
 
 from fluenzr_server.errors import PlanRequired, Unauthorized
 from fluenzr_server.ids import API_KEY_PREFIX, hash_api_key
+from fluenzr_server.request_resources import request_resources
 from fluenzr_server.store import tables as t
-from fluenzr_server.store.database import get_database
+from fluenzr_server.store.database import Database
 
 API_PLAN = "pro"
 MAX_KEY_LENGTH = 128
@@ -83,7 +84,7 @@ class BearerAuth(BearerSecurityHandler):  # type: ignore[misc]
 SECURITY_MAP: dict[str, Any] = {**SECURITY_HANDLERS, "bearer": BearerAuth}
 
 
-async def resolve_key(token: str) -> Principal | None:
+async def resolve_key(database: Database, token: str) -> Principal | None:
     """The principal for a key, or None when it is malformed, unknown or revoked."""
     cache = _resolved.get()
     if cache is not None and token in cache:
@@ -95,7 +96,7 @@ async def resolve_key(token: str) -> Principal | None:
             .join(t.accounts, t.accounts.c.id == t.api_keys.c.account_id)
             .where(t.api_keys.c.key_hash == hash_api_key(token), t.api_keys.c.revoked_at.is_(None))
         )
-        async with get_database().read() as conn:
+        async with database.read() as conn:
             row = (await conn.execute(query)).first()
         if row is not None:
             principal = Principal(account_id=row.account_id, plan=row.plan, key_id=row.id)
@@ -104,9 +105,10 @@ async def resolve_key(token: str) -> Principal | None:
     return principal
 
 
-async def bearer_info(token: str) -> dict[str, object]:
-    """Connexion's bearerInfoFunc: 401 for a bad key, 403 PLAN_REQUIRED off the Pro plan."""
-    principal = await resolve_key(token)
+async def bearer_info(token: str, request: Any) -> dict[str, object]:
+    """Connexion's bearerInfoFunc (given the request, for its app's database): 401 for a bad key,
+    403 PLAN_REQUIRED off the Pro plan."""
+    principal = await resolve_key(request_resources(request.scope).database, token)
     if principal is None:
         raise Unauthorized("Invalid API key")
     if principal.plan != API_PLAN:

@@ -12,12 +12,12 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from connexion.json_schema import Draft4RequestValidator, resolve_refs
-from jsonschema import Draft4Validator
+from connexion.json_schema import resolve_refs
 
 from fluenzr_server.errors import ValidationFailed
 from fluenzr_server.spec import load_spec
-from fluenzr_server.validation import failed, summary, unstorable_text
+from fluenzr_server.text_rules import FORMAT_CHECKER, custom_field_key_problem
+from fluenzr_server.validation import BodySchemaValidator, failed, read_only_fields, summary, unstorable_text
 
 # Keywords that constrain only values of one primitive type (Draft 4); others pass any other type.
 _TYPE_KEYWORDS = {
@@ -62,10 +62,10 @@ def quick(schema: Any) -> Any:
 class RowValidator:
     """Checks rows against one schema of `components.schemas` of the contract."""
 
-    def __init__(self, schema: dict[str, Any]) -> None:
-        checker = Draft4Validator.FORMAT_CHECKER
-        self._compiled = Draft4RequestValidator(schema, format_checker=checker)
-        self._quick = Draft4RequestValidator(quick(schema), format_checker=checker)
+    def __init__(self, schema: dict[str, Any], *, read_only: frozenset[str] = frozenset()) -> None:
+        self.read_only = read_only
+        self._compiled = BodySchemaValidator(schema, format_checker=FORMAT_CHECKER)
+        self._quick = BodySchemaValidator(quick(schema), format_checker=FORMAT_CHECKER)
 
     def check(self, row: Any) -> ValidationFailed | None:
         """The error the single-object operation would raise for `row` as its body, or None if valid."""
@@ -74,14 +74,20 @@ class RowValidator:
         problem = unstorable_text(row)
         if problem:
             return ValidationFailed(summary({problem[0]: problem[1]}), {problem[0]: problem[1]})
-        if self._quick.is_valid(row):
-            return None
-        errors = list(self._compiled.iter_errors(row))
-        return failed(errors) if errors else None
+        # The steps of `validation.EnvelopeJSONBodyValidator._validate`, in its order.
+        if not self._quick.is_valid(row):
+            errors = list(self._compiled.iter_errors(row))
+            if errors:
+                return failed(errors, read_only=self.read_only)
+        keys = custom_field_key_problem(row)
+        if keys:
+            return ValidationFailed(summary(keys), keys)
+        return None
 
 
 @lru_cache(maxsize=8)
 def row_validator(schema_name: str) -> RowValidator:
     """The validator of the contract's `components.schemas[schema_name]` (compiled once per process)."""
+    spec = load_spec()
     schemas = resolve_refs(load_spec())["components"]["schemas"]
-    return RowValidator(schemas[schema_name])
+    return RowValidator(schemas[schema_name], read_only=read_only_fields(spec))

@@ -1,4 +1,8 @@
-"""`fluenzr-server serve | dev | migrate | accounts create | keys create | keys revoke`."""
+"""`fluenzr-server serve | dev | sandbox | migrate | accounts create | keys create | keys revoke`.
+
+`Settings()` is read once, in `main`, and handed to the command; commands that touch the database open
+one `Resources` from them and close it when done. (The mock has its own command: `fluenzr-mock`.)
+"""
 
 from __future__ import annotations
 
@@ -11,8 +15,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from fluenzr_server.resources import Resources
 from fluenzr_server.services import accounts
-from fluenzr_server.settings import get_settings
+from fluenzr_server.settings import Settings
 from fluenzr_server.store.database import Database
 from fluenzr_server.store.migrate import upgrade
 
@@ -20,29 +25,42 @@ T = TypeVar("T")
 DEV_KEY_FILE = Path(".fluenzr") / "dev-api-key"
 
 
-def _with_db(action: Callable[[Database], Awaitable[T]]) -> T:
+Command = Callable[[argparse.Namespace, Settings], None]
+
+
+def with_resources(settings: Settings, action: Callable[[Resources], Awaitable[T]]) -> T:
+    """Run `action` on one `Resources` opened from `settings` (closed afterwards), in a fresh event loop."""
+
     async def run() -> T:
-        database = Database(get_settings().database_url)
+        resources = Resources.open(settings)
         try:
-            return await action(database)
+            return await action(resources)
         finally:
-            await database.dispose()
+            await resources.close()
 
     return asyncio.run(run())
 
 
-def _serve(host: str, port: int, workers: int) -> None:
+def _with_db(settings: Settings, action: Callable[[Database], Awaitable[T]]) -> T:
+    return with_resources(settings, lambda resources: action(resources.database))
+
+
+def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
     import uvicorn
 
-    settings = get_settings()
+    from fluenzr_server.app import build_app
+
     if workers > 1 and not settings.redis_url:
         print(
             "warning: several workers without FLUENZR_REDIS_URL keep separate rate-limit windows",
             file=sys.stderr,
         )
+    # One worker serves the app built from these settings; several need an import string, and each
+    # worker process then reads the same environment once (`app.asgi`).
+    target: Any = build_app(settings) if workers == 1 else "fluenzr_server.app:asgi"
     uvicorn.run(
-        "fluenzr_server.app:asgi",
-        factory=True,
+        target,
+        factory=workers > 1,
         host=host,
         port=port,
         workers=workers,
@@ -52,37 +70,37 @@ def _serve(host: str, port: int, workers: int) -> None:
     )
 
 
-def cmd_serve(args: argparse.Namespace) -> None:
-    _serve(args.host, args.port, args.workers)
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
+    _serve(settings, args.host, args.port, args.workers)
 
 
-def cmd_migrate(_args: argparse.Namespace) -> None:
-    upgrade(get_settings().database_url)
+def cmd_migrate(_args: argparse.Namespace, settings: Settings) -> None:
+    upgrade(settings.database_url)
     print("database is at the latest schema")
 
 
-def cmd_accounts_create(args: argparse.Namespace) -> None:
+def cmd_accounts_create(args: argparse.Namespace, settings: Settings) -> None:
     async def action(db: Database) -> accounts.IssuedKey:
         account_id = await accounts.create_account(db, name=args.name, plan=args.plan)
         return await accounts.create_key(db, account_id=account_id)
 
-    issued = _with_db(action)
+    issued = _with_db(settings, action)
     print(f"account {issued.account_id} ({args.plan}) created; its API key is shown once, below:")
     print(issued.plaintext)
 
 
-def cmd_keys_create(args: argparse.Namespace) -> None:
+def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> None:
     try:
-        issued = _with_db(lambda db: accounts.create_key(db, account_id=args.account))
+        issued = _with_db(settings, lambda db: accounts.create_key(db, account_id=args.account))
     except LookupError as exc:
         sys.exit(f"error: {exc}")
     print(f"key created for {issued.account_id}; shown once, below:")
     print(issued.plaintext)
 
 
-def cmd_keys_revoke(args: argparse.Namespace) -> None:
+def cmd_keys_revoke(args: argparse.Namespace, settings: Settings) -> None:
     try:
-        count = _with_db(lambda db: accounts.revoke_keys(db, key_prefix=args.key_prefix))
+        count = _with_db(settings, lambda db: accounts.revoke_keys(db, key_prefix=args.key_prefix))
     except ValueError as exc:
         sys.exit(f"error: {exc}")
     if not count:
@@ -90,9 +108,8 @@ def cmd_keys_revoke(args: argparse.Namespace) -> None:
     print(f"revoked {count} key(s)")
 
 
-def cmd_dev(args: argparse.Namespace) -> None:
+def cmd_dev(args: argparse.Namespace, settings: Settings) -> None:
     """Local development: migrate, make a pro account and key on first run, print how to use it, serve."""
-    settings = get_settings()
     upgrade(settings.database_url)
     key = DEV_KEY_FILE.read_text().strip() if DEV_KEY_FILE.exists() else ""
     if not key:
@@ -101,7 +118,7 @@ def cmd_dev(args: argparse.Namespace) -> None:
             account_id = await accounts.create_account(db, name="Local development", plan="pro")
             return await accounts.create_key(db, account_id=account_id)
 
-        key = _with_db(action).plaintext
+        key = _with_db(settings, action).plaintext
         DEV_KEY_FILE.parent.mkdir(exist_ok=True)
         DEV_KEY_FILE.write_text(key + "\n")
         os.chmod(DEV_KEY_FILE, 0o600)
@@ -112,16 +129,11 @@ def cmd_dev(args: argparse.Namespace) -> None:
         f"Try it:\n\n    curl -s -H 'Authorization: Bearer {key}' {base}/contacts\n",
         flush=True,
     )
-    _serve(args.host, args.port, 1)
+    _serve(settings, args.host, args.port, 1)
 
 
-def cmd_mock(args: argparse.Namespace) -> None:
-    from fluenzr_mock.server import run_mock
-
-    run_mock(host=args.host, port=args.port, seed=args.seed, cors_origins=args.cors_origin)
-
-
-def cmd_sandbox(args: argparse.Namespace) -> None:
+def cmd_sandbox(args: argparse.Namespace, _settings: Settings) -> None:
+    # The sandbox builds its own settings: a throwaway database, whatever FLUENZR_DATABASE_URL says.
     from fluenzr_server.sandbox import run_sandbox
 
     run_sandbox(host=args.host, port=args.port)
@@ -131,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fluenzr-server", description="FluenzR API server and tools")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    def add(name: str, handler: Callable[[argparse.Namespace], None], help_text: str, **kw: Any) -> Any:
+    def add(name: str, handler: Command, help_text: str, **kw: Any) -> Any:
         sub = commands.add_parser(name, help=help_text, **kw)
         sub.set_defaults(handler=handler)
         return sub
@@ -146,12 +158,6 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
 
     add("migrate", cmd_migrate, "upgrade the database to the latest schema")
-
-    mock = add("mock", cmd_mock, "serve the contract's examples, no database (make mock)")
-    mock.add_argument("--host", default="127.0.0.1")
-    mock.add_argument("--port", type=int, default=4010)
-    mock.add_argument("--seed", type=int, default=None, help="seed for Prefer: dynamic=true responses")
-    mock.add_argument("--cors-origin", action="append", default=None, help="allowed CORS origin (repeatable)")
 
     sandbox = add(
         "sandbox", cmd_sandbox, "the real server on a throwaway database with demo data (make sandbox)"
@@ -183,7 +189,8 @@ def main(argv: list[str] | None = None) -> None:
     # Connexion imports Starlette's TestClient at start-up, which warns about httpx; not ours to act on.
     warnings.filterwarnings("ignore", message=".*starlette.testclient.*")
     args = build_parser().parse_args(argv)
-    args.handler(args)
+    command: Command = args.handler
+    command(args, Settings())
 
 
 if __name__ == "__main__":

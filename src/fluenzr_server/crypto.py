@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from functools import lru_cache
 
 from cryptography.fernet import Fernet, MultiFernet
-
-from fluenzr_server.settings import get_settings
 
 
 class SecretBox:
@@ -29,9 +26,3 @@ class SecretBox:
 def _fernet_key(secret: str) -> bytes:
     # Settings hold a passphrase of any length; Fernet wants 32 url-safe base64 bytes.
     return base64.urlsafe_b64encode(hashlib.sha256(secret.encode()).digest())
-
-
-@lru_cache(maxsize=1)
-def secret_box() -> SecretBox:
-    settings = get_settings()
-    return SecretBox([k.get_secret_value() for k in (settings.secret_key, *settings.old_secret_keys)])

@@ -1,7 +1,8 @@
-"""The edge middleware: request ids and settings, rate limits with their headers, the body-size limit.
+"""The edge middleware: request ids, rate limits with their headers, the body-size limit.
 
 It sits outside Connexion's exception middleware so that its headers reach every response, errors
 included; for the same reason it renders its own responses (429, 413, 404, 500) instead of raising.
+API keys are resolved with the database of the app's resources (`request_resources`).
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ from typing import Any
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from fluenzr_server import envelope
 from fluenzr_server.asgi import answer_or_500, with_headers
 from fluenzr_server.auth import bearer_token, key_cache, resolve_key
 from fluenzr_server.bodies import BodyLimit
 from fluenzr_server.errors import ApiError, RateLimited, UnknownPath
+from fluenzr_server.failures import render
 from fluenzr_server.ratelimit import Decision, RateLimiter
+from fluenzr_server.request_resources import request_resources
 
 REQUEST_ID_HEADER = "X-Request-Id"
 log = logging.getLogger("fluenzr.edge")
@@ -34,10 +36,8 @@ class EdgeMiddleware:
         max_body_bytes: int,
         trust_forwarded_for: bool = False,
         docs_prefix: str = "/v1/ui",
-        settings: Any = None,
     ) -> None:
         self.app = app
-        self.settings = settings
         self.limiter = limiter
         self.body_limit = BodyLimit(max_body_bytes)
         self.trust_forwarded_for = trust_forwarded_for
@@ -51,7 +51,6 @@ class EdgeMiddleware:
         request_id = "req_" + secrets.token_hex(8)
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
-        state["settings"] = self.settings  # the settings this app was built with, for the handlers
 
         async def handle(tracked_send: Send) -> None:
             with key_cache():
@@ -73,10 +72,7 @@ class EdgeMiddleware:
         extra_headers = {**decision.headers(), REQUEST_ID_HEADER: request_id}
 
         async def reply(error: ApiError) -> None:
-            response = envelope.error_response(
-                error.status, error.code, error.message, error.details, {**extra_headers, **error.headers}
-            )
-            await response(scope, receive, send)
+            await render(error, extra_headers)(scope, receive, send)
 
         if not decision.allowed:
             message = f"Rate limit of {self.limiter.item} exceeded; retry after Retry-After seconds"
@@ -109,7 +105,7 @@ class EdgeMiddleware:
     async def _identity(self, scope: Scope, headers: Headers) -> str:
         token = bearer_token(headers.get("authorization"))
         if token is not None:
-            principal = await resolve_key(token)
+            principal = await resolve_key(request_resources(scope).database, token)
             if principal is not None:
                 return f"account:{principal.account_id}"
         return f"ip:{self._client_address(scope, headers)}"

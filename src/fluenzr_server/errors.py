@@ -1,4 +1,4 @@
-"""Domain errors. Each carries the envelope's code, message and details; app.py renders them."""
+"""Domain errors. Each carries the envelope's code, message and details; `failures.render` renders them."""
 
 from __future__ import annotations
 
@@ -19,6 +19,11 @@ class ApiError(Exception):
         self.message = message
         self.details = details or {}
         self.headers = headers or {}
+
+
+class InternalError(ApiError):
+    status = 500
+    code = "INTERNAL_ERROR"
 
 
 class ValidationFailed(ApiError):

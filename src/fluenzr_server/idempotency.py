@@ -25,9 +25,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from fluenzr_server import envelope
 from fluenzr_server.bodies import BodyLimit, replay
 from fluenzr_server.errors import ApiError, Conflict, ValidationFailed
+from fluenzr_server.failures import render
+from fluenzr_server.request_resources import request_resources
 from fluenzr_server.services.common import now
 from fluenzr_server.store import tables as t
-from fluenzr_server.store.database import get_database
+from fluenzr_server.store.database import Database
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -59,7 +61,8 @@ class IdempotencyMiddleware:
             )
         body = await _UNBOUNDED.read(receive)  # the edge already bounded it
         fingerprint = request_fingerprint(scope["method"], scope["path"], body)
-        recorded = await _claim(account_id, key, fingerprint)
+        database = request_resources(scope).database
+        recorded = await _claim(database, account_id, key, fingerprint)
         if recorded is not None:
             status, payload = recorded
             headers = {REPLAYED_HEADER: "true"}
@@ -79,13 +82,12 @@ class IdempotencyMiddleware:
             await self.app(scope, replay(body, receive), capture)
         except ApiError as error:
             # Rendered further out by the exception middleware: record the envelope it will send.
-            rendered = envelope.dumps(envelope.error(error.code, error.message, error.details))
-            await _finish(account_id, key, error.status, rendered)
+            await _finish(database, account_id, key, error.status, bytes(render(error).body))
             raise
         except BaseException:
-            await _finish(account_id, key, 500, b"")
+            await _finish(database, account_id, key, 500, b"")
             raise
-        await _finish(account_id, key, captured["status"], b"".join(captured["body"]))
+        await _finish(database, account_id, key, captured["status"], b"".join(captured["body"]))
 
 
 def request_fingerprint(method: str, path: str, body: bytes) -> str:
@@ -103,13 +105,13 @@ def request_fingerprint(method: str, path: str, body: bytes) -> str:
     return hashlib.sha256(b"%s %s\n%s" % (method.encode(), path.encode(), canonical)).hexdigest()
 
 
-async def _claim(account_id: str, key: str, fingerprint: str) -> tuple[int, bytes] | None:
+async def _claim(database: Database, account_id: str, key: str, fingerprint: str) -> tuple[int, bytes] | None:
     """Record the key as in progress, or return the recorded response to replay."""
     row_scope = and_(_keys.account_id == account_id, _keys.key == key)
     for _attempt in range(2):
         stamp = now()
         try:
-            async with get_database().write() as conn:
+            async with database.write() as conn:
                 expired = and_(_keys.account_id == account_id, _keys.created_at < stamp - KEY_LIFETIME)
                 await conn.execute(delete(t.idempotency_keys).where(expired))
                 existing = (await conn.execute(select(t.idempotency_keys).where(row_scope))).first()
@@ -143,10 +145,10 @@ async def _claim(account_id: str, key: str, fingerprint: str) -> tuple[int, byte
     raise Conflict(f"A request with this {HEADER} is still being processed; retry shortly", {HEADER: key})
 
 
-async def _finish(account_id: str, key: str, status: int, body: bytes) -> None:
+async def _finish(database: Database, account_id: str, key: str, status: int, body: bytes) -> None:
     row_scope = and_(_keys.account_id == account_id, _keys.key == key)
     try:
-        async with get_database().write() as conn:
+        async with database.write() as conn:
             if status >= 500:  # not a result: let a retry run the request again
                 await conn.execute(delete(t.idempotency_keys).where(row_scope))
             else:

@@ -1,7 +1,9 @@
 """The resources one process holds, built once at start-up and handed to whatever needs them.
 
 The ASGI app, the engine's workers, the CLI, the sandbox and the tests each get a `Resources`; nothing
-reads the environment or a module global after start-up (DESIGN.md "Resources, not globals").
+reads the environment or a module global after start-up (DESIGN.md "Resources, not globals"). An app built
+from `Settings` opens its own in its lifespan and closes them at shutdown (`app.build_app`); requests reach
+them through their scope (`request_resources`).
 """
 
 from __future__ import annotations

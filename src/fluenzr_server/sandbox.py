@@ -9,10 +9,11 @@ fixed and public, so docs and tutorials can use it:
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import sys
 import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import Any
 from sqlalchemy import update
 
 from fluenzr_server.ids import KEY_DISPLAY_CHARS, hash_api_key, new_id
+from fluenzr_server.resources import Resources
 from fluenzr_server.services import accounts, campaigns, contacts, email_accounts, groups, webhooks
 from fluenzr_server.services.common import now
 from fluenzr_server.store import tables as t
@@ -97,8 +99,9 @@ class DemoData:
     webhook_id: str
 
 
-async def seed_demo_data(db: Database) -> DemoData:
+async def seed_demo_data(resources: Resources) -> DemoData:
     """A Pro account with the fixed demo key and a small, realistic data set (on a migrated database)."""
+    db = resources.database
     account_id = await accounts.create_account(db, name=DEMO_ACCOUNT_NAME, plan="pro")
     async with db.write() as conn:
         await conn.execute(
@@ -126,6 +129,7 @@ async def seed_demo_data(db: Database) -> DemoData:
             },
             "dailyLimit": 200,
         },
+        secret_box=resources.secret_box,
     )
     contact_ids = [
         (await contacts.create_contact(db, account_id=account_id, body=body))["id"] for body in DEMO_CONTACTS
@@ -200,20 +204,26 @@ async def _record_sends(db: Database, campaign_id: str, contact_ids: list[str]) 
             await conn.execute(update(t.campaign_contacts).where(scope).values(values))
 
 
-async def _prepare(database_url: str) -> DemoData:
-    db = Database(database_url)
-    try:
-        return await seed_demo_data(db)
-    finally:
-        await db.dispose()
-
-
 def _exit_on_signal(signum: int, _frame: FrameType | None) -> None:
     sys.exit(128 + signum)
 
 
+def _announce(demo: DemoData, base: str) -> None:
+    print(
+        f"\nFluenzR sandbox on {base}  (Swagger UI: {base}/ui/)\n"
+        f"The real API on a throwaway database (discarded on exit), seeded with demo data.\n"
+        f"Demo Pro API key:\n\n    {demo.api_key}\n\n"
+        f"Try it:\n\n"
+        f"    curl -s -H 'Authorization: Bearer {demo.api_key}' {base}/contacts\n"
+        f"    curl -s -H 'Authorization: Bearer {demo.api_key}' \\\n"
+        f"        {base}/campaigns/{demo.campaign_id}/stats\n",
+        flush=True,
+    )
+
+
 def run_sandbox(host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> None:
-    """Migrate and seed a temporary database, print how to use it, and serve until interrupted."""
+    """Migrate a temporary database, serve it, seeded by the app's lifespan with the app's own resources
+    (so the demo mailbox's password is encrypted with the key the app decrypts with), until interrupted."""
     import uvicorn
 
     from fluenzr_server.app import build_app
@@ -225,17 +235,12 @@ def run_sandbox(host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> None:
     with tempfile.TemporaryDirectory(prefix="fluenzr-sandbox-") as workdir:
         database_url = f"sqlite:///{Path(workdir) / 'sandbox.db'}"
         upgrade(database_url)
-        demo = asyncio.run(_prepare(database_url))
         settings = Settings(_env_file=None, database_url=database_url)  # type: ignore[call-arg]
-        base = f"http://{host}:{port}/v1"
-        print(
-            f"\nFluenzR sandbox on {base}  (Swagger UI: {base}/ui/)\n"
-            f"The real API on a throwaway database (discarded on exit), seeded with demo data.\n"
-            f"Demo Pro API key:\n\n    {demo.api_key}\n\n"
-            f"Try it:\n\n"
-            f"    curl -s -H 'Authorization: Bearer {demo.api_key}' {base}/contacts\n"
-            f"    curl -s -H 'Authorization: Bearer {demo.api_key}' \\\n"
-            f"        {base}/campaigns/{demo.campaign_id}/stats\n",
-            flush=True,
-        )
-        uvicorn.run(build_app(settings), host=host, port=port, log_level=settings.log_level, access_log=False)
+
+        @asynccontextmanager
+        async def seeded(resources: Resources) -> AsyncIterator[None]:
+            _announce(await seed_demo_data(resources), f"http://{host}:{port}/v1")
+            yield
+
+        app = build_app(settings, lifespan=seeded)
+        uvicorn.run(app, host=host, port=port, log_level=settings.log_level, access_log=False)

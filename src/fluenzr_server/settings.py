@@ -1,8 +1,10 @@
-"""One typed settings object, read from FLUENZR_* environment variables (and a .env file)."""
+"""One typed settings object, read from FLUENZR_* environment variables (and a .env file).
+
+Read once at start-up (`Settings()` in the CLI, `app.asgi`, the sandbox) and handed on inside `Resources`.
+"""
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Literal
 
 from limits import parse as parse_rate_limit
@@ -66,8 +68,3 @@ class Settings(BaseSettings):
             if key == DEVELOPMENT_SECRET_KEY or len(key) < 32:
                 raise ValueError("FLUENZR_SECRET_KEY must be set to a random value of at least 32 characters")
         return self
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    return Settings()

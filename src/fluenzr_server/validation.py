@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import AsyncGenerator, Iterable
+from collections.abc import AsyncGenerator, Collection, Iterable
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -34,11 +34,11 @@ ParameterSchemaValidator = validators.extend(Draft4Validator, {"pattern": ecma_p
 # Query integers are ASCII digits (Python's int() also takes "1_0", "+1", " 1", "１" and "١").
 _INTEGER = re.compile(r"-?[0-9]+")
 
-# Names of properties the server sets; a client sending one is told it is read-only, not unknown.
-READ_ONLY_FIELDS: set[str] = set()
 
-
-def register_read_only_fields(spec: dict[str, Any]) -> None:
+def read_only_fields(spec: dict[str, Any]) -> frozenset[str]:
+    """Names of properties the server sets (`readOnly` in any schema of the contract); a client sending
+    one is told it is read-only, not unknown."""
+    found: set[str] = set()
     schemas: dict[str, Any] = spec.get("components", {}).get("schemas", {})
 
     def resolve(node: Any) -> Any:
@@ -58,12 +58,13 @@ def register_read_only_fields(spec: dict[str, Any]) -> None:
             return
         for name, prop in node.get("properties", {}).items():
             if is_read_only(prop):
-                READ_ONLY_FIELDS.add(name)
+                found.add(name)
         for part in node.get("allOf", []):
             walk(part)
 
     for schema in schemas.values():
         walk(schema)
+    return frozenset(found)
 
 
 def _join(path: Iterable[Any]) -> str:
@@ -75,8 +76,8 @@ def _field(prefix: Iterable[Any], name: str) -> str:
     return f"{joined}.{name}" if joined else name
 
 
-def describe(error: SchemaError) -> dict[str, str]:
-    """One jsonschema error as {field: reason}."""
+def describe(error: SchemaError, read_only: Collection[str] = frozenset()) -> dict[str, str]:
+    """One jsonschema error as {field: reason}; `read_only` names the fields the server sets."""
     value, schema, kind = error.instance, error.schema, error.validator
     where = _join(error.absolute_path)
     if kind == "required":
@@ -88,7 +89,7 @@ def describe(error: SchemaError) -> dict[str, str]:
         extra = [name for name in value if name not in known] if isinstance(value, dict) else []
         return {
             _field(error.absolute_path, name): (
-                "is read-only and set by the server" if name in READ_ONLY_FIELDS else "is not a known field"
+                "is read-only and set by the server" if name in read_only else "is not a known field"
             )
             for name in extra
         }
@@ -155,10 +156,12 @@ def summary(details: dict[str, str]) -> str:
     return sentence + (f" (and {more} more problem{'s' if more > 1 else ''})" if more else "")
 
 
-def failed(errors: Iterable[SchemaError], location_prefix: str = "") -> ValidationFailed:
+def failed(
+    errors: Iterable[SchemaError], location_prefix: str = "", *, read_only: Collection[str] = frozenset()
+) -> ValidationFailed:
     details: dict[str, str] = {}
     for error in sorted(errors, key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path)))):
-        for field, reason in describe(error).items():
+        for field, reason in describe(error, read_only).items():
             details.setdefault(f"{location_prefix}{field}", reason)
     return ValidationFailed(summary(details), details)
 
@@ -200,7 +203,11 @@ def unstorable_text(value: Any, path: str = "") -> tuple[str, str] | None:
 
 
 class EnvelopeJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
-    """Parses bodies strictly (UTF-8, no NaN/Infinity) and reports every schema error by field."""
+    """Parses bodies strictly (UTF-8, no NaN/Infinity) and reports every schema error by field.
+
+    `read_only` is set per app by `body_validator()` (the contract's server-set fields)."""
+
+    read_only: frozenset[str] = frozenset()
 
     async def _parse(self, stream: AsyncGenerator[bytes, None], scope: Scope) -> Any:
         raw = b"".join([chunk async for chunk in stream])
@@ -239,11 +246,16 @@ class EnvelopeJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
             raise ValidationFailed("Request body is required", {"body": "is required"})
         errors = list(self._compiled.iter_errors(body))
         if errors:
-            raise failed(errors)
+            raise failed(errors, read_only=self.read_only)
         keys = custom_field_key_problem(body)
         if keys:
             raise ValidationFailed(summary(keys), keys)
         return None
+
+
+def body_validator(read_only: frozenset[str]) -> type[EnvelopeJSONBodyValidator]:
+    """The body validator class for one app, naming `read_only` fields as such."""
+    return type("EnvelopeJSONBodyValidator", (EnvelopeJSONBodyValidator,), {"read_only": read_only})
 
 
 class EnvelopeParameterValidator(ParameterValidator):  # type: ignore[misc]

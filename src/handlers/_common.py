@@ -1,4 +1,4 @@
-"""What every handler module shares: the database handle and the paging request."""
+"""What every handler module shares: the request's resources (database, settings, secret box) and paging."""
 
 from __future__ import annotations
 
@@ -7,21 +7,32 @@ from typing import Any
 from connexion import request
 
 from fluenzr_server import envelope
-from fluenzr_server.settings import Settings, get_settings
-from fluenzr_server.store.database import Database, get_database
+from fluenzr_server.crypto import SecretBox
+from fluenzr_server.request_resources import request_resources
+from fluenzr_server.resources import Resources
+from fluenzr_server.settings import Settings
+from fluenzr_server.store.database import Database
 from fluenzr_server.store.paging import PageRequest
 
 Result = tuple[dict[str, Any], int]
 
 
+def resources() -> Resources:
+    """The resources of the app serving this request (its first layer put them in the request's scope)."""
+    return request_resources(request.scope)
+
+
 def db() -> Database:
-    return get_database()
+    return resources().database
 
 
 def settings() -> Settings:
-    """The settings the serving app was built with (the edge puts them in the request's state)."""
-    built: Settings | None = request.scope.get("state", {}).get("settings")
-    return built or get_settings()
+    """The settings the serving app was built with, never the environment's."""
+    return resources().settings
+
+
+def secret_box() -> SecretBox:
+    return resources().secret_box
 
 
 def paging(page: int, per_page: int, sort: str, order: str) -> PageRequest:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -11,21 +10,15 @@ import pytest
 
 from fluenzr_server.app import build_app
 from fluenzr_server.ratelimit import RateLimiter
+from fluenzr_server.resources import Resources
 from fluenzr_server.settings import Settings
-from fluenzr_server.store.database import Database
-from tests.conftest import test_settings
+from tests.conftest import resources_for, test_settings
 
 AppFactory = Callable[..., Any]
 
 
-@asynccontextmanager
-async def shared_database(_app: Any) -> AsyncIterator[None]:
-    """No lifespan of its own: the session's `database` fixture installed the process-wide handle."""
-    yield
-
-
 @pytest.fixture
-def make_app(database: Database, database_url: str) -> AppFactory:
+def make_app(resources: Resources, database_url: str) -> AppFactory:
     """Build another app on the session database: `make_app(rate_limit="5/minute", limiter=...)`.
 
     Keyword arguments override the test settings; `settings=` replaces them (e.g. production settings)."""
@@ -34,7 +27,7 @@ def make_app(database: Database, database_url: str) -> AppFactory:
         *, limiter: RateLimiter | None = None, settings: Settings | None = None, **overrides: Any
     ) -> Any:
         settings = settings or test_settings(database_url, **overrides)
-        return build_app(settings, lifespan=shared_database, limiter=limiter)
+        return build_app(resources_for(resources, settings), limiter=limiter)
 
     return factory
 

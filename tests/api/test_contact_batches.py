@@ -32,6 +32,7 @@ BAD_ROWS: list[Any] = [
     {"email": "ada@example.com", "firstName": "A" * 101},
     {"email": "ada@example.com", "firstName": 7},
     {"email": "ada@example.com", "customFields": {"tags": ["a"]}},
+    {"email": "ada@example.com", "customFields": {"bad key\n": 1}},  # a rule outside the schema
     {"email": "ada@example.com", "customFields": {f"f{i}": i for i in range(51)}},
     {"email": f"{'a' * 65}@example.com"},  # the service's RFC 5321 local-part limit, not the schema's
     {"email": "ada@exa_mple.com"},

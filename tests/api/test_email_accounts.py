@@ -8,6 +8,7 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
+from fluenzr_server.resources import Resources
 from fluenzr_server.services import email_accounts
 from fluenzr_server.store import tables as t
 from fluenzr_server.store.database import Database
@@ -26,20 +27,23 @@ ACCOUNT_FIELDS = {"id", "fromEmail", "fromName", "smtp", "dailyLimit", "createdA
 SMTP_FIELDS = {"host", "port", "username", "security"}
 
 
-async def _stored_password(database: Database, account_id: str, email_account_id: str) -> str:
+async def _stored_password(resources: Resources, account_id: str, email_account_id: str) -> str:
     """The password the sender would use; the column itself must hold it encrypted, not in clear."""
-    async with database.read() as conn:
+    async with resources.database.read() as conn:
         query = select(t.email_accounts.c.smtp_password).where(t.email_accounts.c.id == email_account_id)
         column = str((await conn.execute(query)).scalar_one())
     password = await email_accounts.smtp_password(
-        database, account_id=account_id, email_account_id=email_account_id
+        resources.database,
+        account_id=account_id,
+        email_account_id=email_account_id,
+        secret_box=resources.secret_box,
     )
     assert password not in column
     return password
 
 
 async def test_create_never_returns_the_password(
-    client: httpx.AsyncClient, database: Database, tenant: Tenant
+    client: httpx.AsyncClient, resources: Resources, tenant: Tenant
 ) -> None:
     body = email_account_body(fromEmail="Sales@Acme.Example")
     response = await client.post("/email-accounts", json=body)
@@ -54,7 +58,7 @@ async def test_create_never_returns_the_password(
     assert created["smtp"] == {k: v for k, v in body["smtp"].items() if k != "password"}
     assert created["dailyLimit"] == 200
     timestamp(created["createdAt"], near=utcnow())
-    assert await _stored_password(database, tenant.account_id, created["id"]) == password  # accepted, stored
+    assert await _stored_password(resources, tenant.account_id, created["id"]) == password  # accepted, stored
 
     got = await client.get(f"/email-accounts/{created['id']}")
     assert ok(got) == created
@@ -73,7 +77,7 @@ async def test_defaults(client: httpx.AsyncClient) -> None:
 
 
 async def test_put_is_partial_also_inside_smtp(
-    client: httpx.AsyncClient, database: Database, tenant: Tenant
+    client: httpx.AsyncClient, resources: Resources, tenant: Tenant
 ) -> None:
     created = await create_email_account(client)
     response = await client.put(
@@ -81,7 +85,7 @@ async def test_put_is_partial_also_inside_smtp(
     )
     updated = ok(response)
     assert "rotated-secret-1" not in response.text
-    assert await _stored_password(database, tenant.account_id, created["id"]) == "rotated-secret-1"
+    assert await _stored_password(resources, tenant.account_id, created["id"]) == "rotated-secret-1"
     assert updated["smtp"] == {**created["smtp"], "port": 465}
     assert {k: v for k, v in updated.items() if k not in ("smtp", "updatedAt")} == {
         k: v for k, v in created.items() if k not in ("smtp", "updatedAt")

@@ -1,4 +1,4 @@
-"""`fluenzr-server mock` as a real process on a free port, over HTTP."""
+"""`fluenzr-mock` as a real process on a free port, over HTTP."""
 
 from __future__ import annotations
 
@@ -24,10 +24,10 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def mock_process() -> Iterator[tuple[str, subprocess.Popen[str]]]:
     port = _free_port()
-    script = Path(sys.executable).with_name("fluenzr-server")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "fluenzr_server.cli"]
+    script = Path(sys.executable).with_name("fluenzr-mock")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "fluenzr_mock.cli"]
     process = subprocess.Popen(
-        [*command, "mock", "--port", str(port), "--seed", "3", "--cors-origin", ORIGIN],
+        [*command, "--port", str(port), "--seed", "3", "--cors-origin", ORIGIN],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import signal
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,44 +13,32 @@ import pytest
 from fluenzr_server import sandbox
 from fluenzr_server.app import build_app
 from fluenzr_server.auth import resolve_key
+from fluenzr_server.resources import Resources
 from fluenzr_server.sandbox import DEMO_API_KEY, DEMO_CONTACTS, DemoData, seed_demo_data
 from fluenzr_server.settings import Settings
-from fluenzr_server.store.database import Database, get_database, set_database
 from fluenzr_server.store.migrate import upgrade
 
 
-def _current_database() -> Database | None:
-    try:
-        return get_database()
-    except RuntimeError:
-        return None
-
-
-@asynccontextmanager
-async def _no_lifespan(_app: Any) -> AsyncIterator[None]:
-    yield
+@pytest.fixture(scope="module")
+async def sandbox_resources(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Resources]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('sandbox') / 'sandbox.db'}"
+    upgrade(url)
+    settings = Settings(
+        _env_file=None,
+        environment="test",
+        database_url=url,
+        validate_responses=True,
+        rate_limit="100000/minute",
+    )
+    resources = Resources.open(settings)
+    yield resources
+    await resources.close()
 
 
 @pytest.fixture(scope="module")
-async def sandbox_app(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[Any, DemoData]]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('sandbox') / 'sandbox.db'}"
-    upgrade(url)
-    db = Database(url)
-    previous = _current_database()
-    set_database(db)
-    try:
-        demo = await seed_demo_data(db)
-        settings = Settings(
-            _env_file=None,
-            environment="test",
-            database_url=url,
-            validate_responses=True,
-            rate_limit="100000/minute",
-        )
-        yield build_app(settings, lifespan=_no_lifespan), demo
-    finally:
-        set_database(previous)
-        await db.dispose()
+async def sandbox_app(sandbox_resources: Resources) -> tuple[Any, DemoData]:
+    demo = await seed_demo_data(sandbox_resources)
+    return build_app(sandbox_resources), demo
 
 
 def _client(app: Any, key: str | None) -> httpx.AsyncClient:
@@ -77,9 +64,9 @@ def test_demo_key_is_a_well_formed_key() -> None:
 
 
 async def test_demo_key_authenticates_as_the_pro_demo_account(
-    sandbox_app: tuple[Any, DemoData], demo: DemoData
+    sandbox_app: tuple[Any, DemoData], sandbox_resources: Resources, demo: DemoData
 ) -> None:
-    principal = await resolve_key(DEMO_API_KEY)
+    principal = await resolve_key(sandbox_resources.database, DEMO_API_KEY)
     assert principal is not None
     assert (principal.account_id, principal.plan) == (demo.account_id, "pro")
     async with _client(sandbox_app[0], DEMO_API_KEY[:-1] + "1") as wrong:
@@ -147,26 +134,31 @@ def test_run_sandbox_migrates_seeds_prints_and_serves(
     from starlette.testclient import TestClient
 
     seen: dict[str, Any] = {}
+    migrate = sandbox.upgrade
+
+    def recording_upgrade(url: str) -> None:
+        seen["database"] = url
+        migrate(url)
 
     def fake_run(app: Any, *, host: str, port: int, **_kwargs: Any) -> None:
-        with TestClient(app) as http:
+        with TestClient(app) as http:  # runs the lifespan: it opens the resources and seeds
             headers = {"Authorization": f"Bearer {DEMO_API_KEY}"}
             seen["contacts"] = http.get("/v1/contacts", headers=headers).json()
-            seen["database"] = get_database().url
+            seen["mailboxes"] = http.get("/v1/email-accounts", headers=headers).json()
         seen["address"] = (host, port)
 
     monkeypatch.setattr(uvicorn, "run", fake_run)
+    monkeypatch.setattr(sandbox, "upgrade", recording_upgrade)
     previous_handler = signal.getsignal(signal.SIGTERM)
-    previous_database = _current_database()
     try:
         sandbox.run_sandbox(host="127.0.0.1", port=4999)
     finally:
         signal.signal(signal.SIGTERM, previous_handler)
-        set_database(previous_database)
 
     out = capsys.readouterr().out
     assert "http://127.0.0.1:4999/v1" in out and DEMO_API_KEY in out
     assert seen["address"] == ("127.0.0.1", 4999)
     assert seen["contacts"]["meta"]["total"] == len(DEMO_CONTACTS)
+    assert seen["mailboxes"]["meta"]["total"] == 1
     database_file = Path(seen["database"].removeprefix("sqlite:///"))
     assert not database_file.parent.exists(), "the throwaway database outlived the sandbox"

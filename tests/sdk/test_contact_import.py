@@ -15,9 +15,8 @@ from fluenzr._batching import MAX_BATCH_BYTES, chunks, wire_row
 
 from fluenzr_server.app import build_app
 from fluenzr_server.ratelimit import RateLimiter
-from fluenzr_server.store.database import Database
-from tests.api.conftest import shared_database
-from tests.conftest import LiveServer, Tenant
+from fluenzr_server.resources import Resources
+from tests.conftest import LiveServer, Tenant, resources_for
 from tests.conftest import test_settings as settings_for
 
 
@@ -171,10 +170,10 @@ async def test_async_import_all_runs_batches_in_parallel(live_server: LiveServer
 
 
 async def test_import_all_waits_out_the_rate_limit(
-    database: Database, database_url: str, tenant: Tenant
+    resources: Resources, database_url: str, tenant: Tenant
 ) -> None:
     settings = settings_for(database_url, rate_limit="2/second")
-    app = build_app(settings, lifespan=shared_database, limiter=RateLimiter("2/second"))
+    app = build_app(resources_for(resources, settings), limiter=RateLimiter("2/second"))
     where = domain()
     rows = [{"email": f"r{i}@{where}"} for i in range(70)]
     async with AsyncFluenzrClient(

@@ -19,7 +19,6 @@ import json
 import os
 import re
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -31,10 +30,10 @@ from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from sqlalchemy import select
 from starlette.routing import Mount, Route
 
-from fluenzr_server import app as app_module
 from fluenzr_server.app import build_app
 from fluenzr_server.ids import API_KEY_PREFIX
 from fluenzr_server.ratelimit import Decision, RateLimiter
+from fluenzr_server.resources import Resources
 from fluenzr_server.services import accounts
 from fluenzr_server.services import contacts as contacts_service
 from fluenzr_server.settings import Settings
@@ -111,16 +110,12 @@ def missing_id(prefix: str) -> str:
     return f"{prefix}_ZzNotThere00000"
 
 
-async def _no_lifespan(_app: Any) -> AsyncIterator[None]:
-    yield
-
-
 @pytest.fixture
-def isolated_app(database: Database) -> Callable[..., AsyncApp]:
+def isolated_app(resources: Resources) -> Callable[..., AsyncApp]:
     """A separately built app on the session database (its own settings, limiter and middleware)."""
 
     def build(settings: Settings, **kwargs: Any) -> AsyncApp:
-        return build_app(settings, lifespan=asynccontextmanager(_no_lifespan), **kwargs)
+        return build_app(conftest.resources_for(resources, settings), **kwargs)
 
     return build
 
@@ -1001,7 +996,7 @@ async def test_api8_failing_dependency_at_the_edge_is_an_envelope(
     """API8:2023 Security misconfiguration — a broken dependency in front of the exception middleware
     (the key lookup's database) still yields the 500 envelope, and leaks nothing."""
 
-    async def broken_lookup(token: str) -> None:
+    async def broken_lookup(_database: Database, token: str) -> None:
         raise ConnectionError("secret internals: postgresql://fluenzr:hunter2@db/fluenzr")
 
     monkeypatch.setattr("fluenzr_server.edge.resolve_key", broken_lookup)
@@ -1015,10 +1010,8 @@ async def test_api8_failing_dependency_at_the_edge_is_an_envelope(
     assert response.json()["error"]["details"]["requestId"] == response.headers["X-Request-Id"]
 
 
-def test_api8_each_app_has_only_its_own_edge_middleware(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_api8_each_app_has_only_its_own_edge_middleware() -> None:
     """API8:2023 Security misconfiguration — an app's limits are its own, whatever was built before."""
-    stock = [m for m in app_module.MIDDLEWARES if not isinstance(m, functools.partial)]
-    monkeypatch.setattr(app_module, "MIDDLEWARES", stock)
     url = "sqlite:///unused.db"
     build_app(rate_limited_settings(url, "1/minute"))
     second = build_app(rate_limited_settings(url, "1000/minute"))

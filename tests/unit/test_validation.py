@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft4Validator
 
-from fluenzr_server.validation import READ_ONLY_FIELDS, failed, summary, unstorable_text
+from fluenzr_server.validation import failed, read_only_fields, summary, unstorable_text
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -27,8 +27,8 @@ SCHEMA: dict[str, Any] = {
 }
 
 
-def details_for(body: Any) -> dict[str, str]:
-    return failed(Draft4Validator(SCHEMA).iter_errors(body)).details
+def details_for(body: Any, read_only: frozenset[str] = frozenset()) -> dict[str, str]:
+    return failed(Draft4Validator(SCHEMA).iter_errors(body), read_only=read_only).details
 
 
 def test_missing_required_field_reads_like_the_seed() -> None:
@@ -49,8 +49,23 @@ def test_every_problem_is_reported_by_field() -> None:
 
 
 def test_read_only_field_is_named_as_such() -> None:
-    READ_ONLY_FIELDS.add("id")
-    assert details_for({"email": "a@b.c", "id": "ctc_1"}) == {"id": "is read-only and set by the server"}
+    body = {"email": "a@b.c", "id": "ctc_1"}
+    assert details_for(body, frozenset({"id"})) == {"id": "is read-only and set by the server"}
+    assert details_for(body) == {"id": "is not a known field"}  # read-only for one contract, not for all
+
+
+def test_read_only_fields_come_from_the_contract_given() -> None:
+    spec = {
+        "components": {
+            "schemas": {
+                "Id": {"type": "string", "readOnly": True},
+                "Thing": {"properties": {"id": {"$ref": "#/components/schemas/Id"}, "name": {}}},
+                "Other": {"allOf": [{"properties": {"createdAt": {"readOnly": True}}}]},
+            }
+        }
+    }
+    assert read_only_fields(spec) == {"id", "createdAt"}
+    assert read_only_fields({}) == frozenset()
 
 
 @pytest.mark.parametrize("body", [{}, {"contactIds": [], "groupId": "g"}])

@@ -13,12 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from fluenzr_server.errors import InvalidState, NotFound, ValidationFailed
 from fluenzr_server.ids import new_id
 from fluenzr_server.services import email_accounts
-from fluenzr_server.services.common import now, retry_on_integrity_error, unique_ids, wire_time
+from fluenzr_server.services.common import now, retry_on_integrity_error, unique_ids
 from fluenzr_server.services.contacts import existing_ids
 from fluenzr_server.services.groups import member_ids
 from fluenzr_server.store import tables as t
 from fluenzr_server.store.database import Database
 from fluenzr_server.store.paging import PageRequest, counts_by, fetch_page
+from fluenzr_server.wire.campaigns import present
 
 DEFAULT_SCHEDULE = {
     "timezone": "UTC",
@@ -34,20 +35,6 @@ _SORTS = {
     "status": t.campaigns.c.status,
 }
 _COUNTED = ("sent", "opened", "clicked", "replied", "bounced", "unsubscribed")
-
-
-def present(row: Row[Any], contact_count: int) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "name": row.name,
-        "emailAccountId": row.email_account_id,
-        "steps": row.steps,
-        "schedule": row.schedule,
-        "status": row.status,
-        "contactCount": contact_count,
-        "createdAt": wire_time(row.created_at),
-        "updatedAt": wire_time(row.updated_at),
-    }
 
 
 def _steps(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -25,10 +25,11 @@ from fluenzr_server.batch_rows import row_validator
 from fluenzr_server.errors import ApiError, Conflict, ValidationFailed
 from fluenzr_server.ids import new_id
 from fluenzr_server.services.common import normalise_email, now
-from fluenzr_server.services.contacts import bump_contacts_version, present
+from fluenzr_server.services.contacts import bump_contacts_version
 from fluenzr_server.services.events import emit_many
 from fluenzr_server.store import tables as t
 from fluenzr_server.store.database import Database
+from fluenzr_server.wire.contacts import present
 
 Mode = Literal["create", "upsert"]
 MAX_ROWS = 1000

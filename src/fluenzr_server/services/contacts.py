@@ -6,16 +6,16 @@ from collections import defaultdict
 from typing import Any
 
 from sqlalchemy import and_, delete, exists, select, update
-from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from fluenzr_server.errors import Conflict, NotFound
 from fluenzr_server.ids import new_id
-from fluenzr_server.services.common import normalise_email, now, pick, wire_time
+from fluenzr_server.services.common import normalise_email, now, pick
 from fluenzr_server.store import tables as t
 from fluenzr_server.store.database import Database
 from fluenzr_server.store.paging import CachedCount, CountCache, PageRequest, fetch_page
+from fluenzr_server.wire.contacts import present
 
 _WRITABLE = {"email": "email", "firstName": "first_name", "lastName": "last_name", "company": "company"}
 _SORTS = {
@@ -42,20 +42,6 @@ async def bump_contacts_version(conn: AsyncConnection, account_id: str) -> None:
 async def _contacts_version(conn: AsyncConnection, account_id: str) -> int:
     query = select(t.accounts.c.contacts_version).where(t.accounts.c.id == account_id)
     return int((await conn.execute(query)).scalar_one())
-
-
-def present(row: Row[Any], group_ids: list[str]) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "email": row.email,
-        "firstName": row.first_name,
-        "lastName": row.last_name,
-        "company": row.company,
-        "customFields": row.custom_fields,
-        "groupIds": group_ids,
-        "createdAt": wire_time(row.created_at),
-        "updatedAt": wire_time(row.updated_at),
-    }
 
 
 def _escape_like(term: str) -> str:
@@ -135,24 +121,12 @@ async def create_contact(db: Database, *, account_id: str, body: dict[str, Any])
     )
     try:
         async with db.write() as conn:
-            await conn.execute(t.contacts.insert().values(values))
+            inserted = t.contacts.insert().values(values).returning(*t.contacts.c)
+            row = (await conn.execute(inserted)).one()
             await bump_contacts_version(conn, account_id)
     except IntegrityError:
         raise await _conflict(db, account_id, values["email"]) from None
-    values.setdefault("first_name", None)
-    values.setdefault("last_name", None)
-    values.setdefault("company", None)
-    return {
-        "id": values["id"],
-        "email": values["email"],
-        "firstName": values["first_name"],
-        "lastName": values["last_name"],
-        "company": values["company"],
-        "customFields": values["custom_fields"],
-        "groupIds": [],
-        "createdAt": wire_time(stamp),
-        "updatedAt": wire_time(stamp),
-    }
+    return present(row, [])
 
 
 async def update_contact(

@@ -9,14 +9,15 @@ from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from fluenzr_server.crypto import secret_box
+from fluenzr_server.crypto import SecretBox
 from fluenzr_server.errors import Conflict, NotFound
 from fluenzr_server.ids import new_id
 from fluenzr_server.net_policy import check_mail_host
-from fluenzr_server.services.common import normalise_email, now, wire_time
+from fluenzr_server.services.common import normalise_email, now
 from fluenzr_server.store import tables as t
 from fluenzr_server.store.database import Database
 from fluenzr_server.store.paging import PageRequest, fetch_page
+from fluenzr_server.wire.email_accounts import present
 
 _SMTP_COLUMNS = {
     "host": "smtp_host",
@@ -33,24 +34,7 @@ _SORTS = {
 ACTIVE_CAMPAIGN_STATES = ("running", "paused")
 
 
-def present(row: Row[Any]) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "fromEmail": row.from_email,
-        "fromName": row.from_name,
-        "smtp": {
-            "host": row.smtp_host,
-            "port": row.smtp_port,
-            "username": row.smtp_username,
-            "security": row.smtp_security,
-        },
-        "dailyLimit": row.daily_limit,
-        "createdAt": wire_time(row.created_at),
-        "updatedAt": wire_time(row.updated_at),
-    }
-
-
-def _columns(body: dict[str, Any], *, allow_private: bool) -> dict[str, Any]:
+def _columns(body: dict[str, Any], secret_box: SecretBox, *, allow_private: bool) -> dict[str, Any]:
     values: dict[str, Any] = {}
     if "host" in body.get("smtp", {}):
         check_mail_host(body["smtp"]["host"], field="smtp.host", allow_private=allow_private)
@@ -64,14 +48,18 @@ def _columns(body: dict[str, Any], *, allow_private: bool) -> dict[str, Any]:
         if wire in body.get("smtp", {}):
             values[column] = body["smtp"][wire]
     if "smtp_password" in values:
-        values["smtp_password"] = secret_box().encrypt(values["smtp_password"])
+        values["smtp_password"] = secret_box.encrypt(values["smtp_password"])
     return values
 
 
-async def smtp_password(db: Database, *, account_id: str, email_account_id: str) -> str:
-    """The decrypted SMTP password, for the sending engine; never for an API response."""
+async def smtp_password(
+    db: Database, *, account_id: str, email_account_id: str, secret_box: SecretBox
+) -> str:
+    """The decrypted SMTP password, for the sending engine; never for an API response.
+
+    `cryptography.fernet.InvalidToken` when `secret_box` holds none of the keys it was encrypted with."""
     async with db.read() as conn:
-        return secret_box().decrypt((await _load(conn, account_id, email_account_id)).smtp_password)
+        return secret_box.decrypt((await _load(conn, account_id, email_account_id)).smtp_password)
 
 
 async def _load(conn: AsyncConnection, account_id: str, email_account_id: str) -> Row[Any]:
@@ -108,12 +96,17 @@ async def get_email_account(db: Database, *, account_id: str, email_account_id: 
 
 
 async def create_email_account(
-    db: Database, *, account_id: str, body: dict[str, Any], allow_private: bool = False
+    db: Database, *, account_id: str, body: dict[str, Any], secret_box: SecretBox, allow_private: bool = False
 ) -> dict[str, Any]:
-    """A new mailbox; 400 when `smtp.host` is not a public host (`net_policy.check_mail_host`), 409 when
-    `fromEmail` is taken. `allow_private` is FLUENZR_ALLOW_PRIVATE_HOSTS (local sinks and tests)."""
+    """A new mailbox, its SMTP password encrypted with `secret_box` (the app's); 400 when `smtp.host` is not
+    a public host (`net_policy.check_mail_host`), 409 when `fromEmail` is taken. `allow_private` is
+    FLUENZR_ALLOW_PRIVATE_HOSTS (local sinks and tests)."""
     stamp = now()
-    values = {"smtp_security": "starttls", "daily_limit": 200, **_columns(body, allow_private=allow_private)}
+    values = {
+        "smtp_security": "starttls",
+        "daily_limit": 200,
+        **_columns(body, secret_box, allow_private=allow_private),
+    }
     values.update(id=new_id("acc"), account_id=account_id, created_at=stamp, updated_at=stamp)
     try:
         async with db.write() as conn:
@@ -129,9 +122,10 @@ async def update_email_account(
     account_id: str,
     email_account_id: str,
     body: dict[str, Any],
+    secret_box: SecretBox,
     allow_private: bool = False,
 ) -> dict[str, Any]:
-    values = {**_columns(body, allow_private=allow_private), "updated_at": now()}
+    values = {**_columns(body, secret_box, allow_private=allow_private), "updated_at": now()}
     scope = and_(t.email_accounts.c.account_id == account_id, t.email_accounts.c.id == email_account_id)
     try:
         async with db.write() as conn:

@@ -5,30 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import and_, delete, func, select, update
-from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from fluenzr_server.errors import NotFound, ValidationFailed
 from fluenzr_server.ids import new_id
-from fluenzr_server.services.common import now, pick, retry_on_integrity_error, unique_ids, wire_time
+from fluenzr_server.services.common import now, pick, retry_on_integrity_error, unique_ids
 from fluenzr_server.services.contacts import bump_contacts_version, existing_ids
 from fluenzr_server.store import tables as t
 from fluenzr_server.store.database import Database
 from fluenzr_server.store.paging import PageRequest, counts_by, fetch_page
+from fluenzr_server.wire.groups import present
 
 _WRITABLE = {"name": "name", "description": "description"}
 _SORTS = {"createdAt": t.groups.c.created_at, "updatedAt": t.groups.c.updated_at, "name": t.groups.c.name}
-
-
-def present(row: Row[Any], contact_count: int) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "name": row.name,
-        "description": row.description,
-        "contactCount": contact_count,
-        "createdAt": wire_time(row.created_at),
-        "updatedAt": wire_time(row.updated_at),
-    }
 
 
 async def _counts(conn: AsyncConnection, group_ids: list[str]) -> dict[str, int]:
@@ -73,15 +62,8 @@ async def create_group(db: Database, *, account_id: str, body: dict[str, Any]) -
     }
     values.update(pick(body, _WRITABLE))
     async with db.write() as conn:
-        await conn.execute(t.groups.insert().values(values))
-    return {
-        "id": values["id"],
-        "name": values["name"],
-        "description": values["description"],
-        "contactCount": 0,
-        "createdAt": wire_time(stamp),
-        "updatedAt": wire_time(stamp),
-    }
+        row = (await conn.execute(t.groups.insert().values(values).returning(*t.groups.c))).one()
+    return present(row, 0)
 
 
 async def update_group(

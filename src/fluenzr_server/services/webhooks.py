@@ -5,28 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import and_, delete
-from sqlalchemy.engine import Row
 
 from fluenzr_server.errors import NotFound
 from fluenzr_server.ids import new_id, new_webhook_secret
 from fluenzr_server.net_policy import check_webhook_url
-from fluenzr_server.services.common import now, wire_time
+from fluenzr_server.services.common import now
 from fluenzr_server.store import tables as t
 from fluenzr_server.store.database import Database
 from fluenzr_server.store.paging import PageRequest, fetch_page
+from fluenzr_server.wire.webhooks import present
 
 _SORTS = {"createdAt": t.webhooks.c.created_at, "url": t.webhooks.c.url}
-
-
-def present(row: Row[Any] | Any) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "url": row.url,
-        "events": row.events,
-        "description": row.description,
-        "active": row.active,
-        "createdAt": wire_time(row.created_at),
-    }
 
 
 async def list_webhooks(
@@ -60,16 +49,8 @@ async def create_webhook(
         "created_at": stamp,
     }
     async with db.write() as conn:
-        await conn.execute(t.webhooks.insert().values(values))
-    return {
-        "id": values["id"],
-        "url": url,
-        "events": values["events"],
-        "description": values["description"],
-        "active": values["active"],
-        "createdAt": wire_time(stamp),
-        "secret": values["secret"],
-    }
+        row = (await conn.execute(t.webhooks.insert().values(values).returning(*t.webhooks.c))).one()
+    return present(row, reveal_secret=True)
 
 
 async def delete_webhook(db: Database, *, account_id: str, webhook_id: str) -> None:

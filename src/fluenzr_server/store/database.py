@@ -1,4 +1,4 @@
-"""The process-wide database handle: the engine and the dialect-specific bits queries need."""
+"""A database handle: the engines and the dialect-specific bits queries need (one per `Resources`)."""
 
 from __future__ import annotations
 
@@ -56,17 +56,3 @@ class Database:
         await self.engine.dispose()
         if self.write_engine is not self.engine:
             await self.write_engine.dispose()
-
-
-_database: Database | None = None
-
-
-def get_database() -> Database:
-    if _database is None:
-        raise RuntimeError("database not initialised: the app's lifespan opens it")
-    return _database
-
-
-def set_database(database: Database | None) -> None:
-    global _database
-    _database = database
