@@ -13,7 +13,7 @@ FUZZ_EXAMPLES ?= 25
 
 SMTP_PORT ?= 2525
 
-.PHONY: help install install-serve tools js-install run mock sandbox smtp-sink lint lint-js lint-clients test test-py test-js fuzz fuzz-sqlite fuzz-postgresql fuzz-mock bench clean
+.PHONY: help install install-serve tools js-install run mock sandbox smtp-sink lint lint-js lint-clients test test-py test-js fuzz fuzz-sqlite fuzz-postgresql fuzz-mock bench bench-import clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -114,6 +114,10 @@ bench: install  ## throughput/latency vs the bare-Starlette ceiling and Prism (n
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	eval "$$(bash .ci/services.sh)" && $(BIN)/python -m bench.run && $(BIN)/python -m bench.engine
 	eval "$$(bash .ci/services.sh)" && $(BIN)/python -m bench.webhooks
+	eval "$$(bash .ci/services.sh)" && $(BIN)/python -m bench.bulk_import
+
+bench-import: install  ## 100,000 contacts through the SDK's import_all vs raw multi-row INSERTs (SQLite, PostgreSQL)
+	eval "$$(bash .ci/services.sh)" && $(BIN)/python -m bench.bulk_import
 
 clean:
 	rm -rf $(VENV) $(CLIENTGEN) build tools/node_modules $(JS)/node_modules $(JS)/dist .mypy_cache .ruff_cache .pytest_cache

@@ -22,6 +22,7 @@ from fluenzr_mock.prefer import parse_prefer
 from fluenzr_mock.responder import Responder
 from fluenzr_server import envelope
 from fluenzr_server.auth import SECURITY_MAP
+from fluenzr_server.concrete_paths import ConcretePathMethods
 from fluenzr_server.failures import error_handlers
 from fluenzr_server.spec import load_spec
 from fluenzr_server.stack import middlewares, validator_map
@@ -105,7 +106,13 @@ def build_mock_app(
         cors=CorsPolicy(cors_origins, expose=expose),
         max_body_bytes=max_body_bytes,
     )
-    stack = middlewares(resources=None, edge=edge, idempotency=None, validate_responses=validate_responses)
+    stack = middlewares(
+        resources=None,
+        edge=edge,
+        idempotency=None,
+        validate_responses=validate_responses,
+        concrete_paths=partial(ConcretePathMethods, spec=spec),
+    )
     app = AsyncApp(__name__, lifespan=_no_database, middlewares=stack)
     app.add_api(
         spec,

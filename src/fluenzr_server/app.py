@@ -18,6 +18,7 @@ from connexion import AsyncApp
 from connexion.options import SwaggerUIOptions
 
 from fluenzr_server.auth import SECURITY_MAP
+from fluenzr_server.concrete_paths import ConcretePathMethods
 from fluenzr_server.edge import EdgeMiddleware
 from fluenzr_server.engine.embedded import embedded
 from fluenzr_server.failures import error_handlers
@@ -96,6 +97,7 @@ def build_app(
             edge=edge,
             idempotency=IdempotencyMiddleware,
             validate_responses=settings.validate_responses,
+            concrete_paths=partial(ConcretePathMethods, spec=spec),
         ),
         swagger_ui_options=SwaggerUIOptions(swagger_ui=True, swagger_ui_path="/ui"),
     )

@@ -13,8 +13,24 @@ API_KEY_PREFIX = "fz_live_"
 KEY_DISPLAY_CHARS = len(API_KEY_PREFIX) + 8
 
 
+# Random bytes below this are used (index = byte % 62); the rest are dropped, so every character is
+# equally likely. 248 = 4 * 62.
+_UNBIASED_BELOW = 256 - 256 % len(_ALPHABET)
+
+
 def new_id(prefix: str, length: int = 16) -> str:
-    return f"{prefix}_" + "".join(secrets.choice(_ALPHABET) for _ in range(length))
+    """`prefix_` and `length` uniformly random alphanumerics, from one read of the OS CSPRNG (two, rarely).
+
+    Equivalent to `secrets.choice` per character, without a system call per character: a batch import
+    makes thousands of ids per request."""
+    chars: list[str] = []
+    while len(chars) < length:
+        chars.extend(
+            _ALPHABET[byte % len(_ALPHABET)]
+            for byte in secrets.token_bytes(length + 8)
+            if byte < _UNBIASED_BELOW
+        )
+    return f"{prefix}_" + "".join(chars[:length])
 
 
 def new_api_key() -> str:

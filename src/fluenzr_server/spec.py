@@ -41,6 +41,8 @@ class AllowedMethods:
             pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", pattern)
             methods = sorted(method.upper() for method in item if method in HTTP_METHODS)
             self._routes.append((re.compile(f"^{pattern}/?$"), methods))
+        # Concrete paths first: `/contacts/batch` is not `/contacts/{contactId}` (OpenAPI path matching).
+        self._routes.sort(key=lambda route: "[^/]+" in route[0].pattern)
 
     def for_path(self, path: str) -> list[str]:
         for pattern, methods in self._routes:

@@ -33,7 +33,12 @@ Layer = Any
 
 
 def middlewares(
-    *, resources: Layer | None, edge: Layer, idempotency: Layer | None, validate_responses: bool
+    *,
+    resources: Layer | None,
+    edge: Layer,
+    idempotency: Layer | None,
+    validate_responses: bool,
+    concrete_paths: Layer | None = None,
 ) -> list[Layer]:
     """The stack of one app, outermost first (a fresh list: Connexion inserts into it)."""
     stack: list[Layer | None] = [
@@ -52,6 +57,9 @@ def middlewares(
         ExceptionMiddleware,
         # Swagger UI and the served contract under <base path>/ui; before routing, which would 404 them.
         SwaggerUIMiddleware,
+        # A concrete path asked with a method it lacks is its 405, not a templated path's operation
+        # (`GET /contacts/batch` is not getContact("batch"); `concrete_paths.ConcretePathMethods`).
+        concrete_paths,
         # Finds the operation for the path and method; every layer below knows which one it serves.
         RoutingMiddleware,
         # The operation's security: Bearer key -> account and the plan gate (`auth.bearer_info`). Needs

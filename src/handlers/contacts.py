@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fluenzr_server import envelope
-from fluenzr_server.services import contacts
+from fluenzr_server.services import contact_batches, contacts
 from handlers._common import Result, db, deleted, listed, paging
 
 
@@ -47,3 +47,15 @@ async def delete_contact(user: str, contact_id: str) -> Result:
     """Delete a contact and its memberships."""
     await contacts.delete_contact(db(), account_id=user, contact_id=contact_id)
     return deleted(contact_id)
+
+
+async def create_contacts_batch(user: str, body: dict[str, Any]) -> Result:
+    """Create or upsert up to 1,000 contacts; one result per row."""
+    result = await contact_batches.create_contacts_batch(
+        db(),
+        account_id=user,
+        contacts=body["contacts"],
+        mode=body.get("mode", "create"),
+        group_id=body.get("groupId"),
+    )
+    return envelope.ok(result), 200

@@ -327,6 +327,8 @@ async def test_unknown_path_is_a_404_envelope(client: httpx.AsyncClient) -> None
         ("PATCH", "/contacts/ctc_1", "DELETE, GET, PUT"),
         ("POST", "/webhooks/whk_1", "DELETE, GET, PUT"),
         ("PUT", "/campaigns/cmp_1/stats", "GET"),
+        ("GET", "/contacts/batch", "POST"),  # a concrete path, not getContact("batch")
+        ("DELETE", "/contacts/batch", "POST"),
     ],
 )
 async def test_wrong_method_is_405_with_allow_from_the_contract(

@@ -18,6 +18,7 @@ SERVER_STACK = [
     "EdgeMiddleware",
     "ExceptionMiddleware",
     "SwaggerUIMiddleware",
+    "ConcretePathMethods",
     "RoutingMiddleware",
     "SecurityMiddleware",
     "IdempotencyMiddleware",

@@ -39,6 +39,10 @@ export type Contact = Schemas["Contact"];
 export type ContactCreateParams = RequestBody<"createContact">;
 export type ContactUpdateParams = RequestBody<"updateContact">;
 export type ContactListParams = QueryParams<"listContacts">;
+export type ContactBatchParams = RequestBody<"createContactsBatch">;
+export type ContactBatch = ResponseData<"createContactsBatch">;
+export type ContactBatchMode = Schemas["ContactBatchMode"];
+export type ContactBatchRowResult = Schemas["ContactBatchRowResult"];
 
 export type Group = Schemas["Group"];
 export type GroupCreateParams = RequestBody<"createGroup">;

@@ -46,6 +46,12 @@ class Database:
             return postgresql.insert(table).values(rows).on_conflict_do_nothing()
         return sqlite.insert(table).values(rows).on_conflict_do_nothing()
 
+    def insert_ignore_many(self, table: Table) -> Insert:
+        """`insert_ignore` for executemany: `conn.execute(statement, rows)` (compiled once and cached)."""
+        if self.dialect == "postgresql":
+            return postgresql.insert(table).on_conflict_do_nothing()
+        return sqlite.insert(table).on_conflict_do_nothing()
+
     async def dispose(self) -> None:
         await self.engine.dispose()
         if self.write_engine is not self.engine:

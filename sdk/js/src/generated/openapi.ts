@@ -66,6 +66,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/contacts/batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create or upsert up to 1,000 contacts
+         * @description Imports up to 1,000 contacts in one request (and within the 1 MiB body limit), in one transaction.
+         *
+         *     Each row is checked on its own, with exactly the rules of `createContact`: a bad row is reported in
+         *     its result (`status: error`, with the `code`, `message` and `details` that `createContact` would
+         *     have answered) and never rejects the good ones. The whole request is a 400 only when the body itself
+         *     is malformed: not an object, an unknown top-level field, `contacts` not an array of 1 to 1,000
+         *     rows, an unknown `mode`, a `groupId` that is not a group of your account, or a string containing
+         *     the NUL character anywhere in the body.
+         *
+         *     - `mode: create` (the default) creates new contacts; a row whose email is already a contact of your
+         *       account is an error with `CONFLICT` and `details.existingId`.
+         *     - `mode: upsert` matches rows to contacts by email (case-insensitively, as uniqueness does) and
+         *       updates only the fields the row gives (`customFields`, when given, replaces the whole map); a
+         *       row that would change nothing is `unchanged`.
+         *     - The same email twice in one batch: the first row wins, the later ones are errors with `CONFLICT`
+         *       and `details.firstIndex`.
+         *     - `groupId`: every stored row (created, updated or unchanged) is also made a member of this group.
+         *
+         *     `results` has one entry per input row, in input order. Every created or updated contact emits a
+         *     `contact.created` or `contact.updated` webhook event. The request counts once against the rate
+         *     limit, and an `Idempotency-Key` replays the whole answer.
+         */
+        post: operations["createContactsBatch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/contacts/{contactId}": {
         parameters: {
             query?: never;
@@ -735,6 +775,59 @@ export interface components {
             success: true;
             data: components["schemas"]["Contact"][];
             meta: components["schemas"]["PageMeta"];
+        };
+        /**
+         * @description `create` only creates (an existing email is a `CONFLICT` row); `upsert` creates or updates by email.
+         * @default create
+         * @enum {string}
+         */
+        ContactBatchMode: "create" | "upsert";
+        ContactBatchCreate: {
+            /** @description 1 to 1,000 rows, each checked on its own against `ContactCreate` (a row that fails is reported in its result, not as a 400). */
+            contacts: unknown[];
+            mode?: components["schemas"]["ContactBatchMode"];
+            /** @description A group of your account that every stored row joins (a foreign or unknown id is a 400). */
+            groupId?: string;
+        };
+        /** @description Why a row was not stored, exactly as `createContact` would have answered it. */
+        ContactBatchRowError: {
+            /** @enum {string} */
+            code: "VALIDATION_ERROR" | "CONFLICT";
+            message: string;
+            details: {
+                [key: string]: unknown;
+            };
+        };
+        ContactBatchRowResult: {
+            /** @description The row's position in `contacts` (from 0). */
+            index: number;
+            /**
+             * @description `unchanged`: the upserted row matched a contact and changed none of its fields.
+             * @enum {string}
+             */
+            status: "created" | "updated" | "unchanged" | "error";
+            /** @description The contact's id (absent for `error`). */
+            id?: string;
+            error?: components["schemas"]["ContactBatchRowError"];
+        };
+        /** @description How many rows ended in each status. */
+        ContactBatchCounts: {
+            created: number;
+            updated: number;
+            unchanged: number;
+            error: number;
+        };
+        ContactBatchResult: {
+            mode: components["schemas"]["ContactBatchMode"];
+            groupId: string | null;
+            counts: components["schemas"]["ContactBatchCounts"];
+            /** @description One result per input row, in input order. */
+            results: components["schemas"]["ContactBatchRowResult"][];
+        };
+        ContactBatchEnvelope: {
+            /** @enum {boolean} */
+            success: true;
+            data: components["schemas"]["ContactBatchResult"];
         };
         Group: {
             readonly id: string;
@@ -1602,6 +1695,49 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ContactEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["PlanRequired"];
+            405: components["responses"]["MethodNotAllowed"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    createContactsBatch: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Any unique string (a UUID, say) of up to 255 printable ASCII characters. A retry with the same key replays the first response (`Idempotent-Replayed: true`) instead of acting twice; the same key with a different request is a 400, a retry while the first is still running a 409. Keys are per account and kept 24 hours. The official SDKs send one with every POST.
+                 * @example 8e1f0c7a-5b2d-4f6e-9a3c-1d2e3f4a5b6c
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ContactBatchCreate"];
+            };
+        };
+        responses: {
+            /** @description One result per input row, in input order, and the count of each status. */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactBatchEnvelope"];
                 };
             };
             400: components["responses"]["BadRequest"];

@@ -18,6 +18,12 @@ __all__ = [
     "CampaignStats",
     "CampaignStatus",
     "Contact",
+    "ContactBatch",
+    "ContactBatchCounts",
+    "ContactBatchMode",
+    "ContactBatchRowError",
+    "ContactBatchRowResult",
+    "ContactBatchStatus",
     "CustomFieldValue",
     "Deleted",
     "EmailAccount",
@@ -464,3 +470,58 @@ class WebhookDelivery(Model):
         "event": WebhookDeliveryEvent.from_dict,
         "attempts": _list_of(WebhookAttempt),
     }
+
+
+ContactBatchMode: TypeAlias = Literal["create", "upsert"]
+ContactBatchStatus: TypeAlias = Literal["created", "updated", "unchanged", "error"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContactBatchRowError(Model):
+    """Why a row was not stored: the `code`, `message` and `details` that `contacts.create` would raise."""
+
+    code: str
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContactBatchRowResult(Model):
+    """The outcome of one input row; `index` is its position in your input (from 0)."""
+
+    index: int
+    status: ContactBatchStatus
+    id: str | None = None
+    """The contact's id (`None` for an `error` row)."""
+    error: ContactBatchRowError | None = None
+
+    _converters: ClassVar[_Converters] = {"error": ContactBatchRowError.from_dict}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContactBatchCounts(Model):
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    error: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContactBatch(Model):
+    """The answer to `contacts.create_many` (one batch) or `contacts.import_all` (all batches, merged)."""
+
+    mode: ContactBatchMode
+    group_id: str | None = None
+    counts: ContactBatchCounts
+    results: list[ContactBatchRowResult] = field(default_factory=list)
+    """One result per input row, in input order."""
+
+    _converters: ClassVar[_Converters] = {
+        "counts": ContactBatchCounts.from_dict,
+        "results": _list_of(ContactBatchRowResult),
+    }
+
+    @property
+    def errors(self) -> list[ContactBatchRowResult]:
+        """The rows that were not stored."""
+        return [result for result in self.results if result.status == "error"]

@@ -1,11 +1,14 @@
 # ruff: noqa: ASYNC109  -- `timeout=` is the per-request HTTP timeout handed to httpx, as in the sync API.
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+from collections.abc import AsyncIterable, Iterable, Mapping
+from typing import Any
 
 from .._base_client import path_id
+from .._batching import MAX_BATCH_ROWS, Chunk, achunks, batch_body, chunks, merge, rate_limit_wait, wire_rows
 from .._types import NOT_GIVEN, NotGiven, Timeout, given, map_given
-from ..models import Contact, CustomFieldValue, Deleted
+from ..models import Contact, ContactBatch, ContactBatchMode, CustomFieldValue, Deleted
 from ..pagination import AsyncPageRequest, SyncPage
 from ..params import ContactListSort, SortOrder
 from ._resource import AsyncAPIResource, SyncAPIResource
@@ -77,6 +80,50 @@ class Contacts(SyncAPIResource):
     def delete(self, contact_id: str, *, timeout: Timeout | NotGiven = NOT_GIVEN) -> Deleted:
         return self._client.request(Deleted, "DELETE", f"/contacts/{path_id(contact_id)}", timeout=timeout)
 
+    def create_many(
+        self,
+        contacts: Iterable[Mapping[str, Any]],
+        *,
+        mode: ContactBatchMode = "create",
+        group_id: str | NotGiven = NOT_GIVEN,
+        timeout: Timeout | NotGiven = NOT_GIVEN,
+    ) -> ContactBatch:
+        """Create (`mode="create"`) or create-or-update by email (`mode="upsert"`) up to 1,000 contacts.
+
+        `contacts` are mappings of contact fields (`email`, `first_name` or `firstName`, …). Each row is
+        checked on its own: a bad row is an `error` result (with what `create` would have raised), never an
+        exception; `upsert` updates only the fields a row gives. Every stored row joins `group_id` when given.
+        One request; raises `ValidationError` only when the batch itself is malformed.
+        """
+        body = batch_body(wire_rows(contacts), mode, group_id)
+        return self._client.request(
+            ContactBatch, "POST", "/contacts/batch", json=body, timeout=timeout, idempotent=True
+        )
+
+    def import_all(
+        self,
+        contacts: Iterable[Mapping[str, Any]],
+        *,
+        mode: ContactBatchMode = "create",
+        group_id: str | NotGiven = NOT_GIVEN,
+        batch_size: int = MAX_BATCH_ROWS,
+        timeout: Timeout | NotGiven = NOT_GIVEN,
+    ) -> ContactBatch:
+        """`create_many` over any number of `contacts`: read lazily in batches of `batch_size` (at most 1,000,
+        and under the 1 MiB body limit), sent one after another, waiting for the rate-limit window when it
+        is used up. Returns one `ContactBatch` for the whole input, `index`es counted from its start."""
+        answers = []
+        for chunk in chunks(contacts, batch_size):
+            wait = rate_limit_wait(self._client.rate_limit, self._client._now())
+            if wait:
+                self._client._sleep(wait)
+            body = batch_body(chunk.rows, mode, group_id)
+            answer = self._client.request(
+                ContactBatch, "POST", "/contacts/batch", json=body, timeout=timeout, idempotent=True
+            )
+            answers.append((chunk, answer))
+        return merge(mode, group_id, answers)
+
 
 class AsyncContacts(AsyncAPIResource):
     def list(
@@ -143,3 +190,76 @@ class AsyncContacts(AsyncAPIResource):
         return await self._client.request(
             Deleted, "DELETE", f"/contacts/{path_id(contact_id)}", timeout=timeout
         )
+
+    async def create_many(
+        self,
+        contacts: Iterable[Mapping[str, Any]],
+        *,
+        mode: ContactBatchMode = "create",
+        group_id: str | NotGiven = NOT_GIVEN,
+        timeout: Timeout | NotGiven = NOT_GIVEN,
+    ) -> ContactBatch:
+        """Create (`mode="create"`) or create-or-update by email (`mode="upsert"`) up to 1,000 contacts.
+
+        `contacts` are mappings of contact fields (`email`, `first_name` or `firstName`, …). Each row is
+        checked on its own: a bad row is an `error` result (with what `create` would have raised), never an
+        exception; `upsert` updates only the fields a row gives. Every stored row joins `group_id` when given.
+        One request; raises `ValidationError` only when the batch itself is malformed.
+        """
+        body = batch_body(wire_rows(contacts), mode, group_id)
+        return await self._client.request(
+            ContactBatch, "POST", "/contacts/batch", json=body, timeout=timeout, idempotent=True
+        )
+
+    async def import_all(
+        self,
+        contacts: Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]],
+        *,
+        mode: ContactBatchMode = "create",
+        group_id: str | NotGiven = NOT_GIVEN,
+        batch_size: int = MAX_BATCH_ROWS,
+        concurrency: int = 4,
+        timeout: Timeout | NotGiven = NOT_GIVEN,
+    ) -> ContactBatch:
+        """`create_many` over any number of `contacts` (a sync or async iterable), read lazily in batches of
+        `batch_size` (at most 1,000, and under the 1 MiB body limit), with at most `concurrency` batches in
+        flight, waiting for the rate-limit window when it is used up. Returns one `ContactBatch` for the
+        whole input, `index`es counted from its start. The first failing batch cancels the others and its
+        exception is raised (batches already answered are stored).
+
+        With `mode="upsert"`, a later row for an email that an earlier batch still in flight also has may
+        be matched against the state before that batch; give each email once, or use `concurrency=1`.
+        """
+        if concurrency < 1:
+            raise ValueError("concurrency must be 1 or more")
+        answers: list[tuple[Chunk, ContactBatch]] = []
+        in_flight: set[asyncio.Task[None]] = set()
+
+        async def send(chunk: Chunk) -> None:
+            body = batch_body(chunk.rows, mode, group_id)
+            answer = await self._client.request(
+                ContactBatch, "POST", "/contacts/batch", json=body, timeout=timeout, idempotent=True
+            )
+            answers.append((chunk, answer))
+
+        async def settle(until: int) -> None:
+            while len(in_flight) > until:
+                done, _ = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                in_flight.difference_update(done)
+                for task in done:
+                    task.result()  # the first failure propagates; `finally` cancels the rest
+
+        try:
+            async for chunk in achunks(contacts, batch_size):
+                await settle(concurrency - 1)
+                wait = rate_limit_wait(self._client.rate_limit, self._client._now())
+                if wait:
+                    await self._client._sleep(wait)
+                in_flight.add(asyncio.create_task(send(chunk)))
+            await settle(0)
+        finally:
+            for task in in_flight:
+                task.cancel()
+            if in_flight:
+                await asyncio.wait(in_flight)
+        return merge(mode, group_id, answers)

@@ -1,0 +1,311 @@
+"""Batch import of contacts (`createContactsBatch`): up to 1,000 rows created or upserted by email.
+
+Every row is checked on its own with `createContact`'s rules (the contract's `ContactCreate` schema via
+`batch_rows`, then the service's email check), so a row's error is what `createContact` would answer. The
+rows that pass are written in ONE transaction with multi-row statements: one SELECT of the emails that
+already exist, one INSERT … ON CONFLICT DO NOTHING of the new ones, one batched UPDATE of the changed
+ones, one INSERT of the group memberships, one contacts-version bump and one batched INSERT of the
+`contact.created` / `contact.updated` outbox events. A rollback therefore leaves no contact, membership
+or event behind.
+
+Result per row, in input order: `{"index", "status": created|updated|unchanged|error, "id"?, "error"?}`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from fluenzr_server.batch_rows import row_validator
+from fluenzr_server.errors import ApiError, Conflict, ValidationFailed
+from fluenzr_server.ids import new_id
+from fluenzr_server.services.common import normalise_email, now
+from fluenzr_server.services.contacts import bump_contacts_version
+from fluenzr_server.services.events import emit_many
+from fluenzr_server.store import tables as t
+from fluenzr_server.store.database import Database
+from fluenzr_server.wire.contacts import present
+
+Mode = Literal["create", "upsert"]
+MAX_ROWS = 1000
+# Wire field -> column, for the fields a row may give (`email` is the match key and always given).
+_FIELDS = {
+    "firstName": "first_name",
+    "lastName": "last_name",
+    "company": "company",
+    "customFields": "custom_fields",
+}
+_DEFAULTS: dict[str, Any] = {"first_name": None, "last_name": None, "company": None, "custom_fields": {}}
+# Emails per IN (…) list: well under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters.
+_CHUNK = 1000
+# A row whose INSERT lost a race with a concurrent writer is looked up again; this bounds those rounds.
+_ROUNDS = 3
+
+
+@dataclass
+class _Row:
+    index: int
+    email: str
+    given: dict[str, Any]  # column -> value, only the fields the row gives
+
+
+@dataclass
+class _Outcome:
+    results: list[dict[str, Any] | None]
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    stored_ids: list[str] = field(default_factory=list)
+    changed: bool = False
+
+
+def _error(index: int, exc: ApiError) -> dict[str, Any]:
+    return {
+        "index": index,
+        "status": "error",
+        "error": {"code": exc.code, "message": exc.message, "details": exc.details},
+    }
+
+
+def _check_rows(contacts: Sequence[Any], outcome: _Outcome) -> list[_Row]:
+    """Rows that pass createContact's checks, first occurrence of each email only; the rest as errors."""
+    validator = row_validator("ContactCreate")
+    first_index: dict[str, int] = {}
+    valid: list[_Row] = []
+    for index, row in enumerate(contacts):
+        problem = validator.check(row)
+        if problem is None:
+            try:
+                email = normalise_email(row["email"])
+            except ValidationFailed as exc:
+                problem = exc
+        if problem is not None:
+            outcome.results[index] = _error(index, problem)
+            continue
+        if email in first_index:
+            duplicate = Conflict(
+                "The email is given by an earlier row of this batch",
+                {"email": email, "firstIndex": first_index[email]},
+            )
+            outcome.results[index] = _error(index, duplicate)
+            continue
+        first_index[email] = index
+        given = {column: row[wire] for wire, column in _FIELDS.items() if wire in row}
+        valid.append(_Row(index=index, email=email, given=given))
+    return valid
+
+
+async def create_contacts_batch(
+    db: Database,
+    *,
+    account_id: str,
+    contacts: Sequence[Any],
+    mode: Mode = "create",
+    group_id: str | None = None,
+) -> dict[str, Any]:
+    """Create (`mode="create"`) or create-or-update by email (`mode="upsert"`) up to 1,000 contacts.
+
+    `contacts` are raw rows (any JSON value each); `group_id`, when given, must be a group of the account
+    (else `ValidationFailed` on `groupId`, nothing written) and every stored row joins it. Returns
+    `{"mode", "groupId", "counts": {status: n}, "results": [...]}` with one result per row, in order.
+    """
+    if not 1 <= len(contacts) <= MAX_ROWS:
+        raise ValidationFailed(
+            f"contacts must have 1 to {MAX_ROWS} rows", {"contacts": f"must have 1 to {MAX_ROWS} items"}
+        )
+    outcome = _Outcome(results=[None] * len(contacts))
+    rows = _check_rows(contacts, outcome)
+    if rows or group_id is not None:
+        async with db.write() as conn:
+            if group_id is not None:
+                await _check_group(conn, account_id, group_id)
+            await _store(db, conn, account_id=account_id, rows=rows, mode=mode, outcome=outcome)
+            if group_id is not None and outcome.stored_ids:
+                added = await _join_group(db, conn, group_id, outcome.stored_ids)
+                outcome.changed = outcome.changed or added > 0
+            await _emit(conn, account_id, group_id, outcome)
+            if outcome.changed:
+                await bump_contacts_version(conn, account_id)
+    results = [result for result in outcome.results if result is not None]
+    counts = dict.fromkeys(("created", "updated", "unchanged", "error"), 0)
+    for result in results:
+        counts[result["status"]] += 1
+    return {"mode": mode, "groupId": group_id, "counts": counts, "results": results}
+
+
+async def _check_group(conn: AsyncConnection, account_id: str, group_id: str) -> None:
+    owner = select(t.groups.c.id).where(t.groups.c.account_id == account_id, t.groups.c.id == group_id)
+    if (await conn.execute(owner)).first() is None:
+        raise ValidationFailed("No such group in this account", {"groupId": "is not a group of this account"})
+
+
+async def _existing(
+    db: Database, conn: AsyncConnection, account_id: str, emails: list[str]
+) -> dict[str, Row[Any]]:
+    """The account's contacts with these emails, by email (locked on PostgreSQL until commit)."""
+    found: dict[str, Row[Any]] = {}
+    for start in range(0, len(emails), _CHUNK):
+        query = select(t.contacts).where(
+            t.contacts.c.account_id == account_id, t.contacts.c.email.in_(emails[start : start + _CHUNK])
+        )
+        if db.dialect == "postgresql":  # in email order, so concurrent batches lock rows in one order
+            query = query.order_by(t.contacts.c.email).with_for_update()
+        for row in (await conn.execute(query)).all():
+            found[row.email] = row
+    return found
+
+
+async def _store(
+    db: Database, conn: AsyncConnection, *, account_id: str, rows: list[_Row], mode: Mode, outcome: _Outcome
+) -> None:
+    pending = rows
+    updates: list[tuple[_Row, Row[Any]]] = []
+    for _ in range(_ROUNDS):
+        if not pending:
+            break
+        existing = await _existing(db, conn, account_id, [row.email for row in pending])
+        new: list[_Row] = []
+        for row in pending:
+            match = existing.get(row.email)
+            if match is None:
+                new.append(row)
+            elif mode == "create":
+                conflict = Conflict(
+                    "A contact with this email already exists", {"email": row.email, "existingId": match.id}
+                )
+                outcome.results[row.index] = _error(row.index, conflict)
+            else:
+                if any(getattr(match, column) != value for column, value in row.given.items()):
+                    updates.append((row, match))
+                else:
+                    outcome.results[row.index] = {"index": row.index, "status": "unchanged", "id": match.id}
+                    outcome.stored_ids.append(match.id)
+        # Rows a concurrent writer inserted first (PostgreSQL) are matched again in the next round.
+        pending = await _insert(db, conn, account_id, new, outcome)
+    for row in pending:
+        retry = Conflict("The contact changed during the request; retry", {"email": row.email})
+        outcome.results[row.index] = _error(row.index, retry)
+    await _update(conn, account_id, updates, outcome)
+
+
+async def _insert(
+    db: Database, conn: AsyncConnection, account_id: str, new: list[_Row], outcome: _Outcome
+) -> list[_Row]:
+    """Insert the new rows; those whose email another writer took first are returned, not inserted."""
+    if not new:
+        return []
+    stamp = now()
+    values = [
+        {
+            **_DEFAULTS,
+            **row.given,
+            "id": new_id("ctc"),
+            "account_id": account_id,
+            "email": row.email,
+            "created_at": stamp,
+            "updated_at": stamp,
+        }
+        for row in sorted(new, key=lambda row: row.email)
+    ]
+    # executemany: one cached statement that SQLAlchemy sends as multi-row INSERTs ("insertmanyvalues"),
+    # rather than a 1,000-row VALUES clause compiled afresh for every batch.
+    statement = db.insert_ignore_many(t.contacts).returning(*t.contacts.c)
+    inserted = {row.email: row for row in (await conn.execute(statement, values)).all()}
+    lost: list[_Row] = []
+    for row in new:
+        stored = inserted.get(row.email)
+        if stored is None:
+            lost.append(row)
+            continue
+        outcome.results[row.index] = {"index": row.index, "status": "created", "id": stored.id}
+        outcome.stored_ids.append(stored.id)
+        outcome.events.append(("contact.created", present(stored, [])))
+        outcome.changed = True
+    return lost
+
+
+async def _update(
+    conn: AsyncConnection,
+    account_id: str,
+    updates: list[tuple[_Row, Row[Any]]],
+    outcome: _Outcome,
+) -> None:
+    """One executemany UPDATE of every changed row (each row's merged values, so one statement fits all)."""
+    if not updates:
+        return
+    stamp = now()
+    params = [
+        {
+            "b_id": match.id,
+            **{f"b_{column}": row.given.get(column, getattr(match, column)) for column in _DEFAULTS},
+            "b_updated_at": stamp,
+        }
+        for row, match in sorted(updates, key=lambda update: str(update[1].id))
+    ]
+    statement = (
+        update(t.contacts)
+        .where(t.contacts.c.account_id == account_id, t.contacts.c.id == bindparam("b_id"))
+        .values({column: bindparam(f"b_{column}") for column in [*_DEFAULTS, "updated_at"]})
+    )
+    await conn.execute(statement, params)
+    ids = [match.id for _row, match in updates]
+    fresh = {row.id: row for row in await _rows_by_id(conn, ids)}
+    for row, match in updates:
+        outcome.results[row.index] = {"index": row.index, "status": "updated", "id": match.id}
+        outcome.stored_ids.append(match.id)
+        outcome.events.append(("contact.updated", present(fresh[match.id], [])))
+    outcome.changed = True
+
+
+async def _rows_by_id(conn: AsyncConnection, ids: list[str]) -> list[Row[Any]]:
+    rows: list[Row[Any]] = []
+    for start in range(0, len(ids), _CHUNK):
+        query = select(t.contacts).where(t.contacts.c.id.in_(ids[start : start + _CHUNK]))
+        rows.extend((await conn.execute(query)).all())
+    return rows
+
+
+async def _join_group(db: Database, conn: AsyncConnection, group_id: str, contact_ids: list[str]) -> int:
+    """Add the contacts to the group (existing members are left as they are); how many joined."""
+    stamp = now()
+    added = 0
+    for start in range(0, len(contact_ids), _CHUNK):
+        rows = [
+            {"group_id": group_id, "contact_id": contact_id, "added_at": stamp}
+            for contact_id in sorted(contact_ids[start : start + _CHUNK])
+        ]
+        statement = db.insert_ignore(t.group_members, rows).returning(t.group_members.c.contact_id)
+        added += len((await conn.execute(statement)).all())
+    return added
+
+
+async def _emit(conn: AsyncConnection, account_id: str, group_id: str | None, outcome: _Outcome) -> None:
+    """The outbox events of the changed rows, with `groupIds` as they are after this batch (a new contact
+    is in this batch's group only; an updated one's groups are looked up)."""
+    if not outcome.events:
+        return
+    updated = [data["id"] for type, data in outcome.events if type == "contact.updated"]
+    groups = await _group_ids(conn, updated)
+    for type, data in outcome.events:
+        if type == "contact.created":
+            data["groupIds"] = [group_id] if group_id is not None else []
+        else:
+            data["groupIds"] = groups.get(data["id"], [])
+    await emit_many(conn, [(account_id, type, data) for type, data in outcome.events])
+
+
+async def _group_ids(conn: AsyncConnection, contact_ids: Iterable[str]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    ids = list(contact_ids)
+    for start in range(0, len(ids), _CHUNK):
+        query = (
+            select(t.group_members.c.contact_id, t.group_members.c.group_id)
+            .where(t.group_members.c.contact_id.in_(ids[start : start + _CHUNK]))
+            .order_by(t.group_members.c.group_id)
+        )
+        for contact_id, group_id in (await conn.execute(query)).all():
+            found.setdefault(contact_id, []).append(group_id)
+    return found

@@ -1,0 +1,338 @@
+"""POST /contacts/batch: per-row validation as createContact, create/upsert, groups, outbox events, replay."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from fluenzr_server.ratelimit import RateLimiter
+from fluenzr_server.services import contact_batches
+from fluenzr_server.store import tables as t
+from fluenzr_server.store.database import Database
+from tests.api.conftest import AppFactory, api_client
+from tests.conftest import Tenant
+from tests.utils.assertions import assert_id, error, ok, ok_object
+from tests.utils.factories import create_contact, create_group, unique_email
+
+# Bodies createContact refuses, each for a different rule (schema, read-only fields, the service's check).
+BAD_ROWS: list[Any] = [
+    None,
+    "ada@example.com",
+    [],
+    42,
+    {},
+    {"firstName": "Ada"},
+    {"email": "not-an-email"},
+    {"email": "ada@example.com", "id": "ctc_x", "createdAt": "2025-01-01T00:00:00Z"},
+    {"email": "ada@example.com", "nickname": "Ada"},
+    {"email": "ada@example.com", "firstName": "A" * 101},
+    {"email": "ada@example.com", "firstName": 7},
+    {"email": "ada@example.com", "customFields": {"tags": ["a"]}},
+    {"email": "ada@example.com", "customFields": {"bad key\n": 1}},  # a rule outside the schema
+    {"email": "ada@example.com", "customFields": {f"f{i}": i for i in range(51)}},
+    {"email": f"{'a' * 65}@example.com"},  # the service's RFC 5321 local-part limit, not the schema's
+    {"email": "ada@exa_mple.com"},
+]
+
+
+async def batch(client: httpx.AsyncClient, contacts: list[Any], **fields: Any) -> dict[str, Any]:
+    return ok_object(await client.post("/contacts/batch", json={"contacts": contacts, **fields}))
+
+
+async def events_of(db: Database, account_id: str) -> list[Any]:
+    async with db.read() as conn:
+        query = select(t.events).where(t.events.c.account_id == account_id).order_by(t.events.c.id)
+        return list((await conn.execute(query)).all())
+
+
+async def count_contacts(db: Database, account_id: str) -> int:
+    async with db.read() as conn:
+        query = select(func.count()).select_from(t.contacts).where(t.contacts.c.account_id == account_id)
+        return int((await conn.execute(query)).scalar_one())
+
+
+async def test_each_bad_row_gets_exactly_create_contacts_error(client: httpx.AsyncClient) -> None:
+    good = {"email": unique_email()}
+    result = await batch(client, [*BAD_ROWS, good])
+    assert result["counts"] == {"created": 1, "updated": 0, "unchanged": 0, "error": len(BAD_ROWS)}
+    for index, row in enumerate(BAD_ROWS):
+        single = (await client.post("/contacts", json=row)).json()
+        assert single["success"] is False, row
+        assert result["results"][index] == {"index": index, "status": "error", "error": single["error"]}, row
+    last = result["results"][-1]
+    assert last["status"] == "created" and last["index"] == len(BAD_ROWS)
+    assert ok(await client.get(f"/contacts/{last['id']}"))["email"] == good["email"]
+
+
+async def test_create_mode_stores_rows_as_create_contact_would(client: httpx.AsyncClient) -> None:
+    rows = [
+        {"email": "Ada.Batch@Example.COM", "firstName": "Ada", "customFields": {"title": "CTO", "n": 4.5}},
+        {"email": unique_email()},
+    ]
+    result = await batch(client, rows)
+    assert result["mode"] == "create" and result["groupId"] is None
+    assert [r["status"] for r in result["results"]] == ["created", "created"]
+    assert [r["index"] for r in result["results"]] == [0, 1]
+    for row in result["results"]:
+        assert_id(row["id"], "ctc")
+    first = ok(await client.get(f"/contacts/{result['results'][0]['id']}"))
+    assert first["email"] == "ada.batch@example.com"
+    assert (first["firstName"], first["lastName"], first["company"]) == ("Ada", None, None)
+    assert first["customFields"] == {"title": "CTO", "n": 4.5}
+    assert first["groupIds"] == [] and first["createdAt"] == first["updatedAt"]
+
+
+async def test_create_mode_reports_an_existing_email_like_create_contact(client: httpx.AsyncClient) -> None:
+    existing = await create_contact(client, email=unique_email("taken"))
+    single = (await client.post("/contacts", json={"email": existing["email"].upper()})).json()["error"]
+    result = await batch(client, [{"email": existing["email"].upper(), "firstName": "New"}])
+    assert result["results"] == [{"index": 0, "status": "error", "error": single}]
+    assert single["code"] == "CONFLICT" and single["details"]["existingId"] == existing["id"]
+    assert ok(await client.get(f"/contacts/{existing['id']}"))["firstName"] is None
+
+
+@pytest.mark.parametrize("mode", ["create", "upsert"])
+async def test_duplicates_in_one_batch_first_wins(client: httpx.AsyncClient, mode: str) -> None:
+    email = unique_email("dup")
+    rows = [
+        {"email": email, "firstName": "First"},
+        {"email": email.upper(), "firstName": "Second"},
+        {"email": email},
+    ]
+    result = await batch(client, rows, mode=mode)
+    assert result["results"][0]["status"] == "created"
+    for index in (1, 2):
+        assert result["results"][index] == {
+            "index": index,
+            "status": "error",
+            "error": {
+                "code": "CONFLICT",
+                "message": "The email is given by an earlier row of this batch",
+                "details": {"email": email, "firstIndex": 0},
+            },
+        }
+    assert ok(await client.get(f"/contacts/{result['results'][0]['id']}"))["firstName"] == "First"
+
+
+async def test_upsert_matches_case_insensitively_and_changes_only_given_fields(
+    client: httpx.AsyncClient,
+) -> None:
+    ada = await create_contact(
+        client, firstName="Ada", lastName="Lovelace", company="Engines", customFields={"a": 1, "b": "x"}
+    )
+    grace = await create_contact(client, firstName="Grace", company="Navy")
+    alan = await create_contact(client, firstName="Alan")
+    new_email = unique_email("new")
+    rows = [
+        {"email": ada["email"].upper(), "company": "Babbage & Co", "customFields": {"c": True}},
+        {"email": grace["email"], "firstName": "Grace"},  # same value: nothing changes
+        {"email": new_email, "lastName": "Turing"},
+        {"email": alan["email"], "firstName": None},
+    ]
+    result = await batch(client, rows, mode="upsert")
+    assert result["mode"] == "upsert"
+    assert result["counts"] == {"created": 1, "updated": 2, "unchanged": 1, "error": 0}
+    statuses = [(r["status"], r.get("id")) for r in result["results"]]
+    assert statuses[0] == ("updated", ada["id"])
+    assert statuses[1] == ("unchanged", grace["id"])
+    assert statuses[2][0] == "created"
+    assert statuses[3] == ("updated", alan["id"])
+
+    after_ada = ok(await client.get(f"/contacts/{ada['id']}"))
+    assert after_ada["email"] == ada["email"]
+    assert (after_ada["firstName"], after_ada["lastName"]) == ("Ada", "Lovelace")  # not given: kept
+    assert after_ada["company"] == "Babbage & Co"
+    assert after_ada["customFields"] == {"c": True}  # given: replaces the whole map, as updateContact
+    assert after_ada["createdAt"] == ada["createdAt"] and after_ada["updatedAt"] > ada["updatedAt"]
+    assert ok(await client.get(f"/contacts/{grace['id']}")) == grace  # unchanged: not even updatedAt
+    assert ok(await client.get(f"/contacts/{alan['id']}"))["firstName"] is None
+    created = ok(await client.get(f"/contacts/{statuses[2][1]}"))
+    assert (created["email"], created["lastName"], created["firstName"]) == (new_email, "Turing", None)
+
+
+async def test_group_membership_for_every_stored_row(client: httpx.AsyncClient) -> None:
+    group = await create_group(client)
+    member = await create_contact(client)
+    existing = await create_contact(client, firstName="Old")
+    rows = [
+        {"email": unique_email()},
+        {"email": existing["email"], "firstName": "New"},
+        {"email": member["email"]},
+        {"email": "bad"},
+    ]
+    ok(await client.post(f"/groups/{group['id']}/contacts", json={"contactIds": [member["id"]]}))
+    result = await batch(client, rows, mode="upsert", groupId=group["id"])
+    assert result["groupId"] == group["id"]
+    assert [r["status"] for r in result["results"]] == ["created", "updated", "unchanged", "error"]
+    assert ok(await client.get(f"/groups/{group['id']}"))["contactCount"] == 3
+    for row in result["results"][:3]:
+        assert ok(await client.get(f"/contacts/{row['id']}"))["groupIds"] == [group["id"]]
+    listed = await client.get("/contacts", params={"group": group["id"], "perPage": 100})
+    assert listed.json()["meta"]["total"] == 3  # the cached total saw the batch's version bump
+
+
+async def test_events_only_for_changed_rows_with_the_public_representation(
+    client: httpx.AsyncClient, database: Database, tenant: Tenant
+) -> None:
+    group = await create_group(client)
+    existing = await create_contact(client, firstName="Old")
+    same = await create_contact(client, firstName="Same")
+    before = {row.id for row in await events_of(database, tenant.account_id)}
+    rows = [
+        {"email": unique_email(), "firstName": "New"},
+        {"email": existing["email"], "firstName": "Changed"},
+        {"email": same["email"], "firstName": "Same"},
+        {"email": "bad"},
+    ]
+    result = await batch(client, rows, mode="upsert", groupId=group["id"])
+    new = [row for row in await events_of(database, tenant.account_id) if row.id not in before]
+    by_contact = {row.data["id"]: row for row in new}
+    created_id, updated_id = result["results"][0]["id"], result["results"][1]["id"]
+    assert sorted(by_contact) == sorted([created_id, updated_id])  # none for unchanged or error rows
+    assert by_contact[created_id].type == "contact.created"
+    assert by_contact[updated_id].type == "contact.updated"
+    for contact_id, row in by_contact.items():
+        assert row.data == ok(await client.get(f"/contacts/{contact_id}"))
+        assert_id(row.id, "evt")
+
+
+async def test_a_failing_batch_rolls_back_rows_memberships_and_events(
+    client: httpx.AsyncClient, database: Database, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    group = await create_group(client)
+    existing = await create_contact(client, firstName="Old")
+    contacts_before = await count_contacts(database, tenant.account_id)
+    events_before = len(await events_of(database, tenant.account_id))
+
+    async def fail_at_the_end(*_args: Any, **_kwargs: Any) -> None:
+        raise RuntimeError("disk full")  # the last statement of the batch's transaction fails
+
+    monkeypatch.setattr(contact_batches, "bump_contacts_version", fail_at_the_end)
+    rows = [{"email": unique_email()}, {"email": existing["email"], "firstName": "Changed"}]
+    response = await client.post(
+        "/contacts/batch", json={"contacts": rows, "mode": "upsert", "groupId": group["id"]}
+    )
+    error(response, 500, "INTERNAL_ERROR")
+    assert await count_contacts(database, tenant.account_id) == contacts_before
+    assert len(await events_of(database, tenant.account_id)) == events_before
+    assert ok(await client.get(f"/contacts/{existing['id']}"))["firstName"] == "Old"
+    assert ok(await client.get(f"/groups/{group['id']}"))["contactCount"] == 0
+
+
+async def test_idempotency_key_replays_the_whole_batch(
+    client: httpx.AsyncClient, database: Database, tenant: Tenant
+) -> None:
+    headers = {"Idempotency-Key": "crm-sync-batch-1"}
+    body = {"contacts": [{"email": unique_email()}, {"email": unique_email()}, {"email": "bad"}]}
+    first = await client.post("/contacts/batch", json=body, headers=headers)
+    contacts = await count_contacts(database, tenant.account_id)
+    events = len(await events_of(database, tenant.account_id))
+    again = await client.post("/contacts/batch", json=body, headers=headers)
+    assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    assert await count_contacts(database, tenant.account_id) == contacts
+    assert len(await events_of(database, tenant.account_id)) == events
+
+
+async def test_another_accounts_group_is_a_400_like_an_unknown_one(
+    client: httpx.AsyncClient, other_client: httpx.AsyncClient, database: Database, tenant: Tenant
+) -> None:
+    theirs = await create_group(other_client)
+    before = await count_contacts(database, tenant.account_id)
+    for group_id in (theirs["id"], "grp_doesNotExist"):
+        response = await client.post(
+            "/contacts/batch", json={"contacts": [{"email": unique_email()}], "groupId": group_id}
+        )
+        details = error(response, 400, "VALIDATION_ERROR", fields=("groupId",))
+        assert details == {"groupId": "is not a group of this account"}
+    assert await count_contacts(database, tenant.account_id) == before
+    assert ok(await other_client.get(f"/groups/{theirs['id']}"))["contactCount"] == 0
+
+
+async def test_upsert_never_touches_another_accounts_contact(
+    client: httpx.AsyncClient, other_client: httpx.AsyncClient
+) -> None:
+    theirs = await create_contact(other_client, firstName="Theirs")
+    result = await batch(client, [{"email": theirs["email"], "firstName": "Mine"}], mode="upsert")
+    mine = result["results"][0]
+    assert mine["status"] == "created" and mine["id"] != theirs["id"]
+    assert ok(await other_client.get(f"/contacts/{theirs['id']}")) == theirs
+    error(await other_client.get(f"/contacts/{mine['id']}"), 404, "NOT_FOUND")
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ([{"email": "a@example.com"}], "body"),
+        ({}, "contacts"),
+        ({"contacts": {"email": "a@example.com"}}, "contacts"),
+        ({"contacts": []}, "contacts"),
+        ({"contacts": [{"email": "a@example.com"}] * 1001}, "contacts"),
+        ({"contacts": [{"email": "a@example.com"}], "dryRun": True}, "dryRun"),
+        ({"contacts": [{"email": "a@example.com"}], "mode": "merge"}, "mode"),
+        ({"contacts": [{"email": "a@example.com"}], "groupId": ""}, "groupId"),
+        ({"contacts": [{"email": "a@example.com"}], "groupId": 5}, "groupId"),
+        # NUL cannot be stored anywhere: refused for the whole body, as by every operation.
+        (
+            {"contacts": [{"email": "a@example.com"}, {"email": "b@example.com", "company": "A\u0000B"}]},
+            "contacts.1.company",
+        ),
+    ],
+)
+async def test_a_malformed_body_is_a_400_and_stores_nothing(
+    client: httpx.AsyncClient, database: Database, tenant: Tenant, body: Any, field: str
+) -> None:
+    before = await count_contacts(database, tenant.account_id)
+    error(await client.post("/contacts/batch", json=body), 400, "VALIDATION_ERROR", fields=(field,))
+    assert await count_contacts(database, tenant.account_id) == before
+
+
+async def test_a_full_batch_of_1000_rows(
+    client: httpx.AsyncClient, database: Database, tenant: Tenant
+) -> None:
+    rows = [{"email": unique_email(f"row{i}"), "customFields": {"i": i}} for i in range(1000)]
+    result = await batch(client, rows)
+    assert result["counts"]["created"] == 1000
+    assert [r["index"] for r in result["results"]] == list(range(1000))
+    assert len({r["id"] for r in result["results"]}) == 1000
+    again = await batch(client, [{**row, "customFields": {"i": -1}} for row in rows], mode="upsert")
+    assert again["counts"]["updated"] == 1000
+    assert [r["id"] for r in again["results"]] == [r["id"] for r in result["results"]]
+    events = await events_of(database, tenant.account_id)
+    assert sum(1 for row in events if row.type == "contact.updated") == 1000
+
+
+async def test_a_batch_is_one_request_for_the_rate_limit(make_app: AppFactory, tenant: Tenant) -> None:
+    app = make_app(rate_limit="3/minute", limiter=RateLimiter("3/minute"))
+    async with api_client(app, tenant.api_key) as limited:
+        rows = [{"email": unique_email()} for _ in range(500)]
+        response = await limited.post("/contacts/batch", json={"contacts": rows})
+        assert ok(response)["counts"]["created"] == 500
+        assert response.headers["X-RateLimit-Remaining"] == "2"
+
+
+async def test_concurrent_upserts_of_the_same_emails_store_each_once(
+    client: httpx.AsyncClient, database: Database, tenant: Tenant
+) -> None:
+    emails = [unique_email(f"race{i}") for i in range(300)]
+    bodies = [
+        {"mode": "upsert", "contacts": [{"email": email, "company": f"Writer {n}"} for email in order]}
+        for n, order in enumerate((emails, list(reversed(emails)), emails[::2] + emails[1::2]))
+    ]
+    answers = await asyncio.gather(*(client.post("/contacts/batch", json=body) for body in bodies))
+    results = [ok(answer)["results"] for answer in answers]
+    for email in emails:
+        outcomes = [
+            next(r for r, row in zip(rows, body["contacts"], strict=True) if row["email"] == email)
+            for rows, body in zip(results, bodies, strict=True)
+        ]
+        assert sorted(o["status"] for o in outcomes)[0] == "created", outcomes
+        assert [o["status"] for o in outcomes].count("created") == 1, outcomes
+        assert len({o["id"] for o in outcomes}) == 1, outcomes
+    async with database.read() as conn:
+        query = select(func.count()).select_from(t.contacts).where(t.contacts.c.email.in_(emails))
+        assert (await conn.execute(query)).scalar_one() == len(emails)
