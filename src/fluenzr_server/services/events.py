@@ -112,4 +112,3 @@ def new_delivery(*, account_id: str, webhook_id: str, event_id: str, at: datetim
 def payload(row: Any) -> dict[str, Any]:
     """The wire form of an event row, as delivered to webhook endpoints."""
     return {"id": row.id, "type": row.type, "createdAt": wire_time(row.created_at), "data": row.data}
-
