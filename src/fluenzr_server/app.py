@@ -18,6 +18,7 @@ from connexion import AsyncApp
 from connexion.options import SwaggerUIOptions
 
 from fluenzr_server.edge import EdgeMiddleware
+from fluenzr_server.envelope import EnvelopeJsonifier
 from fluenzr_server.failures import error_handlers
 from fluenzr_server.idempotency import IdempotencyMiddleware
 from fluenzr_server.ratelimit import RateLimiter
@@ -96,6 +97,7 @@ def build_app(
             validate_responses=settings.validate_responses,
         ),
         swagger_ui_options=SwaggerUIOptions(swagger_ui=True, swagger_ui_path="/ui"),
+        jsonifier=EnvelopeJsonifier(),
     )
     app.add_api(
         spec,
