@@ -8,18 +8,28 @@ SPECTRAL := tools/node_modules/.bin/spectral
 PORT ?= 8000
 FUZZ_EXAMPLES ?= 25
 
-.PHONY: help install tools run mock sandbox lint test test-py fuzz fuzz-sqlite fuzz-postgresql fuzz-mock bench clean
+.PHONY: help install install-serve tools run mock sandbox lint test test-py fuzz fuzz-sqlite fuzz-postgresql fuzz-mock bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
 
-$(BIN)/fluenzr-server: pyproject.toml sdk/python/pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]' -e sdk/python
+# Two stamps: serving needs only the server's own dependencies (`make run` is quick on a fresh clone);
+# the SDK and the development tools (pytest, Schemathesis, mypy, ruff, ...) come with `make install`.
+SERVE := $(VENV)/.installed-serve
+DEV := $(VENV)/.installed-dev
+
+$(SERVE): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e .
 	touch $@
 
-install: $(BIN)/fluenzr-server  ## .venv with the server, the SDK and the dev tools
+$(DEV): $(SERVE) pyproject.toml sdk/python/pyproject.toml
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]' -e sdk/python
+	touch $@
+
+install-serve: $(SERVE)  ## .venv with what serving needs (run, mock, sandbox)
+
+install: $(DEV)  ## .venv with the server, the SDK and the dev tools
 
 $(SPECTRAL): tools/package.json tools/package-lock.json
 	cd tools && npm ci --no-audit --no-fund --loglevel=error
@@ -27,13 +37,13 @@ $(SPECTRAL): tools/package.json tools/package-lock.json
 
 tools: $(SPECTRAL)  ## Node tools (Spectral), pinned by tools/package-lock.json
 
-run: install  ## migrate, create a local pro key on first run, serve http://127.0.0.1:$(PORT)/v1
+run: install-serve  ## migrate, create a local pro key on first run, serve http://127.0.0.1:$(PORT)/v1
 	$(BIN)/fluenzr-server dev --port $(PORT)
 
-mock: install  ## the mock server on the contract's examples, http://127.0.0.1:4010/v1
+mock: install-serve  ## the mock server on the contract's examples, http://127.0.0.1:4010/v1
 	$(BIN)/fluenzr-mock --port 4010
 
-sandbox: install  ## the real server on a throwaway database with demo data, http://127.0.0.1:4020/v1
+sandbox: install-serve  ## the real server on a throwaway database with demo data, http://127.0.0.1:4020/v1
 	$(BIN)/fluenzr-server sandbox --port 4020
 
 lint: install tools  ## contract (openapi-spec-validator, prance, Spectral), ruff, mypy

@@ -1,9 +1,9 @@
 """Input rules the real services enforce without a database, applied by the mock too.
 
-The schema cannot say everything: the validators do not check `format: uri` (no RFC 3987 checker is
-installed) and the email `pattern` cannot express the 64-character limit of a local part. The real
-services enforce both with pure functions (and refuse webhook URLs that are not https or point at internal
-addresses); the mock calls the same functions, so what the server refuses with a 400 the mock refuses too.
+The schema cannot say everything: the email `pattern` cannot express the 64-character limit of a local
+part, and a schema cannot say which hosts are public. The real services enforce both with pure functions
+(`normalise_email`; `net_policy` for webhook URLs and SMTP hosts); the mock calls the same functions, so
+what the server refuses with a 400 the mock refuses too.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from fluenzr_server.net_policy import check_mail_host, check_webhook_url
 from fluenzr_server.services.common import normalise_email
-from fluenzr_server.services.webhook_urls import check_webhook_url
 
 
 def _email(field: str) -> Callable[[dict[str, Any]], None]:
@@ -24,16 +24,23 @@ def _email(field: str) -> Callable[[dict[str, Any]], None]:
 
 
 def _webhook_url(body: dict[str, Any]) -> None:
-    # The production policy: https to a public host (http://localhost only with FLUENZR_ALLOW_HTTP_WEBHOOKS).
+    # The production policy: https to a public host (private hosts only with FLUENZR_ALLOW_PRIVATE_HOSTS).
     if isinstance(body.get("url"), str):
-        check_webhook_url(body["url"], allow_http_localhost=False)
+        check_webhook_url(body["url"], allow_private=False)
+
+
+def _email_account(body: dict[str, Any]) -> None:
+    _email("fromEmail")(body)
+    smtp = body.get("smtp")
+    if isinstance(smtp, dict) and isinstance(smtp.get("host"), str):
+        check_mail_host(smtp["host"], field="smtp.host", allow_private=False)
 
 
 SERVICE_CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
     "createContact": _email("email"),
     "updateContact": _email("email"),
-    "createEmailAccount": _email("fromEmail"),
-    "updateEmailAccount": _email("fromEmail"),
+    "createEmailAccount": _email_account,
+    "updateEmailAccount": _email_account,
     "createWebhook": _webhook_url,
 }
 

@@ -100,7 +100,11 @@ class MockEdgeMiddleware:
         async def reply(error: ApiError) -> None:
             await render(error, decorated(error.status))(scope, receive, send)
 
-        if path.endswith("/") and not path.startswith(self.docs_prefix):
+        if (
+            path.endswith("/")
+            and not path.startswith(self.docs_prefix)
+            and path != f"{self.contract.base_path}/"
+        ):
             # As in the real edge: a path is exact (Starlette would redirect, building a URL from Host).
             await reply(UnknownPath(path))
             return

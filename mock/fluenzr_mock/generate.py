@@ -39,7 +39,7 @@ _HINTS: dict[str, tuple[str, ...]] = {
     "description": ("CTOs of fintechs in Europe", "Sync replies to the CRM", "Imported from the CRM"),
     "host": ("smtp.acme.example", "smtp.mail.example", "mail.initech.example"),
     "timezone": ("UTC", "Europe/Madrid", "America/New_York", "Asia/Tokyo"),
-    "message": ("Email is required", "No such object", "Invalid API key"),
+    "message": ("email is required", "No such object", "Invalid API key"),
     "version": ("1.0.0",),
     "title": ("CTO", "VP Engineering", "Head of Sales"),
 }
@@ -310,8 +310,22 @@ class _RegexParser:
         if char == ".":
             return ("set", _REGEX_UNIVERSE)
         if char == "\\":
-            return ("set", _escape(self._take()))
+            return ("set", self._escaped())
         return ("set", char)
+
+    def _escaped(self) -> str:
+        """The characters an escape stands for (after the backslash): `\\uXXXX`, a class, or itself."""
+        char = self._take()
+        if char == "u":
+            code = self.text[self.pos : self.pos + 4]
+            self.pos += 4
+            return chr(int(code, 16))
+        return _escape(char)
+
+    def _member(self) -> str:
+        """One member of a character class: a character, or the characters of an escaped class."""
+        char = self._take()
+        return self._escaped() if char == "\\" else char
 
     def _class(self) -> str:
         negate = self._peek() == "^"
@@ -321,13 +335,15 @@ class _RegexParser:
         first = True
         while first or self._peek() != "]":
             first = False
-            char = self._take()
-            if char == "\\":
-                chars.append(_escape(self._take()))
-            elif self._peek() == "-" and self.text[self.pos + 1 : self.pos + 2] not in ("]", ""):
+            char = self._member()
+            if (
+                len(char) == 1
+                and self._peek() == "-"
+                and self.text[self.pos + 1 : self.pos + 2] not in ("]", "")
+            ):
                 self._take()
-                end = self._take()
-                chars.append("".join(chr(code) for code in range(ord(char), ord(end) + 1)))
+                end = self._member()
+                chars.append("".join(chr(code) for code in range(ord(char), ord(end[-1]) + 1)))
             else:
                 chars.append(char)
         self._take()

@@ -6,6 +6,7 @@ import copy
 import random
 import secrets
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from jsonschema import Draft4Validator
@@ -21,17 +22,23 @@ class Responder:
         self.seed = seed
 
     def answer(
-        self, operation: Operation, prefs: Preferences, path_values: Mapping[str, str]
+        self,
+        operation: Operation,
+        prefs: Preferences,
+        path_values: Mapping[str, str],
+        query: Mapping[str, Any] | None = None,
     ) -> tuple[int, Any]:
+        """The status and body for one request; `query` (the validated query parameters) sets the page."""
         status = self._status(operation, prefs)
         response = operation.responses[status]
+        page = Page.of(query or {})
         if prefs.dynamic or not response.examples:
-            body = self._generated(operation, response, prefs.seed)
+            body = self._generated(operation, response, prefs.seed, page)
         elif prefs.example is not None:
             body = copy.deepcopy(response.examples[prefs.example])
         else:
             body = copy.deepcopy(next(iter(response.examples.values())))
-        return int(status), echo_path(body, response.schema, operation, path_values)
+        return int(status), echo_path(page.apply(body), response.schema, operation, path_values)
 
     def _status(self, operation: Operation, prefs: Preferences) -> str:
         label = f"{operation.method} {operation.path}"
@@ -59,14 +66,49 @@ class Responder:
             },
         )
 
-    def _generated(self, operation: Operation, response: Response, seed: int | None) -> Any:
+    def _generated(self, operation: Operation, response: Response, seed: int | None, page: Page) -> Any:
         if response.schema is None:
             return None
         if seed is None:
             seed = self.seed if self.seed is not None else secrets.randbits(32)
         # Seeding with a string is stable across processes (it is hashed with SHA-512, not hash()).
         rng = random.Random(f"{seed}:{operation.operation_id}:{response.status}")  # noqa: S311
-        return generate(response.schema, rng)
+        body = generate(response.schema, rng)
+        if page.requested and isinstance(body, dict) and isinstance(body.get("data"), list):
+            # A full page of `perPage` items, as a list with more objects than one page would answer.
+            items = merge_all_of(response.schema).get("properties", {}).get("data", {}).get("items", {})
+            body["data"] = [generate(items, rng) for _ in range(page.per_page)]
+            if isinstance(body.get("meta"), dict):
+                body["meta"]["total"] = page.page * page.per_page + rng.randrange(page.per_page + 1)
+        return body
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """The page a list request asked for (`page`, `perPage`, with the contract's defaults)."""
+
+    page: int = 1
+    per_page: int = 20
+    requested: bool = False
+
+    @classmethod
+    def of(cls, query: Mapping[str, Any]) -> Page:
+        if "page" not in query and "perPage" not in query:
+            return cls()
+        return cls(page=int(query.get("page", 1)), per_page=int(query.get("perPage", 20)), requested=True)
+
+    def apply(self, body: Any) -> Any:
+        """`meta.page`/`meta.perPage` as requested, at most `perPage` items, a total that fits them."""
+        if not isinstance(body, dict) or not isinstance(body.get("meta"), dict):
+            return body
+        data, meta = body.get("data"), body["meta"]
+        if not isinstance(data, list) or not {"page", "perPage", "total"} <= set(meta):
+            return body
+        del data[self.per_page :]
+        meta.update(page=self.page, perPage=self.per_page)
+        before = (self.page - 1) * self.per_page
+        meta["total"] = max(int(meta["total"]), before + len(data)) if data else max(0, int(meta["total"]))
+        return body
 
 
 def echo_path(

@@ -21,6 +21,7 @@ from fluenzr_mock.edge import CorsPolicy, MockEdgeMiddleware
 from fluenzr_mock.prefer import parse_prefer
 from fluenzr_mock.responder import Responder
 from fluenzr_server import envelope
+from fluenzr_server.auth import SECURITY_MAP
 from fluenzr_server.failures import error_handlers
 from fluenzr_server.spec import load_spec
 from fluenzr_server.stack import middlewares, validator_map
@@ -51,7 +52,7 @@ def make_handler(operation: Operation, responder: Responder) -> Handler:
         check_body(operation.operation_id, kwargs.get("body"))
         prefs = parse_prefer(request.headers.getlist("prefer"))
         path_values = {name: str(kwargs[name]) for name in operation.path_params if name in kwargs}
-        status, body = responder.answer(operation, prefs, path_values)
+        status, body = responder.answer(operation, prefs, path_values, query=kwargs)
         return ConnexionResponse(
             status_code=status,
             mimetype=envelope.JSON,
@@ -113,6 +114,7 @@ def build_mock_app(
         validate_responses=validate_responses,
         pythonic_params=False,
         validator_map=validator_map(spec),
+        security_map=SECURITY_MAP,
     )
     for exc_class, handler in error_handlers(spec, expose_internal=False).items():
         app.add_error_handler(exc_class, handler)

@@ -17,6 +17,7 @@ from typing import Any
 from connexion import AsyncApp
 from connexion.options import SwaggerUIOptions
 
+from fluenzr_server.auth import SECURITY_MAP
 from fluenzr_server.edge import EdgeMiddleware
 from fluenzr_server.envelope import EnvelopeJsonifier
 from fluenzr_server.failures import error_handlers
@@ -106,6 +107,7 @@ def build_app(
         pythonic_params=True,
         validator_map=validator_map(spec),
         resolver=TagResolver(),
+        security_map=SECURITY_MAP,
     )
     for exc_class, handler in error_handlers(spec, expose_internal=settings.environment == "test").items():
         app.add_error_handler(exc_class, handler)

@@ -10,6 +10,39 @@ from starlette.types import Message, Receive, Scope
 
 from fluenzr_server.errors import PayloadTooLarge, ValidationFailed
 
+JSON = "application/json"
+
+
+def canonical_content_type(value: str) -> str:
+    """`Content-Type` with the media type lower-cased and the whitespace around `;` removed.
+
+    Media types and parameter names are case-insensitive (RFC 9110 §8.3.1), so `Application/JSON ;
+    Charset=UTF-8` is JSON; the validators match media types exactly, so the edges hand them this form.
+    JSON has no charset parameter (RFC 8259 §11): it is dropped; bodies are read as UTF-8 whatever it says.
+    """
+    media_type, *params = (part.strip() for part in value.split(";"))
+    media_type = media_type.lower()
+    if media_type == JSON:
+        return JSON
+    kept = []
+    for param in params:
+        name, sep, param_value = param.partition("=")
+        if name.strip():
+            kept.append(f"{name.strip().lower()}{sep}{param_value.strip()}")
+    return "; ".join([media_type, *kept])
+
+
+def with_canonical_content_type(scope: Scope) -> Scope:
+    headers = scope["headers"]
+    found = [v for k, v in headers if k == b"content-type"]
+    if not found:
+        return scope
+    canonical = canonical_content_type(found[0].decode("latin-1")).encode("latin-1")
+    if canonical == found[0] and len(found) == 1:
+        return scope
+    kept = [(k, v) for k, v in headers if k != b"content-type"]
+    return {**scope, "headers": [*kept, (b"content-type", canonical)]}
+
 
 class BodyLimit:
     def __init__(self, max_bytes: int) -> None:
@@ -19,7 +52,10 @@ class BodyLimit:
         return PayloadTooLarge(f"Request body exceeds {self.max_bytes} bytes", {"maxBytes": self.max_bytes})
 
     async def prepare(self, scope: Scope, receive: Receive) -> tuple[Scope, Receive]:
-        """The scope and receive channel to hand on; raises 400/413 errors for the edge to render."""
+        """The scope and receive channel to hand on; raises 400/413 errors for the edge to render.
+
+        The scope handed on has a canonical `Content-Type` (`canonical_content_type`)."""
+        scope = with_canonical_content_type(scope)
         headers = Headers(scope=scope)
         length = headers.get("content-length")
         if length is not None and not length.isdigit():

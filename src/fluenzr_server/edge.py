@@ -42,6 +42,7 @@ class EdgeMiddleware:
         self.body_limit = BodyLimit(max_body_bytes)
         self.trust_forwarded_for = trust_forwarded_for
         self.docs_prefix = docs_prefix
+        self.api_root = docs_prefix.removesuffix("/ui") + "/"  # GET /v1/ (getApiIndex)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -78,7 +79,7 @@ class EdgeMiddleware:
             await reply(RateLimited(message, {"limit": decision.limit, "retryAfter": decision.retry_after}))
             return
         path: str = scope["path"]
-        if path.endswith("/") and not path.startswith(self.docs_prefix):
+        if path.endswith("/") and not path.startswith(self.docs_prefix) and path != self.api_root:
             # Starlette would answer with a redirect built from the Host header; a path is exact here.
             await reply(UnknownPath(path))
             return

@@ -1,15 +1,17 @@
 """Idempotency keys: a POST retried with the same `Idempotency-Key` gets the first response again.
 
-The first request with a key records a fingerprint of the request (method, path, body) and, once it
-finishes, its response. A retry with the same key and the same request replays that response (with
-`Idempotent-Replayed: true`) instead of acting twice; the same key with a different request is a 400;
-a retry while the first is still running is a 409. Server errors (5xx) are not recorded, so a retry can
-succeed. Keys are scoped to the account and expire after 24 hours.
+The first request with a key records a fingerprint of the request (method, path, and the body's JSON
+value, whitespace and key order aside) and, once it finishes, its response. A retry with the same key
+and the same request replays that response (with `Idempotent-Replayed: true`) instead of acting twice;
+the same key with a different request is a 400; a retry while the first is still running is a 409.
+Server errors (5xx) are not recorded, so a retry can succeed. Keys are scoped to the account and expire
+after 24 hours.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 from datetime import timedelta
@@ -58,9 +60,7 @@ class IdempotencyMiddleware:
                 f"{HEADER} must be 1 to 255 printable ASCII characters", {HEADER: "is not a valid key"}
             )
         body = await _UNBOUNDED.read(receive)  # the edge already bounded it
-        fingerprint = hashlib.sha256(
-            b"%s %s\n%s" % (scope["method"].encode(), scope["path"].encode(), body)
-        ).hexdigest()
+        fingerprint = request_fingerprint(scope["method"], scope["path"], body)
         database = request_resources(scope).database
         recorded = await _claim(database, account_id, key, fingerprint)
         if recorded is not None:
@@ -88,6 +88,21 @@ class IdempotencyMiddleware:
             await _finish(database, account_id, key, 500, b"")
             raise
         await _finish(database, account_id, key, captured["status"], b"".join(captured["body"]))
+
+
+def request_fingerprint(method: str, path: str, body: bytes) -> str:
+    """What makes two requests "the same" for a key: method, path and the body's JSON value.
+
+    Requests are compared, not bytes (as Stripe compares parameters): whitespace and key order do not
+    matter, any value does. A body that is not JSON is compared byte for byte (it gets a 400 anyway).
+    """
+    try:
+        canonical = json.dumps(
+            json.loads(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        ).encode("utf-8", "surrogatepass")
+    except (ValueError, RecursionError):
+        canonical = body
+    return hashlib.sha256(b"%s %s\n%s" % (method.encode(), path.encode(), canonical)).hexdigest()
 
 
 async def _claim(database: Database, account_id: str, key: str, fingerprint: str) -> tuple[int, bytes] | None:

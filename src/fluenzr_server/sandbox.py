@@ -173,7 +173,6 @@ async def seed_demo_data(resources: Resources) -> DemoData:
             "events": ["email.replied", "contact.unsubscribed"],
             "description": "Sync replies to the CRM",
         },
-        allow_http_localhost=False,
     )
     return DemoData(
         account_id=account_id,

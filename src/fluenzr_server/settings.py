@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Literal
 
 from limits import parse as parse_rate_limit
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Good enough to keep a local database's credentials out of plain sight; refused in production.
@@ -26,13 +26,28 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     # Response validation costs most of the throughput; tests turn it on, production leaves it off.
     validate_responses: bool = False
-    allow_http_webhooks: bool = False
+    # Webhook URLs (http too) and SMTP/IMAP hosts may point at loopback and private addresses: local sinks
+    # and tests only. FLUENZR_ALLOW_HTTP_WEBHOOKS is its older name.
+    allow_private_hosts: bool = Field(
+        default=False,
+        validation_alias=AliasChoices(
+            "allow_private_hosts",
+            "allow_http_webhooks",
+            "FLUENZR_ALLOW_PRIVATE_HOSTS",
+            "FLUENZR_ALLOW_HTTP_WEBHOOKS",
+        ),
+    )
     # Client address source for unauthenticated rate limiting: trust X-Forwarded-For only behind a proxy.
     trust_forwarded_for: bool = False
     log_level: str = "info"
     # Encrypts stored credentials (SMTP passwords). Older keys still decrypt, for rotation.
     secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET_KEY)
     old_secret_keys: list[SecretStr] = []
+
+    @property
+    def allow_http_webhooks(self) -> bool:
+        """The older name of `allow_private_hosts`."""
+        return self.allow_private_hosts
 
     @field_validator("rate_limit")
     @classmethod
@@ -43,8 +58,10 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
         if self.environment == "production":
-            if self.allow_http_webhooks:
-                raise ValueError("FLUENZR_ALLOW_HTTP_WEBHOOKS must be off in production")
+            if self.allow_private_hosts:
+                raise ValueError(
+                    "FLUENZR_ALLOW_PRIVATE_HOSTS (FLUENZR_ALLOW_HTTP_WEBHOOKS) must be off in production"
+                )
             if self.validate_responses:
                 raise ValueError("FLUENZR_VALIDATE_RESPONSES is for tests; it costs most of the throughput")
             key = self.secret_key.get_secret_value()

@@ -8,16 +8,31 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import AsyncGenerator, Collection, Iterable
 from typing import Any
+from urllib.parse import parse_qsl
 
 from connexion.json_schema import Draft4RequestValidator
 from connexion.validators import JSONRequestBodyValidator, ParameterValidator
-from jsonschema import Draft4Validator
+from jsonschema import Draft4Validator, validators
 from jsonschema import ValidationError as SchemaError
 from starlette.types import Scope
 
 from fluenzr_server.errors import ValidationFailed
+from fluenzr_server.text_rules import (
+    FORMAT_CHECKER,
+    FORMAT_REASONS,
+    custom_field_key_problem,
+    ecma_pattern,
+    pattern_reason,
+)
+
+# The validators of the contract's schemas: `pattern` with its ECMA-262 meaning, `format: uri` checked.
+BodySchemaValidator = validators.extend(Draft4RequestValidator, {"pattern": ecma_pattern})
+ParameterSchemaValidator = validators.extend(Draft4Validator, {"pattern": ecma_pattern})
+# Query integers are ASCII digits (Python's int() also takes "1_0", "+1", " 1", "１" and "١").
+_INTEGER = re.compile(r"-?[0-9]+")
 
 
 def read_only_fields(spec: dict[str, Any]) -> frozenset[str]:
@@ -78,6 +93,12 @@ def describe(error: SchemaError, read_only: Collection[str] = frozenset()) -> di
             )
             for name in extra
         }
+    if kind == "oneOf" and error.context:
+        # Report why the alternative of the value's own type failed (a too-long string is "too long"),
+        # not that no alternative matched; only a value of no listed type gets the oneOf reason.
+        relevant = [sub for sub in error.context if sub.validator != "type"]
+        if relevant:
+            return describe(relevant[0])
     return {where or "body": _reason(kind, error.validator_value, schema, error.message)}
 
 
@@ -100,9 +121,9 @@ def _reason(kind: str, expected: Any, schema: dict[str, Any], fallback: str) -> 
         case "enum":
             return "must be one of: " + ", ".join(str(value) for value in expected)
         case "format":
-            return f"must be a valid {expected}"
+            return FORMAT_REASONS.get(expected, f"must be a valid {expected}")
         case "pattern":
-            return f"must match {expected}"
+            return pattern_reason(expected)
         case "maxItems":
             return f"must have at most {_plural(expected, 'item', 'items')}"
         case "minItems":
@@ -126,12 +147,11 @@ def _is_custom_field_value(schema: dict[str, Any]) -> bool:
 
 
 def summary(details: dict[str, str]) -> str:
-    """A human sentence for the first problem, e.g. 'Email is required'."""
+    """A human sentence for the first problem, e.g. 'email is required' (field names keep their case)."""
     if not details:
         return "Invalid request"
     field, reason = next(iter(details.items()))
     sentence = f"{field} {reason}"
-    sentence = sentence[0].upper() + sentence[1:]
     more = len(details) - 1
     return sentence + (f" (and {more} more problem{'s' if more > 1 else ''})" if more else "")
 
@@ -212,7 +232,7 @@ class EnvelopeJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Built once per operation, not per request (Connexion's own property builds one every time).
-        self._compiled = Draft4RequestValidator(self._schema, format_checker=Draft4Validator.FORMAT_CHECKER)
+        self._compiled = BodySchemaValidator(self._schema, format_checker=FORMAT_CHECKER)
 
     async def wrap_receive(self, receive: Any, *, scope: Scope) -> Any:
         # Connexion's message for a missing body has no details; the edge made Content-Length exact.
@@ -227,6 +247,9 @@ class EnvelopeJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
         errors = list(self._compiled.iter_errors(body))
         if errors:
             raise failed(errors, read_only=self.read_only)
+        keys = custom_field_key_problem(body)
+        if keys:
+            raise ValidationFailed(summary(keys), keys)
         return None
 
 
@@ -241,8 +264,8 @@ class EnvelopeParameterValidator(ParameterValidator):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._compiled = {
-            (location, param["name"]): Draft4Validator(
-                param.get("schema", param), format_checker=Draft4Validator.FORMAT_CHECKER
+            (location, param["name"]): ParameterSchemaValidator(
+                param.get("schema", param), format_checker=FORMAT_CHECKER
             )
             for location in ("query", "path")
             for param in self.parameters.get(location, [])
@@ -253,10 +276,13 @@ class EnvelopeParameterValidator(ParameterValidator):  # type: ignore[misc]
         if self.strict_validation:
             for name in sorted(self.validate_query_parameter_list(request, self.security_query_params)):
                 details[name] = "is not a known query parameter"
+        details.update(self._raw_query_problems(request.scope.get("query_string", b"")))
         for location, source in (("query", request.query_params), ("path", request.path_params)):
             for param in self.parameters.get(location, []):
                 name = param["name"]
                 value = source.get(name if location == "query" else name.replace("-", "_"))
+                if name in details:
+                    continue
                 if value is None:
                     if param.get("required"):
                         details[name] = "is required"
@@ -270,3 +296,21 @@ class EnvelopeParameterValidator(ParameterValidator):  # type: ignore[misc]
                     details[name] = describe(errors[0]).get("body", errors[0].message[:200])
         if details:
             raise ValidationFailed(summary(details), details)
+
+    def _raw_query_problems(self, query_string: bytes) -> dict[str, str]:
+        """What the parsed query hides: a scalar given twice, an integer that only Python reads as one."""
+        details: dict[str, str] = {}
+        values: dict[str, list[str]] = {}
+        for name, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
+            values.setdefault(name, []).append(value)
+        for param in self.parameters.get("query", []):
+            name = param["name"]
+            given = values.get(name, [])
+            schema = param.get("schema", param)
+            if schema.get("type") == "array" or not given:
+                continue
+            if len(given) > 1:
+                details[name] = "must be given at most once"
+            elif schema.get("type") == "integer" and not _INTEGER.fullmatch(given[0]):
+                details[name] = "must be an integer written with the digits 0-9"
+        return details

@@ -6,7 +6,7 @@ from typing import Any
 
 from fluenzr_server import envelope
 from fluenzr_server.services import email_accounts
-from handlers._common import Result, db, deleted, listed, paging, secret_box
+from handlers._common import Result, db, deleted, listed, paging, secret_box, settings
 
 
 async def list_email_accounts(
@@ -20,7 +20,11 @@ async def list_email_accounts(
 async def create_email_account(user: str, body: dict[str, Any]) -> Result:
     """Connect a mailbox."""
     created = await email_accounts.create_email_account(
-        db(), account_id=user, body=body, secret_box=secret_box()
+        db(),
+        account_id=user,
+        body=body,
+        secret_box=secret_box(),
+        allow_private=settings().allow_private_hosts,
     )
     return envelope.ok(created), 201
 
@@ -34,7 +38,12 @@ async def get_email_account(user: str, email_account_id: str) -> Result:
 async def update_email_account(user: str, email_account_id: str, body: dict[str, Any]) -> Result:
     """Update the fields sent."""
     updated = await email_accounts.update_email_account(
-        db(), account_id=user, email_account_id=email_account_id, body=body, secret_box=secret_box()
+        db(),
+        account_id=user,
+        email_account_id=email_account_id,
+        body=body,
+        secret_box=secret_box(),
+        allow_private=settings().allow_private_hosts,
     )
     return envelope.ok(updated), 200
 

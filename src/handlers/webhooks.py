@@ -20,7 +20,7 @@ async def list_webhooks(
 async def create_webhook(user: str, body: dict[str, Any]) -> Result:
     """Subscribe a URL; the response carries the secret, once."""
     created = await webhooks.create_webhook(
-        db(), account_id=user, body=body, allow_http_localhost=settings().allow_http_webhooks
+        db(), account_id=user, body=body, allow_private=settings().allow_private_hosts
     )
     return envelope.ok(created), 201
 

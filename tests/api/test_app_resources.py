@@ -20,7 +20,8 @@ from fluenzr_server.store import tables as t
 from fluenzr_server.store.database import Database
 from fluenzr_server.store.engine import sync_url
 from tests.api.conftest import api_client
-from tests.conftest import Tenant, test_settings
+from tests.conftest import Tenant
+from tests.conftest import test_settings as settings_for
 from tests.utils.assertions import error, ok_object
 from tests.utils.factories import email_account_body
 
@@ -50,8 +51,8 @@ async def test_two_apps_with_two_secret_keys_each_decrypt_only_their_own_smtp_pa
 ) -> None:
     # The environment names a third key: an app that read it (the old cached global did) would use it.
     monkeypatch.setenv("FLUENZR_SECRET_KEY", ENVIRONMENT_KEY)
-    first = Resources.open(test_settings(database_url, secret_key=KEY_A))
-    second = Resources.open(test_settings(database_url, secret_key=KEY_B))
+    first = Resources.open(settings_for(database_url, secret_key=KEY_A))
+    second = Resources.open(settings_for(database_url, secret_key=KEY_B))
     try:
         id_a, password_a = await _create_mailbox(build_app(first), tenant)
         id_b, password_b = await _create_mailbox(build_app(second), tenant)
@@ -73,8 +74,8 @@ async def test_two_apps_with_two_secret_keys_each_decrypt_only_their_own_smtp_pa
 
 
 async def test_an_old_key_still_decrypts_after_rotation(database_url: str, tenant: Tenant) -> None:
-    before = Resources.open(test_settings(database_url, secret_key=KEY_A))
-    after = Resources.open(test_settings(database_url, secret_key=KEY_B, old_secret_keys=[KEY_A]))
+    before = Resources.open(settings_for(database_url, secret_key=KEY_A))
+    after = Resources.open(settings_for(database_url, secret_key=KEY_B, old_secret_keys=[KEY_A]))
     try:
         email_account_id, password = await _create_mailbox(build_app(before), tenant)
         assert await _password(after, tenant, email_account_id) == password
@@ -96,7 +97,7 @@ def _stored_token(database_url: str, email_account_id: str) -> str:
 def test_an_app_built_from_settings_opens_its_resources_in_its_lifespan_and_closes_them(
     database_url: str, tenant: Tenant
 ) -> None:
-    settings = test_settings(database_url, secret_key=KEY_A)
+    settings = settings_for(database_url, secret_key=KEY_A)
     seen: list[Resources] = []
 
     @asynccontextmanager
@@ -114,7 +115,7 @@ def test_an_app_built_from_settings_opens_its_resources_in_its_lifespan_and_clos
     token = _stored_token(database_url, created.json()["data"]["id"])
     assert secret_box_for(settings).decrypt(token) == body["smtp"]["password"]
     with pytest.raises(InvalidToken):
-        secret_box_for(test_settings(database_url, secret_key=KEY_B)).decrypt(token)
+        secret_box_for(settings_for(database_url, secret_key=KEY_B)).decrypt(token)
 
     # Served again, the app opens fresh resources: the first ones were closed with the first lifespan.
     with TestClient(app, base_url="http://testserver/v1", headers=headers) as http:
@@ -125,7 +126,7 @@ def test_an_app_built_from_settings_opens_its_resources_in_its_lifespan_and_clos
 async def test_an_app_that_owns_its_resources_refuses_requests_outside_its_lifespan(
     database_url: str,
 ) -> None:
-    app = build_app(test_settings(database_url))
+    app = build_app(settings_for(database_url))
     async with api_client(app) as client:  # httpx runs no lifespan
         error(await client.get("/health"), 500, "INTERNAL_ERROR")
 
@@ -140,7 +141,7 @@ class _RecordingDatabase(Database):
 
 async def test_an_app_given_resources_leaves_them_open_for_their_owner(database_url: str) -> None:
     database = _RecordingDatabase(database_url)
-    borrowed = Resources.open(test_settings(database_url), database=database)
+    borrowed = Resources.open(settings_for(database_url), database=database)
     with TestClient(build_app(borrowed), base_url="http://testserver/v1") as http:
         assert http.get("/health").status_code == 200  # public: no database connection is opened
     assert not database.disposed, "the app closed resources it was lent"

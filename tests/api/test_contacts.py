@@ -122,7 +122,7 @@ async def test_create_rejects_more_than_50_custom_fields(client: httpx.AsyncClie
 async def test_missing_field_message_names_it(client: httpx.AsyncClient) -> None:
     response = await client.post("/contacts", json={"firstName": "Ada"})
     assert error(response, 400, "VALIDATION_ERROR") == {"email": "is required"}
-    assert response.json()["error"]["message"] == "Email is required"
+    assert response.json()["error"]["message"] == "email is required"
 
 
 async def test_get_unknown_contact_is_404(client: httpx.AsyncClient) -> None:

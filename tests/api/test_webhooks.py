@@ -146,21 +146,27 @@ async def test_delete(client: httpx.AsyncClient) -> None:
 
 # --- http to localhost, for local development only ----------------------------------------------------
 
-LOCAL_HTTP = ["http://localhost:8080/hook", "http://127.0.0.1:3000/hook", "http://[::1]:9000/h"]
-NOT_LOCAL_HTTP = ["http://hooks.acme.example/h", "http://10.0.0.1/h", "http://192.168.0.10/h"]
+LOCAL_HTTP = [
+    "http://localhost:8080/hook",
+    "http://127.0.0.1:3000/hook",
+    "http://[::1]:9000/h",
+    "http://10.0.0.1/h",
+    "https://127.0.0.1/hook",
+]
+PUBLIC_HTTP = ["http://hooks.acme.example/h", "http://93.184.216.34/h"]
 
 
-async def test_http_is_allowed_only_to_localhost_when_enabled(make_app: AppFactory, tenant: Tenant) -> None:
-    app = make_app(allow_http_webhooks=True)
+@pytest.mark.parametrize("setting", ["allow_private_hosts", "allow_http_webhooks"])
+async def test_private_hosts_only_when_enabled_and_public_hosts_still_need_https(
+    make_app: AppFactory, tenant: Tenant, setting: str
+) -> None:
+    app = make_app(**{setting: True})
     async with api_client(app, tenant.api_key) as client:
         for url in LOCAL_HTTP:
             assert (await create_webhook(client, url=url))["url"] == url
-        for url in NOT_LOCAL_HTTP:
+        for url in PUBLIC_HTTP:
             body = {"url": url, "events": ["email.sent"]}
             error(await client.post("/webhooks", json=body), 400, "VALIDATION_ERROR", fields=("url",))
-        # https to an internal address stays refused even in development.
-        body = {"url": "https://127.0.0.1/hook", "events": ["email.sent"]}
-        error(await client.post("/webhooks", json=body), 400, "VALIDATION_ERROR", fields=("url",))
         assert len(ok(await client.get("/webhooks"))) == len(LOCAL_HTTP)
 
 

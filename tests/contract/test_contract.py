@@ -102,10 +102,10 @@ def test_every_request_body_has_a_named_example(resolved_spec: dict[str, Any]) -
     assert not missing, f"request bodies without named examples: {missing}"
 
 
-def test_only_health_is_public(raw_spec: dict[str, Any]) -> None:
+def test_only_the_root_and_health_are_public(raw_spec: dict[str, Any]) -> None:
     assert raw_spec["security"] == [{"bearerAuth": []}]
     public = [f"{m} {p}" for m, p, op in operations(raw_spec) if op.get("security") == []]
-    assert public == ["GET /health"]
+    assert public == ["GET /", "GET /health"]
 
 
 def test_every_response_documents_rate_limit_headers(resolved_spec: dict[str, Any]) -> None:
@@ -148,7 +148,9 @@ def test_operation_ids_are_public_names_resolving_to_one_tags_handler(raw_spec: 
 
 def test_list_operations_take_paging_and_sorting(resolved_spec: dict[str, Any]) -> None:
     lists = [
-        (m, p, op) for m, p, op in operations(resolved_spec) if m == "GET" and p != "/health" and "{" not in p
+        (m, p, op)
+        for m, p, op in operations(resolved_spec)
+        if m == "GET" and p not in ("/", "/health") and "{" not in p
     ]
     assert len(lists) == 5
     for _, path, op in lists:

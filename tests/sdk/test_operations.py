@@ -16,6 +16,7 @@ HTTP_METHODS = ("get", "put", "post", "delete", "patch")
 # operationId -> (resource attribute on the client, or None for the client itself; method name)
 OPERATIONS: dict[str, tuple[str | None, str]] = {
     "getHealth": (None, "health"),
+    "getApiIndex": (None, "index"),
     "listContacts": ("contacts", "list"),
     "createContact": ("contacts", "create"),
     "getContact": ("contacts", "get"),

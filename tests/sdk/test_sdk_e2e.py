@@ -69,7 +69,7 @@ def make_email_account(client: FluenzrClient, tag: str) -> str:
         from_email=f"sales-{tag}@acme.example",
         from_name="Sam from Acme",
         smtp={
-            "host": "127.0.0.1",
+            "host": "smtp.acme.example",
             "port": 2525,
             "username": "sam",
             "password": "app-password",
@@ -264,12 +264,12 @@ def test_groups_and_email_accounts_crud(live: FluenzrClient, tag: str) -> None:
 
     account_id = make_email_account(live, tag)
     account = live.email_accounts.get(account_id)
-    assert account.smtp.host == "127.0.0.1" and account.daily_limit == 200
+    assert account.smtp.host == "smtp.acme.example" and account.daily_limit == 200
     assert "password" not in account.smtp.to_dict() and "password" not in account.smtp.extra
     updated = live.email_accounts.update(
         account_id, smtp={"port": 587, "password": "rotated"}, daily_limit=400
     )
-    assert (updated.smtp.port, updated.smtp.host, updated.daily_limit) == (587, "127.0.0.1", 400)
+    assert (updated.smtp.port, updated.smtp.host, updated.daily_limit) == (587, "smtp.acme.example", 400)
     assert account_id in {a.id for a in live.email_accounts.list(per_page=100)}
     assert live.email_accounts.delete(account_id).deleted
 
@@ -302,7 +302,13 @@ async def test_async_campaign_flow(async_live: AsyncFluenzrClient, tag: str) -> 
     account = await async_live.email_accounts.create(
         from_email=f"async-{tag}@acme.example",
         from_name="Async Sam",
-        smtp={"host": "127.0.0.1", "port": 2525, "username": "sam", "password": "pw", "security": "none"},
+        smtp={
+            "host": "smtp.acme.example",
+            "port": 2525,
+            "username": "sam",
+            "password": "pw",
+            "security": "none",
+        },
     )
     contacts = [await async_live.contacts.create(email=f"a{i}.{tag}@example.com") for i in range(5)]
     campaign = await async_live.campaigns.create(
@@ -320,3 +326,8 @@ async def test_async_campaign_flow(async_live: AsyncFluenzrClient, tag: str) -> 
     first = await async_live.contacts.list(email=tag, per_page=2)
     assert (first.total, first.has_next_page()) == (5, True)
     assert async_live.rate_limit.remaining is not None
+
+
+def test_index_points_at_the_docs_and_the_contract(live: FluenzrClient) -> None:
+    index = live.index()
+    assert (index.docs, index.openapi, index.health) == ("/v1/ui/", "/v1/openapi.json", "/v1/health")

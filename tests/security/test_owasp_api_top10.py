@@ -739,14 +739,14 @@ async def test_api5_non_pro_plans_get_plan_required_everywhere_but_health(
     app: Any, database: Database, plan: str
 ) -> None:
     """API5:2023 Broken function level authorization — a valid key of a starter/free account is 403
-    PLAN_REQUIRED on every operation of the contract; only GET /health answers."""
+    PLAN_REQUIRED on every operation of the contract; only GET / and GET /health answer."""
     tenant = await make_tenant(database, plan)
     failures = []
     async with client_for(app, tenant.api_key) as client:
         for method, path in OPERATIONS:
             body = {} if method in ("POST", "PUT") else None
             response = await client.request(method, concrete(path), json=body)
-            if path == "/health":
+            if path in ("/", "/health"):
                 assert response.status_code == 200, response.text
                 continue
             try:

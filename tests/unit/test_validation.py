@@ -34,7 +34,7 @@ def details_for(body: Any, read_only: frozenset[str] = frozenset()) -> dict[str,
 def test_missing_required_field_reads_like_the_seed() -> None:
     error = failed(Draft4Validator(SCHEMA).iter_errors({}))
     assert error.details == {"email": "is required"}
-    assert error.message == "Email is required"
+    assert error.message == "email is required"
 
 
 def test_every_problem_is_reported_by_field() -> None:
@@ -76,7 +76,7 @@ def test_exactly_one_of(body: dict[str, Any]) -> None:
 
 def test_summary_counts_the_rest() -> None:
     assert (
-        summary({"a": "is required", "b": "is required", "c": "x"}) == "A is required (and 2 more problems)"
+        summary({"a": "is required", "b": "is required", "c": "x"}) == "a is required (and 2 more problems)"
     )
 
 

@@ -65,17 +65,17 @@ def test_public_https_accepted(url: str) -> None:
     assert check_webhook_url(url, allow_http_localhost=False) == url
 
 
-def test_http_localhost_only_when_allowed() -> None:
+def test_private_hosts_only_when_allowed_and_plain_http_only_to_them() -> None:
+    for url in ["http://localhost:9000/x", "http://127.0.0.1:9000/x", "http://10.0.0.1/x", "https://[::1]/x"]:
+        assert check_webhook_url(url, allow_private=True) == url
+        with pytest.raises(ValidationFailed):
+            check_webhook_url(url, allow_private=False)
+    # The old keyword still works (services.webhook_urls re-exports the policy for existing callers).
     assert (
         check_webhook_url("http://localhost:9000/x", allow_http_localhost=True) == "http://localhost:9000/x"
     )
-    assert (
-        check_webhook_url("http://127.0.0.1:9000/x", allow_http_localhost=True) == "http://127.0.0.1:9000/x"
-    )
     with pytest.raises(ValidationFailed):
-        check_webhook_url("http://hooks.example.com/x", allow_http_localhost=True)
-    with pytest.raises(ValidationFailed):
-        check_webhook_url("http://10.0.0.1/x", allow_http_localhost=True)
+        check_webhook_url("http://hooks.example.com/x", allow_private=True)  # public: https only
 
 
 def test_literal_address_spellings() -> None:

@@ -18,7 +18,7 @@ T = TypeVar("T")
 # so no caller can store an address the contract refuses.
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_EMAIL = re.compile(rf"^{_ATEXT}(?:\.{_ATEXT})*@{_LABEL}(?:\.{_LABEL})+$")
+_EMAIL = re.compile(rf"{_ATEXT}(?:\.{_ATEXT})*@{_LABEL}(?:\.{_LABEL})+")
 MAX_LOCAL_PART = 64
 
 
@@ -34,7 +34,7 @@ def wire_time(value: datetime) -> str:
 
 def normalise_email(value: str, field: str = "email") -> str:
     email = value.lower()
-    if not _EMAIL.match(email) or len(email) > 254 or email.index("@") > MAX_LOCAL_PART:
+    if not _EMAIL.fullmatch(email) or len(email) > 254 or email.index("@") > MAX_LOCAL_PART:
         raise ValidationFailed(
             f"{field} must be a valid email address", {field: "must be a valid email address"}
         )

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from fluenzr_server.crypto import SecretBox
 from fluenzr_server.errors import Conflict, NotFound
 from fluenzr_server.ids import new_id
+from fluenzr_server.net_policy import check_mail_host
 from fluenzr_server.services.common import normalise_email, now
 from fluenzr_server.store import tables as t
 from fluenzr_server.store.database import Database
@@ -33,8 +34,10 @@ _SORTS = {
 ACTIVE_CAMPAIGN_STATES = ("running", "paused")
 
 
-def _columns(body: dict[str, Any], secret_box: SecretBox) -> dict[str, Any]:
+def _columns(body: dict[str, Any], secret_box: SecretBox, *, allow_private: bool) -> dict[str, Any]:
     values: dict[str, Any] = {}
+    if "host" in body.get("smtp", {}):
+        check_mail_host(body["smtp"]["host"], field="smtp.host", allow_private=allow_private)
     if "fromEmail" in body:
         values["from_email"] = normalise_email(body["fromEmail"], "fromEmail")
     if "fromName" in body:
@@ -93,11 +96,17 @@ async def get_email_account(db: Database, *, account_id: str, email_account_id: 
 
 
 async def create_email_account(
-    db: Database, *, account_id: str, body: dict[str, Any], secret_box: SecretBox
+    db: Database, *, account_id: str, body: dict[str, Any], secret_box: SecretBox, allow_private: bool = False
 ) -> dict[str, Any]:
-    """A mailbox; the SMTP password is stored encrypted with `secret_box` (the app's, from its settings)."""
+    """A new mailbox, its SMTP password encrypted with `secret_box` (the app's); 400 when `smtp.host` is not
+    a public host (`net_policy.check_mail_host`), 409 when `fromEmail` is taken. `allow_private` is
+    FLUENZR_ALLOW_PRIVATE_HOSTS (local sinks and tests)."""
     stamp = now()
-    values = {"smtp_security": "starttls", "daily_limit": 200, **_columns(body, secret_box)}
+    values = {
+        "smtp_security": "starttls",
+        "daily_limit": 200,
+        **_columns(body, secret_box, allow_private=allow_private),
+    }
     values.update(id=new_id("acc"), account_id=account_id, created_at=stamp, updated_at=stamp)
     try:
         async with db.write() as conn:
@@ -108,9 +117,15 @@ async def create_email_account(
 
 
 async def update_email_account(
-    db: Database, *, account_id: str, email_account_id: str, body: dict[str, Any], secret_box: SecretBox
+    db: Database,
+    *,
+    account_id: str,
+    email_account_id: str,
+    body: dict[str, Any],
+    secret_box: SecretBox,
+    allow_private: bool = False,
 ) -> dict[str, Any]:
-    values = {**_columns(body, secret_box), "updated_at": now()}
+    values = {**_columns(body, secret_box, allow_private=allow_private), "updated_at": now()}
     scope = and_(t.email_accounts.c.account_id == account_id, t.email_accounts.c.id == email_account_id)
     try:
         async with db.write() as conn:

@@ -8,8 +8,8 @@ from sqlalchemy import and_, delete
 
 from fluenzr_server.errors import NotFound
 from fluenzr_server.ids import new_id, new_webhook_secret
+from fluenzr_server.net_policy import check_webhook_url
 from fluenzr_server.services.common import now
-from fluenzr_server.services.webhook_urls import check_webhook_url
 from fluenzr_server.store import tables as t
 from fluenzr_server.store.database import Database
 from fluenzr_server.store.paging import PageRequest, fetch_page
@@ -33,9 +33,10 @@ async def list_webhooks(
 
 
 async def create_webhook(
-    db: Database, *, account_id: str, body: dict[str, Any], allow_http_localhost: bool
+    db: Database, *, account_id: str, body: dict[str, Any], allow_private: bool = False
 ) -> dict[str, Any]:
-    url = check_webhook_url(body["url"], allow_http_localhost=allow_http_localhost)
+    """A new subscription; 400 when `url` is not an https URL to a public host (`net_policy`)."""
+    url = check_webhook_url(body["url"], allow_private=allow_private)
     stamp = now()
     values = {
         "id": new_id("whk"),

@@ -1,4 +1,10 @@
-"""Paged, sorted reads with a deterministic order (ties broken on id) and an exact total."""
+"""Paged, sorted reads with a deterministic order (ties broken on id) and an exact total.
+
+One collation on SQLite and PostgreSQL, whatever the database's locale: text sorts compare the values
+with A-Z folded to a-z, then by Unicode code point (byte order of UTF-8: SQLite's BINARY, PostgreSQL's
+"C"); ids (the tie-breaker) by code point; NULLs come last in both directions. The same request gets the
+same order on both databases (tests/api/test_collation.py).
+"""
 
 from __future__ import annotations
 
@@ -7,9 +13,21 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Table, func, select
+from sqlalchemy import ColumnElement, Select, String, Table, func, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from fluenzr_server.store.collation import CodePointOrder, FoldedText
+
+
+def _sort_keys(table: Table, sort_column: ColumnElement[Any], descending: bool) -> list[Any]:
+    key: ColumnElement[Any] = FoldedText(sort_column) if isinstance(sort_column.type, String) else sort_column
+    tie: ColumnElement[Any] = CodePointOrder(table.c.id)
+    ordered = [key.desc(), tie.desc()] if descending else [key.asc(), tie.asc()]
+    # Only a nullable column says where NULLs go: a NOT NULL one keeps the plain order an index can serve
+    # in both directions (e.g. ix_contacts_account_email_sort).
+    nullable = getattr(sort_column, "nullable", True)
+    return [ordered[0].nulls_last() if nullable else ordered[0], ordered[1]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,10 +84,7 @@ async def fetch_page(
     request: PageRequest,
     cached_count: CachedCount | None = None,
 ) -> tuple[list[Row[Any]], int]:
-    descending = request.order == "desc"
-    ordering = (
-        [sort_column.desc(), table.c.id.desc()] if descending else [sort_column.asc(), table.c.id.asc()]
-    )
+    ordering = _sort_keys(table, sort_column, request.order == "desc")
     query: Select[Any] = (
         select(table).where(*where).order_by(*ordering).limit(request.per_page).offset(request.offset)
     )

@@ -19,6 +19,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from fluenzr_server.store.collation import FoldedText
+
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(column_0_label)s",
@@ -74,6 +76,10 @@ contacts = Table(
     Index("ix_contacts_account_created", "account_id", "created_at", "id"),
     Index("ix_contacts_account_updated", "account_id", "updated_at", "id"),
 )
+
+# Serves GET /contacts?sort=email in both orders with the collation of store.paging (the same expression;
+# emails are unique per account, so the id tie-breaker never needs the index).
+Index("ix_contacts_account_email_sort", contacts.c.account_id, FoldedText(contacts.c.email))
 
 groups = Table(
     "groups",

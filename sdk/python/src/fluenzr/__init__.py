@@ -32,6 +32,7 @@ from ._types import NOT_GIVEN, NotGiven, Timeout
 from ._version import __version__
 from ._webhooks import verify_webhook
 from .models import (
+    ApiIndex,
     Campaign,
     CampaignMembership,
     CampaignStats,
@@ -60,6 +61,7 @@ __all__ = [
     "APIServerError",
     "APIStatusError",
     "APITimeoutError",
+    "ApiIndex",
     "AsyncFluenzrClient",
     "AsyncPage",
     "AsyncPageRequest",

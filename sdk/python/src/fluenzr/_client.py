@@ -11,7 +11,7 @@ import httpx
 
 from ._base_client import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, AsyncAPIClient, SyncAPIClient
 from ._types import NOT_GIVEN, NotGiven, Timeout
-from .models import Health
+from .models import ApiIndex, Health
 from .resources import (
     AsyncCampaigns,
     AsyncContacts,
@@ -82,6 +82,10 @@ class FluenzrClient(SyncAPIClient):
         """`GET /health`: the API's status and version (needs no valid key)."""
         return self.request(Health, "GET", "/health", timeout=timeout)
 
+    def index(self, *, timeout: Timeout | NotGiven = NOT_GIVEN) -> ApiIndex:
+        """`GET /`: the paths of the documentation and the contract (needs no valid key)."""
+        return self.request(ApiIndex, "GET", "/", timeout=timeout)
+
     def __enter__(self) -> FluenzrClient:
         return self
 
@@ -147,6 +151,10 @@ class AsyncFluenzrClient(AsyncAPIClient):
     async def health(self, *, timeout: Timeout | NotGiven = NOT_GIVEN) -> Health:
         """`GET /health`: the API's status and version (needs no valid key)."""
         return await self.request(Health, "GET", "/health", timeout=timeout)
+
+    async def index(self, *, timeout: Timeout | NotGiven = NOT_GIVEN) -> ApiIndex:
+        """`GET /`: the paths of the documentation and the contract (needs no valid key)."""
+        return await self.request(ApiIndex, "GET", "/", timeout=timeout)
 
     async def __aenter__(self) -> AsyncFluenzrClient:
         return self

@@ -136,6 +136,17 @@ class Health(Model):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ApiIndex(Model):
+    """`GET /`: where the interactive documentation (`docs`) and the contract as JSON (`openapi`) are."""
+
+    name: str
+    version: str
+    docs: str
+    openapi: str
+    health: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class Deleted(Model):
     """The answer to a delete: the id and `deleted=True`."""
 
