@@ -130,6 +130,7 @@ def main() -> int:
             }
             write_auth_file(workdir / "auth.yaml", keys)
             env["FUZZ_AUTH_FILE"] = str(workdir / "auth.yaml")
+            env["FUZZ_HOOKS"] = str(ROOT / "scripts" / "fuzz_hooks.py")
             command = [str(BIN / "fluenzr-server"), "serve", "--port", str(port)]
             config = ROOT / "schemathesis.toml"
             phases = args.phases or ALL_PHASES

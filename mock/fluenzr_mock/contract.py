@@ -111,7 +111,13 @@ def _response(status: str, definition: JsonObject) -> Response:
     }
     if not examples and "example" in media:
         examples["example"] = media["example"]
-    headers = {name: header_value(spec) for name, spec in (definition.get("headers") or {}).items()}
+    # Only the headers a response always has: an optional one (Idempotent-Replayed) describes a case the
+    # mock does not act out.
+    headers = {
+        name: header_value(spec)
+        for name, spec in (definition.get("headers") or {}).items()
+        if spec.get("required", False)
+    }
     return Response(status=status, schema=media.get("schema"), examples=examples, headers=headers)
 
 

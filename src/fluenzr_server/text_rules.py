@@ -40,6 +40,8 @@ HOST = r"^[A-Za-z0-9.:\[\]-]+$"
 TIME_ZONE = r"^[A-Za-z0-9_+/-]+$"
 # The keys of `customFields`: template variable names (`{{title}}`).
 CUSTOM_FIELD_KEY = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
+# `Idempotency-Key` header values: printable ASCII, no spaces (the length, 1 to 255, is the schema's).
+IDEMPOTENCY_KEY = r"^[\u0021-\u007e]+$"
 
 _REASONS = {
     NO_NUL: "must not contain NUL characters",
@@ -50,6 +52,7 @@ _REASONS = {
     CUSTOM_FIELD_KEY: (
         "must be 1 to 64 letters (A-Z, a-z), digits or underscores, not starting with a digit"
     ),
+    IDEMPOTENCY_KEY: "must be printable ASCII characters without spaces",
 }
 _PREFIXED = re.compile(r"\^([a-z]+_)(\[[^\]]+\])\+\$")
 

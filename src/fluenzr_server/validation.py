@@ -259,7 +259,7 @@ def body_validator(read_only: frozenset[str]) -> type[EnvelopeJSONBodyValidator]
 
 
 class EnvelopeParameterValidator(ParameterValidator):  # type: ignore[misc]
-    """Reports unknown and invalid query/path parameters by name, without dumping schemas."""
+    """Reports unknown and invalid query/path/header parameters by name, without dumping schemas."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -267,7 +267,7 @@ class EnvelopeParameterValidator(ParameterValidator):  # type: ignore[misc]
             (location, param["name"]): ParameterSchemaValidator(
                 param.get("schema", param), format_checker=FORMAT_CHECKER
             )
-            for location in ("query", "path")
+            for location in ("query", "path", "header")
             for param in self.parameters.get(location, [])
         }
 
@@ -277,10 +277,11 @@ class EnvelopeParameterValidator(ParameterValidator):  # type: ignore[misc]
             for name in sorted(self.validate_query_parameter_list(request, self.security_query_params)):
                 details[name] = "is not a known query parameter"
         details.update(self._raw_query_problems(request.scope.get("query_string", b"")))
-        for location, source in (("query", request.query_params), ("path", request.path_params)):
+        sources = {"query": request.query_params, "path": request.path_params, "header": request.headers}
+        for location, source in sources.items():
             for param in self.parameters.get(location, []):
                 name = param["name"]
-                value = source.get(name if location == "query" else name.replace("-", "_"))
+                value = source.get(name if location != "path" else name.replace("-", "_"))
                 if name in details:
                     continue
                 if value is None:

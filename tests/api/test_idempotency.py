@@ -99,6 +99,8 @@ async def test_concurrent_duplicates_create_once(client: httpx.AsyncClient) -> N
 
 
 async def test_invalid_key_is_400(client: httpx.AsyncClient) -> None:
-    response = await client.post("/groups", json={"name": "A"}, headers={"Idempotency-Key": "x" * 256})
-    assert response.status_code == 400
-    assert "Idempotency-Key" in response.json()["error"]["details"]
+    for key in (b"x" * 256, b"", b"a b", "é".encode()):
+        response = await client.post("/groups", json={"name": "A"}, headers={"Idempotency-Key": key})
+        assert response.status_code == 400, key
+        assert list(response.json()["error"]["details"]) == ["Idempotency-Key"], key
+    assert (await client.get("/groups")).json()["meta"]["total"] == 0

@@ -122,7 +122,7 @@ def test_header_bound_fields_and_names_carry_the_rules() -> None:
         schemas["GroupCreate"]["properties"]["name"],
         schemas["CampaignUpdate"]["properties"]["name"],
         schemas["EmailAccountCreate"]["properties"]["fromName"],
-        schemas["Step"]["properties"]["subject"],
+        schemas["StepInput"]["properties"]["subject"],
     ]
     assert {schema["pattern"] for schema in names} == {text_rules.NAME}
 

@@ -97,7 +97,7 @@ async def test_prefer_code_and_example_together(client: httpx.AsyncClient) -> No
 async def test_prefer_for_an_undocumented_status_lists_the_documented_ones(client: httpx.AsyncClient) -> None:
     response = await client.get("/contacts", headers={"Prefer": "code=418"})
     details = envelope_error(response, 400, "VALIDATION_ERROR")
-    assert details["availableCodes"] == ["200", "400", "401", "403", "429", "500"]
+    assert details["availableCodes"] == ["200", "400", "401", "403", "405", "429", "500"]
     assert "418" in details["Prefer"]
     # /health documents no 401.
     response = await client.get("/health", headers={"Prefer": "code=401"})
@@ -241,6 +241,13 @@ async def test_validation_errors_name_each_field(client: httpx.AsyncClient) -> N
     response = await client.post("/groups", json={"name": "", "description": 5})
     details = envelope_error(response, 400, "VALIDATION_ERROR")
     assert details == {"name": "must not be empty", "description": "must be of type string or null"}
+
+    # Header parameters too (the contract's Idempotency-Key: 1 to 255 printable ASCII characters).
+    for key in (b"", b"a b", "é".encode(), b"x" * 256):
+        response = await client.post("/groups", json={"name": "A"}, headers={"Idempotency-Key": key})
+        assert list(envelope_error(response, 400, "VALIDATION_ERROR")) == ["Idempotency-Key"], key
+    response = await client.post("/groups", json={"name": "A"}, headers={"Idempotency-Key": "k-1"})
+    assert response.status_code == 201
 
 
 async def test_query_parameters_are_validated(client: httpx.AsyncClient) -> None:

@@ -96,6 +96,8 @@ def test_sync_and_async_clients_have_the_method(operation_id: str) -> None:
     operation = SPEC_OPERATIONS[operation_id]
     parameters = operation["_shared_parameters"] + operation.get("parameters", [])
     for param in parameters:
+        if _resolve(param)["name"] == "Idempotency-Key":
+            continue  # the client sends one on every POST itself (tests/sdk/test_retries.py)
         name = _snake(_resolve(param)["name"])
         expected = "POSITIONAL_OR_KEYWORD" if _resolve(param)["in"] == "path" else "KEYWORD_ONLY"
         assert name in sync_params, f"{operation_id}: no argument {name}"
