@@ -24,6 +24,16 @@ def before_call(ctx: Any, case: Any, kwargs: dict[str, Any]) -> None:
     headers = case.headers
     if not headers:
         return
+    changed = False
     for name, value in list(headers.items()):
         if name.lower() == _HEADER and isinstance(value, str) and _VALID_KEY.match(value):
             headers[name] = f"{value[:200]}.{uuid.uuid4().hex}"
+            changed = True
+    if changed:
+        # A valid key stays valid, so the case's positive/negative label must not change. Schemathesis
+        # (4.32, pinned) re-labels a case whose containers a hook edited, and that re-check cannot see an
+        # auth header the case was generated to break: a "missing/malformed Authorization" case would turn
+        # positive and its 401 be reported as a rejected valid request. Take this edit as the baseline.
+        sync = getattr(case, "_sync_validated_hashes", None)
+        if sync is not None:
+            sync()
