@@ -12,14 +12,18 @@ MAX_P99_MS = 25.0  # p99 < 25 ms at 32 connections
 MAX_SIZE_SLOWDOWN = 2.0  # 1M-contact list and filter within 2× of their 10k figures
 SIZE_CHECKED = ("list", "filter")
 MIN_MOCK_OVER_PRISM = 2.0  # the mock ≥ 2× Prism's req/s
+MIN_FLOOR_SHARE = 0.33  # issue 12: every workload ≥ 33% of the raw-driver floor's req/s, on both databases
+MAX_FLOOR_P99_MS = 50.0  # issue 12: p99 < 50 ms at 32 connections on SQLite
+# The server/ceiling/floor sections: (section, database).
+SERVER_SECTIONS = (("server", "SQLite"), ("server-postgresql", "PostgreSQL"))
 
 
 @dataclass(frozen=True, slots=True)
 class Measured:
-    section: str  # "server", "mock", "scale"
+    section: str  # "server" (SQLite), "server-postgresql", "mock", "scale"
     workload: str  # key, e.g. "list"
     label: str  # e.g. "GET /contacts"
-    target: str  # "server", "ceiling", "mock", "prism", "1 worker", "2 workers"
+    target: str  # "server", "ceiling", "floor", "mock", "prism", "1 worker", "2 workers"
     size: int | None
     result: Result
 
@@ -53,13 +57,42 @@ class Report:
                 seen.setdefault(row.workload, row.label)
         return list(seen.items())
 
-    def _sizes(self) -> list[int]:
-        return sorted({row.size for row in self.rows if row.section == "server" and row.size is not None})
+    def _sizes(self, section: str = "server") -> list[int]:
+        return sorted({row.size for row in self.rows if row.section == section and row.size is not None})
 
     # --- targets ------------------------------------------------------------------------------------
 
+    def _floor_checks(self, section: str, database: str) -> list[Check]:
+        checks: list[Check] = []
+        for size in self._sizes(section):
+            for workload, label in self._labels(section):
+                ours = self.find(section, workload, "server", size)
+                floor = self.find(section, workload, "floor", size)
+                if ours is None or not ours.ok or floor is None or not floor.ok:
+                    continue
+                where = f"{database} {label} @ {size:,}"
+                share = ours.rps / floor.rps
+                checks.append(
+                    Check(
+                        f"{where}: ≥ {MIN_FLOOR_SHARE:.0%} of floor req/s",
+                        f"{share:.0%}",
+                        share >= MIN_FLOOR_SHARE,
+                    )
+                )
+                if section == "server":
+                    checks.append(
+                        Check(
+                            f"{where}: p99 < {MAX_FLOOR_P99_MS:g} ms",
+                            f"{ours.p99_ms:.1f} ms",
+                            ours.p99_ms < MAX_FLOOR_P99_MS,
+                        )
+                    )
+        return checks
+
     def checks(self) -> list[Check]:
         checks: list[Check] = []
+        for section, database in SERVER_SECTIONS:
+            checks += self._floor_checks(section, database)
         sizes = self._sizes()
         for size in sizes:
             for workload, label in self._labels("server"):
@@ -121,23 +154,26 @@ class Report:
 
     # --- rendering ----------------------------------------------------------------------------------
 
-    def _server_table(self) -> list[str]:
-        sizes = self._sizes()
+    def _server_table(self, section: str, database: str) -> list[str]:
+        sizes = self._sizes(section)
         if not sizes:
             return []
         lines = [
-            "## Server vs ceiling (SQLite, 1 uvicorn worker)",
+            f"## Server vs ceiling vs floor ({database}, 1 uvicorn worker each)",
             "",
             "| Workload | Contacts | Server req/s | p50 ms | p99 ms | CPU ms/req | Ceiling req/s | p50 ms "
-            "| p99 ms | CPU ms/req | Server/ceiling req/s |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "| p99 ms | CPU ms/req | Floor req/s | p50 ms | p99 ms | CPU ms/req "
+            "| Server/ceiling req/s | Server/floor req/s | Server/floor CPU ms |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for size in sizes:
-            for workload, label in self._labels("server"):
-                ours = self.find("server", workload, "server", size)
-                ceiling = self.find("server", workload, "ceiling", size)
+            for workload, label in self._labels(section):
+                ours = self.find(section, workload, "server", size)
+                ceiling = self.find(section, workload, "ceiling", size)
+                floor = self.find(section, workload, "floor", size)
                 lines.append(
-                    f"| {label} | {size:,} | {_cells(ours)} | {_cells(ceiling)} | {_ratio(ours, ceiling)} |"
+                    f"| {label} | {size:,} | {_cells(ours)} | {_cells(ceiling)} | {_cells(floor)} "
+                    f"| {_ratio(ours, ceiling)} | {_ratio(ours, floor)} | {_cpu_ratio(ours, floor)} |"
                 )
         return [*lines, ""]
 
@@ -160,7 +196,8 @@ class Report:
 
     def markdown(self) -> str:
         out = ["# FluenzR API benchmark", "", *self.header, ""]
-        out += self._server_table()
+        for section, database in SERVER_SECTIONS:
+            out += self._server_table(section, database)
         out += self._pair_table(
             "mock", "Mock server vs Prism 5 (same contract, same requests)", "mock", "prism", "Mock/Prism"
         )
@@ -213,6 +250,15 @@ def _ratio(a: Result | None, b: Result | None) -> str:
     if a is None or b is None or not a.ok or not b.ok or not b.rps:
         return "—"
     return f"{a.rps / b.rps:.2f}"
+
+
+def _cpu_ratio(a: Result | None, b: Result | None) -> str:
+    """How many times the floor's CPU per request the server spends."""
+    if a is None or b is None or not a.ok or not b.ok:
+        return "—"
+    if a.cpu_ms_per_request is None or not b.cpu_ms_per_request:
+        return "—"
+    return f"{a.cpu_ms_per_request / b.cpu_ms_per_request:.1f}×"
 
 
 def _failure(result: Result | None) -> str:

@@ -23,6 +23,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from types import FrameType
 
@@ -34,7 +35,7 @@ from bench.procs import ROOT, VENV_BIN, Server, free_port, python, running
 from bench.report import Measured, Report
 from bench.wrk import Load, Request, Result, measure, wrk_available
 
-SECTIONS = ("ceiling", "prism", "scale")
+SECTIONS = ("ceiling", "floor", "postgresql", "prism", "scale")
 WORKLOAD_KEYS = ("list", "filter", "page500", "get", "stats", "post")
 SPEC = ROOT / "openapi" / "fluenzr-v1.yaml"
 RESULTS = ROOT / "bench" / "results" / "latest.md"
@@ -243,6 +244,32 @@ def ceiling_server(env: dict[str, str], log_dir: Path) -> Server:
     return Server("ceiling", argv, port=port, env=env, log_dir=log_dir)
 
 
+def floor_server(env: dict[str, str], log_dir: Path) -> Server:
+    """bench/floor.py: the same SQL through the raw driver, the same JSON bytes, nothing else."""
+    port = free_port()
+    argv = [
+        python(),
+        "-m",
+        "uvicorn",
+        "bench.floor:asgi",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+    return Server("floor", argv, port=port, env=env, log_dir=log_dir)
+
+
+# The routes bench/floor.py serves (the others have no floor).
+FLOOR_WORKLOADS = frozenset({"list", "get", "stats", "post"})
+
+
 # --- sections -------------------------------------------------------------------------------------------
 
 
@@ -266,8 +293,40 @@ def _record(report: Report, row: Measured) -> None:
         report.notes.append(f"{where} failed: {(result.failure or '')[:300]}")
 
 
+def _compare(
+    options: Options,
+    report: Report,
+    work: Path,
+    *,
+    section: str,
+    size: int,
+    dataset: seed.Dataset,
+    env: dict[str, str],
+    clean_up: Callable[[], int],
+) -> None:
+    """The server, the ceiling and the floor on one database, alternating per workload."""
+    targets = [real_server(env, work)]
+    if "ceiling" not in options.skip:
+        targets.append(ceiling_server(env, work))
+    if "floor" not in options.skip:
+        targets.append(floor_server(env, work))
+    with contextlib.ExitStack() as stack:
+        for target in targets:
+            stack.enter_context(running(target, "/v1/health"))
+        for key in options.workloads:
+            workload = WORKLOADS[key]
+            request = workload.build(dataset)
+            for target in targets:
+                if target.name == "floor" and key not in FLOOR_WORKLOADS:
+                    continue
+                result = checked_measure(target, request, options.load)
+                _record(report, Measured(section, key, workload.label, target.name, size, result))
+                if key == "post":
+                    log(f"removed {clean_up():,} contacts created by POST")
+
+
 def server_section(options: Options, report: Report, work: Path) -> None:
-    """Per size: load a SQLite file, start the server and the ceiling on it, alternate them per workload."""
+    """Per size: load a SQLite file, start the server, the ceiling and the floor on it."""
     for size in options.sizes:
         path = work / f"contacts-{size}.db"
         log(f"loading {size:,} contacts into {path}")
@@ -278,24 +337,48 @@ def server_section(options: Options, report: Report, work: Path) -> None:
             f"{dataset.load_seconds:.1f} s; SQLite file {path.stat().st_size / 1e6:,.0f} MB"
         )
         env = server_env(f"sqlite:///{path}", options.rate_limit)
-        targets = [real_server(env, work)]
-        if "ceiling" not in options.skip:
-            targets.append(ceiling_server(env, work))
-        with contextlib.ExitStack() as stack:
-            for target in targets:
-                stack.enter_context(running(target, "/v1/health"))
-            for key in options.workloads:
-                workload = WORKLOADS[key]
-                request = workload.build(dataset)
-                for target in targets:
-                    result = checked_measure(target, request, options.load)
-                    _record(report, Measured("server", key, workload.label, target.name, size, result))
-                    if key == "post":
-                        removed = seed.delete_bench_contacts_sqlite(str(path), dataset.account_id)
-                        log(f"removed {removed:,} contacts created by POST")
+        _compare(
+            options,
+            report,
+            work,
+            section="server",
+            size=size,
+            dataset=dataset,
+            env=env,
+            clean_up=partial(seed.delete_bench_contacts_sqlite, str(path), dataset.account_id),
+        )
         path.unlink(missing_ok=True)
         for suffix in ("-wal", "-shm"):
             Path(str(path) + suffix).unlink(missing_ok=True)
+
+
+def postgres_section(options: Options, report: Report, work: Path) -> None:
+    """The server, the ceiling and the floor on PostgreSQL (in-memory rate limiter, as on SQLite)."""
+    if not options.postgres_url:
+        report.notes.append("PostgreSQL server/ceiling/floor skipped: no BENCH_POSTGRES_URL")
+        log(report.notes[-1])
+        return
+    size = options.scale_size
+    name = f"fluenzr_bench_{secrets.token_hex(4)}"
+    url = seed.create_pg_database(options.postgres_url, name)
+    try:
+        log(f"loading {size:,} contacts into PostgreSQL database {name}")
+        dataset = seed.load_postgres(url, size, options.campaign_contacts, secret_key=SECRET_KEY)
+        report.notes.append(
+            f"PostgreSQL: {size:,} contacts (COPY, {dataset.load_seconds:.1f} s) for server/ceiling/floor"
+        )
+        _compare(
+            options,
+            report,
+            work,
+            section="server-postgresql",
+            size=size,
+            dataset=dataset,
+            env=server_env(url, options.rate_limit),
+            clean_up=partial(seed.delete_bench_contacts_postgres, url, dataset.account_id),
+        )
+    finally:
+        seed.drop_pg_database(options.postgres_url, name)
 
 
 def _mock_import_error() -> str | None:
@@ -495,7 +578,8 @@ def header(options: Options, started: datetime, load_before: tuple[float, ...]) 
         f"- Load: wrk {options.threads} threads, {options.connections} connections, {options.duration:g} s "
         f"measured after {options.warmup:g} s warm-up, per workload and target; wrk runs on the same machine",
         f"- Servers: 1 uvicorn worker unless stated, SQLite temp file (WAL), response validation off, "
-        f"rate limit {options.rate_limit}; server and ceiling alternate per workload on the same database",
+        f"rate limit {options.rate_limit}; server, ceiling and floor alternate per workload on the same "
+        "database",
         "- CPU ms/req: the target's user + system CPU time (all its processes and threads) during the "
         "measured "
         "run divided by the requests it served; steadier than req/s when other work shares the cores",
@@ -529,6 +613,8 @@ def run(options: Options) -> Report:
     load_before = os.getloadavg()
     work = Path(tempfile.mkdtemp(prefix="fluenzr-bench-"))
     sections: list[tuple[str, Callable[[Options, Report, Path], None]]] = [("server", server_section)]
+    if "postgresql" not in options.skip:
+        sections.append(("server on PostgreSQL", postgres_section))
     if "prism" not in options.skip:
         sections.append(("mock vs Prism", mock_section))
     if "scale" not in options.skip:

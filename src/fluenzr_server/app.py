@@ -21,6 +21,7 @@ from fluenzr_server.auth import SECURITY_MAP
 from fluenzr_server.concrete_paths import ConcretePathMethods
 from fluenzr_server.edge import EdgeMiddleware
 from fluenzr_server.engine.embedded import embedded
+from fluenzr_server.envelope import EnvelopeJsonifier
 from fluenzr_server.failures import error_handlers
 from fluenzr_server.idempotency import IdempotencyMiddleware
 from fluenzr_server.ratelimit import RateLimiter
@@ -100,6 +101,7 @@ def build_app(
             concrete_paths=partial(ConcretePathMethods, spec=spec),
         ),
         swagger_ui_options=SwaggerUIOptions(swagger_ui=True, swagger_ui_path="/ui"),
+        jsonifier=EnvelopeJsonifier(),
     )
     app.add_api(
         spec,

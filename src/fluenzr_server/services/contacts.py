@@ -81,7 +81,8 @@ async def list_contacts(
             and_(t.group_members.c.group_id == group, t.group_members.c.contact_id == t.contacts.c.id)
         )
         where.append(membership)
-    async with db.read() as conn:
+    # A substring or group filter may scan many rows: off the event loop (SQLite), as any read was before.
+    async with db.read(offload=bool(email or group)) as conn:
         count = CachedCount(_TOTALS, (account_id, email, group), await _contacts_version(conn, account_id))
         rows, total = await fetch_page(
             conn,

@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from fluenzr_server.store.engine import create_engine
+from fluenzr_server.store.loop_sqlite import LoopConnection, loop_engine
 
 
 class Database:
@@ -24,9 +25,18 @@ class Database:
         # SQLite has one writer at a time; queueing this process's writers here is fair and prompt, where
         # SQLite's busy handler would poll with growing sleeps (p99 of seconds under concurrent writes).
         self._write_turn = asyncio.Lock() if self.dialect == "sqlite" else None
+        # SQLite reads run on the event loop (store/loop_sqlite.py): one indexed read costs microseconds,
+        # a thread round trip per statement cost far more.
+        self.loop_engine = loop_engine(url) if self.dialect == "sqlite" else None
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncConnection]:
+    async def read(self, *, offload: bool = False) -> AsyncIterator[AsyncConnection]:
+        """A connection for reads. On SQLite its statements run in place on the event loop, unless
+        `offload` (a read that may scan many rows, e.g. a substring filter): then on the driver's thread."""
+        if self.loop_engine is not None and not offload:
+            async with LoopConnection(self.loop_engine) as conn:
+                yield conn
+            return
         async with self.engine.connect() as conn:
             yield conn
 
@@ -54,5 +64,7 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.loop_engine is not None:
+            self.loop_engine.sync_engine.dispose()
         if self.write_engine is not self.engine:
             await self.write_engine.dispose()
