@@ -33,7 +33,8 @@ from starlette.routing import Route
 from fluenzr_server.envelope import JSON, dumps
 from fluenzr_server.ids import API_KEY_PREFIX, new_id
 
-_COUNTED = ("sent", "opened", "clicked", "replied", "bounced", "unsubscribed")
+_COUNTED = ("opened", "clicked", "replied", "unsubscribed")  # per lead, from its timestamps
+_FROM_MESSAGES = ("sent", "bounced")  # per message, from what the SMTP servers answered
 _CONTACT = "id, email, first_name, last_name, company, custom_fields, created_at, updated_at"
 
 
@@ -294,18 +295,27 @@ def build(database_url: str) -> Starlette:
             (campaign_id,),
         )[0]
         numbers = {"contacts": int(row[0]), **{name: int(row[i + 1]) for i, name in enumerate(_COUNTED)}}
-        sent = numbers["sent"]
+        outcomes = dict(
+            f.db.rows(
+                "SELECT status, count(*) FROM messages WHERE campaign_id = ? AND status IN (?, ?)"
+                " GROUP BY status",
+                (campaign_id, *_FROM_MESSAGES),
+            )
+        )
+        numbers.update({name: int(outcomes.get(name, 0)) for name in _FROM_MESSAGES})
+        sent, bounced = numbers["sent"], numbers["bounced"]
 
-        def rate(part: int) -> float:
-            return round(part * 100.0 / sent, 1) if sent else 0.0
+        def rate(part: int, whole: int) -> float:
+            return round(part * 100.0 / whole, 1) if whole else 0.0
 
+        order = ("contacts", "sent", "opened", "clicked", "replied", "bounced", "unsubscribed")
         data = {
             "campaignId": campaign_id,
-            **numbers,
-            "openRate": rate(numbers["opened"]),
-            "clickRate": rate(numbers["clicked"]),
-            "replyRate": rate(numbers["replied"]),
-            "bounceRate": rate(numbers["bounced"]),
+            **{name: numbers[name] for name in order},
+            "openRate": rate(numbers["opened"], sent),
+            "clickRate": rate(numbers["clicked"], sent),
+            "replyRate": rate(numbers["replied"], sent),
+            "bounceRate": rate(bounced, sent + bounced),
         }
         return _json({"success": True, "data": data})
 

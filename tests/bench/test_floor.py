@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from bench.floor import build
 from fluenzr_server.store import tables as t
@@ -143,8 +144,38 @@ async def test_campaign_stats_are_the_servers_bytes(
         }
         for contact_id, row in zip(contacts, flags, strict=True)
     ]
+    # `sent` and `bounced` count messages (what the SMTP servers answered); the second lead's step 1 bounced.
+    outcomes = [
+        (contacts[0], 0, "sent"),
+        (contacts[1], 0, "sent"),
+        (contacts[1], 1, "bounced"),
+        (contacts[2], 0, "sent"),
+    ]
     async with database.write() as conn:
         await conn.execute(t.campaign_contacts.insert(), rows)
+        account_id = (
+            await conn.execute(select(t.campaigns.c.account_id).where(t.campaigns.c.id == campaign["id"]))
+        ).scalar_one()
+        await conn.execute(
+            t.messages.insert(),
+            [
+                {
+                    "id": f"msg_{campaign['id'][4:]}{n}",
+                    "account_id": account_id,
+                    "campaign_id": campaign["id"],
+                    "contact_id": contact_id,
+                    "step": step,
+                    "to_email": f"lead{n}@example.com",
+                    "message_id": f"<{n}.{campaign['id']}@acme.example>",
+                    "status": status,
+                    "attempts": 1,
+                    "created_at": start,
+                    "updated_at": start,
+                    "sent_at": start if status == "sent" else None,
+                }
+                for n, (contact_id, step, status) in enumerate(outcomes)
+            ],
+        )
     body = await _same(client, floor, f"/campaigns/{campaign['id']}/stats")
-    assert b'"openRate":66.7' in body
+    assert b'"sent":3' in body and b'"openRate":66.7' in body and b'"bounceRate":25.0' in body
     await _same(client, floor, "/campaigns/cmp_doesnotexist000/stats", 404)
