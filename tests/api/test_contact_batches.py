@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -173,6 +174,24 @@ async def test_group_membership_for_every_stored_row(client: httpx.AsyncClient) 
         assert ok(await client.get(f"/contacts/{row['id']}"))["groupIds"] == [group["id"]]
     listed = await client.get("/contacts", params={"group": group["id"], "perPage": 100})
     assert listed.json()["meta"]["total"] == 3  # the cached total saw the batch's version bump
+
+
+async def test_suppressed_emails_are_stored_and_reported_as_suppressed(
+    client: httpx.AsyncClient, database: Database, tenant: Tenant
+) -> None:
+    bounced, fresh = unique_email(), unique_email()
+    async with database.write() as conn:
+        await conn.execute(
+            t.suppressions.insert().values(
+                account_id=tenant.account_id, email=bounced, reason="bounced", created_at=datetime.now(UTC)
+            )
+        )
+    result = await batch(client, [{"email": bounced.upper()}, {"email": fresh}, {"email": "bad"}])
+    first, second, third = result["results"]
+    assert (first["status"], first.get("suppressed")) == ("created", True)
+    assert ok(await client.get(f"/contacts/{first['id']}"))["email"] == bounced
+    assert second["status"] == "created" and "suppressed" not in second
+    assert third["status"] == "error" and "suppressed" not in third
 
 
 async def test_events_only_for_changed_rows_with_the_public_representation(

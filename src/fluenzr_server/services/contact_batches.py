@@ -8,7 +8,9 @@ ones, one INSERT of the group memberships, one contacts-version bump and one bat
 `contact.created` / `contact.updated` outbox events. A rollback therefore leaves no contact, membership
 or event behind.
 
-Result per row, in input order: `{"index", "status": created|updated|unchanged|error, "id"?, "error"?}`.
+Result per row, in input order: `{"index", "status": created|updated|unchanged|error, "id"?, "error"?,
+"suppressed"?}`. A stored row whose email is on the account's suppression list (a hard bounce, an
+unsubscribe) is stored all the same and carries `"suppressed": true`: no campaign will email it.
 """
 
 from __future__ import annotations
@@ -123,6 +125,7 @@ async def create_contacts_batch(
             if group_id is not None:
                 await _check_group(conn, account_id, group_id)
             await _store(db, conn, account_id=account_id, rows=rows, mode=mode, outcome=outcome)
+            await _mark_suppressed(conn, account_id, rows, outcome)
             if group_id is not None and outcome.stored_ids:
                 added = await _join_group(db, conn, group_id, outcome.stored_ids)
                 outcome.changed = outcome.changed or added > 0
@@ -134,6 +137,23 @@ async def create_contacts_batch(
     for result in results:
         counts[result["status"]] += 1
     return {"mode": mode, "groupId": group_id, "counts": counts, "results": results}
+
+
+async def _mark_suppressed(
+    conn: AsyncConnection, account_id: str, rows: list[_Row], outcome: _Outcome
+) -> None:
+    """Flag the stored rows whose email the account suppresses (the list the sending engine checks)."""
+    stored = {row.email: row.index for row in rows if (outcome.results[row.index] or {}).get("id")}
+    emails = sorted(stored)
+    for start in range(0, len(emails), _CHUNK):
+        query = select(t.suppressions.c.email).where(
+            t.suppressions.c.account_id == account_id,
+            t.suppressions.c.email.in_(emails[start : start + _CHUNK]),
+        )
+        for email in (await conn.execute(query)).scalars():
+            result = outcome.results[stored[email]]
+            assert result is not None
+            result["suppressed"] = True
 
 
 async def _check_group(conn: AsyncConnection, account_id: str, group_id: str) -> None:

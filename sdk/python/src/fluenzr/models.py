@@ -494,6 +494,9 @@ class ContactBatchRowResult(Model):
     id: str | None = None
     """The contact's id (`None` for an `error` row)."""
     error: ContactBatchRowError | None = None
+    suppressed: bool = False
+    """True when the row was stored but its email is on the account's suppression list: no campaign will
+    email it."""
 
     _converters: ClassVar[_Converters] = {"error": ContactBatchRowError.from_dict}
 
