@@ -809,6 +809,11 @@ export interface components {
             /** @description The contact's id (absent for `error`). */
             id?: string;
             error?: components["schemas"]["ContactBatchRowError"];
+            /**
+             * @description Present (and true) when the row was stored but its email is on the account's suppression list (a hard bounce or an unsubscribe), so no campaign will email it.
+             * @enum {boolean}
+             */
+            suppressed?: true;
         };
         /** @description How many rows ended in each status. */
         ContactBatchCounts: {
