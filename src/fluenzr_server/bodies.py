@@ -8,7 +8,7 @@ from __future__ import annotations
 from starlette.datastructures import Headers
 from starlette.types import Message, Receive, Scope
 
-from fluenzr_server.errors import PayloadTooLarge, ValidationFailed
+from fluenzr_server.errors import PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 
 JSON = "application/json"
 
@@ -62,6 +62,15 @@ class BodyLimit:
             raise ValidationFailed("Content-Length must be a number", {"Content-Length": length[:40]})
         if length is not None and int(length) > self.max_bytes:
             raise self.too_large()
+        has_body = (length is not None and int(length) > 0) or "chunked" in headers.get(
+            "transfer-encoding", ""
+        )
+        if has_body and "content-type" not in headers:
+            # RFC 9110 §8.3 lets a recipient treat such a body as application/octet-stream: not JSON.
+            raise UnsupportedMediaType(
+                "Content-Type must be application/json: the request has a body but no Content-Type",
+                {"contentType": ""},
+            )
         if length is None and "chunked" in headers.get("transfer-encoding", "").lower():
             # Connexion reads a body without Content-Length as empty: buffer it (bounded), state its length.
             body = await self.read(receive)

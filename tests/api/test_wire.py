@@ -117,6 +117,18 @@ async def test_wrong_content_type_is_415(client: httpx.AsyncClient, content_type
     assert ok(await client.get("/contacts")) == []
 
 
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("POST", "/contacts"), ("POST", "/groups"), ("POST", "/contacts/batch"), ("PUT", "/contacts/ctc_nope")],
+)
+async def test_a_body_without_content_type_is_415(client: httpx.AsyncClient, method: str, path: str) -> None:
+    # What urllib, http.client or `curl -H 'Content-Type:'` send: a JSON body with no media type.
+    response = await client.request(method, path, content=b'{"email": "no-type@example.com", "name": "x"}')
+    assert error(response, 415, "UNSUPPORTED_MEDIA_TYPE") == {"contentType": ""}
+    assert_edge_headers(response)
+    assert ok(await client.get("/contacts", params={"email": "no-type@"})) == []
+
+
 async def test_json_with_charset_is_accepted(client: httpx.AsyncClient) -> None:
     response = await client.post(
         "/contacts",

@@ -40,6 +40,11 @@ async def test_media_type_any_spelling_of_application_json_is_validated(
     details(await client.post("/groups", content=b'{"nome":"x"}', headers=headers), "nome", "name")
 
 
+async def test_a_body_without_content_type_is_415(client: httpx.AsyncClient) -> None:
+    response = await client.post("/groups", content=b'{"name":"x"}')
+    assert envelope_error(response, 415, "UNSUPPORTED_MEDIA_TYPE") == {"contentType": ""}
+
+
 @pytest.mark.parametrize("value", NOT_ASCII_INTEGERS)
 async def test_integer_query_parameters_take_ascii_digits_only(client: httpx.AsyncClient, value: str) -> None:
     assert set(details(await client.get("/contacts", params={"page": value}), "page")) == {"page"}

@@ -397,7 +397,7 @@ async def test_bytes_reaching_the_app_are_counted(contract: Contract) -> None:
         "type": "http",
         "method": "POST",
         "path": "/v1/contacts",
-        "headers": [(b"content-length", b"10")],
+        "headers": [(b"content-length", b"10"), (b"content-type", b"application/json")],
     }
     await edge(scope, receive, send)
     assert len(raised) == 1 and chunks == []
