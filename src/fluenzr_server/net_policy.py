@@ -8,7 +8,8 @@ returned here, never resolving the name a second time.
 Literal addresses are judged in every spelling the resolver would accept (`127.1`, `2130706433`,
 `0x7f.0.0.1`, `[::ffff:10.0.0.1]`), since a lenient parser downstream would reach the same host. One
 setting, `allow_private` (FLUENZR_ALLOW_PRIVATE_HOSTS, refused in production), opens every check to
-loopback and private hosts for local sinks and tests.
+loopback only (127.0.0.0/8, ::1, `localhost`, `*.localhost`) for local sinks and tests: never to private
+networks, link-local (cloud metadata at 169.254.169.254) or internal names, even in development.
 """
 
 from __future__ import annotations
@@ -69,6 +70,15 @@ def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return address.is_global and not address.is_multicast
 
 
+def is_loopback(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """127.0.0.0/8 or ::1, in any of the IPv6 forms that carry an IPv4 address."""
+    if isinstance(address, ipaddress.IPv6Address):
+        mapped = address.ipv4_mapped or address.sixtofour
+        if mapped is not None:
+            return mapped.is_loopback
+    return address.is_loopback
+
+
 def _is_local_name(host: str) -> bool:
     return host in _LOCAL_NAMES or host.endswith(".localhost")
 
@@ -82,13 +92,11 @@ def _judge_host(host: str, *, field: str, allow_private: bool) -> bool:
     if not _ASCII_HOST.fullmatch(host):
         raise _refuse("must have an ASCII host name (use the punycode form of international names)", field)
     address = literal_address(host)
+    if allow_private and (_is_local_name(host) or (address is not None and is_loopback(address))):
+        return False  # a local sink; FLUENZR_ALLOW_PRIVATE_HOSTS opens loopback and nothing else
     if _is_local_name(host) or host.endswith(_INTERNAL_SUFFIXES) or ("." not in host and address is None):
-        if allow_private:
-            return False
         raise _refuse("must point to a public host", field)
     if address is not None and not is_public(address):
-        if allow_private:
-            return False
         raise _refuse("must not point to a loopback, private, link-local or reserved address", field)
     return True
 
@@ -96,8 +104,8 @@ def _judge_host(host: str, *, field: str, allow_private: bool) -> bool:
 def check_webhook_url(url: str, *, allow_private: bool) -> str:
     """`url` when it is an absolute RFC 3986 URI with https to a public host; else a 400 naming `url`.
 
-    `allow_private` (FLUENZR_ALLOW_PRIVATE_HOSTS, refused in production) also allows loopback, private and
-    local hosts, over `http` too, for local sinks and tests; a public host still needs https.
+    `allow_private` (FLUENZR_ALLOW_PRIVATE_HOSTS, refused in production) also allows loopback hosts, over
+    `http` too, for local sinks and tests; a public host still needs https.
     """
     if not is_uri(url):
         raise _refuse(FORMAT_REASONS["uri"])
@@ -148,7 +156,7 @@ async def resolve_public(host: str, port: int, *, allow_private: bool) -> list[A
     Raises `HostRefused` when the name does not resolve, or when any address is loopback, private,
     link-local, multicast, reserved, or a mapped/NAT64/6to4/Teredo form of one (one bad address refuses
     the host: a client could be steered to it). `allow_private` (FLUENZR_ALLOW_PRIVATE_HOSTS, refused in
-    production) skips the address check for local sinks and tests, not the resolution.
+    production) also lets loopback addresses through, for local sinks and tests; nothing else.
     """
     name = canonical_host(host.strip("[]"))
     literal = literal_address(name)
@@ -168,8 +176,7 @@ async def resolve_public(host: str, port: int, *, allow_private: bool) -> list[A
                 addresses.append(address)
         if not addresses:
             raise HostRefused(host, "does not resolve")
-    if not allow_private:
-        for address in addresses:
-            if not is_public(address):
-                raise HostRefused(host, f"resolves to a non-public address ({address})")
+    for address in addresses:
+        if not (is_public(address) or (allow_private and is_loopback(address))):
+            raise HostRefused(host, f"resolves to a non-public address ({address})")
     return addresses

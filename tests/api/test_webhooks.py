@@ -150,10 +150,18 @@ LOCAL_HTTP = [
     "http://localhost:8080/hook",
     "http://127.0.0.1:3000/hook",
     "http://[::1]:9000/h",
-    "http://10.0.0.1/h",
     "https://127.0.0.1/hook",
 ]
 PUBLIC_HTTP = ["http://hooks.acme.example/h", "http://93.184.216.34/h"]
+# Refused even with FLUENZR_ALLOW_PRIVATE_HOSTS: it opens loopback for local sinks, not the network.
+NEVER = [
+    "http://10.0.0.1/h",
+    "http://169.254.169.254/latest/meta-data",
+    "http://[fe80::1]/h",
+    "http://192.168.1.10/h",
+    "http://metadata.google.internal/h",
+    "http://mailhog/h",
+]
 
 
 @pytest.mark.parametrize("setting", ["allow_private_hosts", "allow_http_webhooks"])
@@ -164,7 +172,7 @@ async def test_private_hosts_only_when_enabled_and_public_hosts_still_need_https
     async with api_client(app, tenant.api_key) as client:
         for url in LOCAL_HTTP:
             assert (await create_webhook(client, url=url))["url"] == url
-        for url in PUBLIC_HTTP:
+        for url in PUBLIC_HTTP + NEVER:
             body = {"url": url, "events": ["email.sent"]}
             error(await client.post("/webhooks", json=body), 400, "VALIDATION_ERROR", fields=("url",))
         assert len(ok(await client.get("/webhooks"))) == len(LOCAL_HTTP)

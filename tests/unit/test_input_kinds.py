@@ -67,7 +67,11 @@ def test_mail_host_policy_refuses_private_places(host: str) -> None:
     with pytest.raises(ValidationFailed) as caught:
         check_mail_host(host, field="smtp.host", allow_private=False)
     assert set(caught.value.details) == {"smtp.host"}
-    assert check_mail_host(host, field="smtp.host", allow_private=True) == host
+    if host in ("127.0.0.1", "localhost", "[::1]"):  # the flag opens loopback for local sinks
+        assert check_mail_host(host, field="smtp.host", allow_private=True) == host
+    else:  # and nothing else: not the metadata address, private networks or internal names
+        with pytest.raises(ValidationFailed):
+            check_mail_host(host, field="smtp.host", allow_private=True)
 
 
 def test_mail_host_policy_accepts_public_hosts() -> None:

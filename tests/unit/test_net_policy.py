@@ -38,3 +38,12 @@ async def test_public_literal_is_returned_and_private_allowed_by_the_flag() -> N
         ipaddress.ip_address("93.184.216.34")
     ]
     assert ipaddress.ip_address("127.0.0.1") in await resolve_public("localhost", 25, allow_private=True)
+
+
+@pytest.mark.parametrize(
+    "host", ["169.254.169.254", "10.0.0.1", "192.168.0.1", "[fe80::1]", "::ffff:169.254.169.254"]
+)
+async def test_the_private_hosts_flag_opens_loopback_only(host: str) -> None:
+    with pytest.raises(HostRefused):
+        await resolve_public(host, 80, allow_private=True)
+    assert await resolve_public("::ffff:127.0.0.1", 80, allow_private=True)

@@ -66,10 +66,13 @@ def test_public_https_accepted(url: str) -> None:
 
 
 def test_private_hosts_only_when_allowed_and_plain_http_only_to_them() -> None:
-    for url in ["http://localhost:9000/x", "http://127.0.0.1:9000/x", "http://10.0.0.1/x", "https://[::1]/x"]:
+    for url in ["http://localhost:9000/x", "http://127.0.0.1:9000/x", "https://[::1]/x"]:
         assert check_webhook_url(url, allow_private=True) == url
         with pytest.raises(ValidationFailed):
             check_webhook_url(url, allow_private=False)
+    for url in ["http://10.0.0.1/x", "http://169.254.169.254/latest", "http://db.internal/x"]:
+        with pytest.raises(ValidationFailed):  # the flag opens loopback only
+            check_webhook_url(url, allow_private=True)
     # The old keyword still works (services.webhook_urls re-exports the policy for existing callers).
     assert (
         check_webhook_url("http://localhost:9000/x", allow_http_localhost=True) == "http://localhost:9000/x"
