@@ -129,6 +129,16 @@ async def test_a_body_without_content_type_is_415(client: httpx.AsyncClient, met
     assert ok(await client.get("/contacts", params={"email": "no-type@"})) == []
 
 
+@pytest.mark.parametrize("raw_id", ["ctc_a%0A", "ctc_a%0D%0Ab", "ctc_%C2%85x", "%E2%80%A8"])
+async def test_a_path_id_with_a_control_character_is_refused_in_the_envelope(
+    client: httpx.AsyncClient, raw_id: str
+) -> None:
+    # The contract's id parameters are one line: a trailing %0A must not slip past `$` into a lookup.
+    response = await client.put(f"/contacts/{raw_id}", json={"firstName": "x"})
+    assert response.status_code in (400, 404)
+    assert response.json()["success"] is False
+
+
 async def test_json_with_charset_is_accepted(client: httpx.AsyncClient) -> None:
     response = await client.post(
         "/contacts",
