@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fluenzr_server.errors import ValidationFailed
-from fluenzr_server.services.webhook_urls import check_webhook_url, literal_address
+from fluenzr_server.net_policy import check_webhook_url, literal_address
 
 REFUSED = [
     "http://hooks.example.com/x",  # not https
@@ -48,7 +48,7 @@ REFUSED = [
 @pytest.mark.parametrize("url", REFUSED)
 def test_refused(url: str) -> None:
     with pytest.raises(ValidationFailed) as caught:
-        check_webhook_url(url, allow_http_localhost=False)
+        check_webhook_url(url, allow_private=False)
     assert "url" in caught.value.details
 
 
@@ -62,7 +62,7 @@ def test_refused(url: str) -> None:
     ],
 )
 def test_public_https_accepted(url: str) -> None:
-    assert check_webhook_url(url, allow_http_localhost=False) == url
+    assert check_webhook_url(url, allow_private=False) == url
 
 
 def test_private_hosts_only_when_allowed_and_plain_http_only_to_them() -> None:
@@ -73,10 +73,6 @@ def test_private_hosts_only_when_allowed_and_plain_http_only_to_them() -> None:
     for url in ["http://10.0.0.1/x", "http://169.254.169.254/latest", "http://db.internal/x"]:
         with pytest.raises(ValidationFailed):  # the flag opens loopback only
             check_webhook_url(url, allow_private=True)
-    # The old keyword still works (services.webhook_urls re-exports the policy for existing callers).
-    assert (
-        check_webhook_url("http://localhost:9000/x", allow_http_localhost=True) == "http://localhost:9000/x"
-    )
     with pytest.raises(ValidationFailed):
         check_webhook_url("http://hooks.example.com/x", allow_private=True)  # public: https only
 
