@@ -11,7 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Column, DateTime, MetaData, String, Table, create_engine, select
 
-from fluenzr_server.engine.claim import claim_due, release, release_many
+from fluenzr_server.engine.claim import claim_due, release_many
 from fluenzr_server.services import events
 from fluenzr_server.store import tables as t
 from fluenzr_server.store.database import Database
@@ -102,8 +102,10 @@ async def test_an_expired_lease_is_due_again_and_release_checks_the_owner(work_t
         )
     assert again.id == row.id
     async with work_table.write() as conn:
-        assert not await release(conn, work, row.id, owner="dead-worker")
-        assert await release(conn, work, row.id, owner="b", due_at=T0 + timedelta(hours=1))
+        assert await release_many(conn, work, {row.id: {}}, owner="dead-worker") == set()
+        assert await release_many(conn, work, {row.id: {"due_at": T0 + timedelta(hours=1)}}, owner="b") == {
+            row.id
+        }
     async with work_table.write() as conn:
         assert (
             await claim_due(conn, work, now=T0 + timedelta(minutes=5), limit=1, lease=lease, owner="c") == []

@@ -79,20 +79,10 @@ async def claim_due(
     return rows
 
 
-async def release(conn: AsyncConnection, table: Table, row_id: Any, *, owner: str, **values: Any) -> bool:
-    """End this owner's lease on one row, writing `values`; False when the lease was lost meanwhile."""
-    result = await conn.execute(
-        update(table)
-        .where(table.c.id == row_id, table.c.lease_owner == owner)
-        .values(lease_until=None, lease_owner=None, **values)
-    )
-    return bool(result.rowcount)
-
-
 async def release_many(
     conn: AsyncConnection, table: Table, values_by_id: dict[Any, dict[str, Any]], *, owner: str
 ) -> set[Any]:
-    """`release` for a batch: end this owner's lease on each row, writing that row's values (every row the
+    """End this owner's lease on each row, writing that row's values (every row the
     same columns), in one executemany. The ids whose lease was still this owner's, which are the only rows
     written; on PostgreSQL they are locked first, so no claimer can take one in between."""
     if not values_by_id:
