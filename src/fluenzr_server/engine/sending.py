@@ -30,7 +30,6 @@ from email.message import EmailMessage
 from typing import Any
 
 from sqlalchemy import Row, and_, bindparam, delete, exists, func, select, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from fluenzr_server.crypto import SecretBox
@@ -38,7 +37,7 @@ from fluenzr_server.engine import mailboxes, message, schedule, smtp, templates
 from fluenzr_server.engine.claim import pick_due
 from fluenzr_server.engine.clock import aware
 from fluenzr_server.ids import new_id
-from fluenzr_server.services import events
+from fluenzr_server.services import events, suppressions
 from fluenzr_server.services.common import wire_time
 from fluenzr_server.store import tables as t
 from fluenzr_server.store.database import Database
@@ -563,7 +562,15 @@ async def _record_one(
                 reason=f"step {job.step + 1}: {reply}"[:500],
             )
         )
-        await _suppress(conn, job, reply, now)
+        await suppressions.suppress(
+            conn,
+            account_id=job.account_id,
+            email=job.to_email,
+            reason="bounced",
+            now=now,
+            detail=reply,
+            campaign_id=job.campaign_id,
+        )
         await events.emit(
             conn, account_id=job.account_id, type="email.bounced", data=_email_event(job, now, reply)
         )
@@ -640,19 +647,6 @@ async def _mailbox_failed(
     streak = await mailboxes.failed(conn, job.mailbox_id, error=error, fatal=fatal)
     if streak >= mailboxes.MAX_CONSECUTIVE_FAILURES:
         paused_mailboxes[job.mailbox_id] = error
-
-
-async def _suppress(conn: AsyncConnection, job: Job, reply: str, now: datetime) -> None:
-    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    entry = {
-        "account_id": job.account_id,
-        "email": job.to_email,
-        "reason": "bounced",
-        "detail": reply[:1000],
-        "campaign_id": job.campaign_id,
-        "created_at": now,
-    }
-    await conn.execute(dialect_insert(t.suppressions).values(entry).on_conflict_do_nothing())
 
 
 async def _auto_pause(conn: AsyncConnection, mailbox_id: str, error: str, now: datetime) -> None:

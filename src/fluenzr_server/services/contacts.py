@@ -62,6 +62,11 @@ async def _group_ids(conn: AsyncConnection, contact_ids: list[str]) -> dict[str,
     return found
 
 
+async def load_contact(conn: AsyncConnection, *, account_id: str, contact_id: str) -> dict[str, Any]:
+    """The contact as `GET /contacts/{id}` shows it, read inside `conn`'s transaction; NotFound if absent."""
+    return await _load(conn, account_id, contact_id)
+
+
 async def _load(conn: AsyncConnection, account_id: str, contact_id: str) -> dict[str, Any]:
     query = select(t.contacts).where(t.contacts.c.account_id == account_id, t.contacts.c.id == contact_id)
     row = (await conn.execute(query)).first()
