@@ -321,11 +321,15 @@ async def test_add_contacts_by_ids_is_idempotent(client: httpx.AsyncClient) -> N
         "campaignId": campaign["id"],
         "added": 2,
         "contactCount": 2,
+        "suppressed": 0,
+        "suppressedContactIds": [],
     }
     assert ok(await client.post(url, json={"contactIds": [b, c]})) == {
         "campaignId": campaign["id"],
         "added": 1,
         "contactCount": 3,
+        "suppressed": 0,
+        "suppressedContactIds": [],
     }
     assert ok(await client.post(url, json={"contactIds": [a, b, c]}))["added"] == 0
     assert ok(await client.get(f"/campaigns/{campaign['id']}"))["contactCount"] == 3
@@ -342,6 +346,8 @@ async def test_add_contacts_by_group(client: httpx.AsyncClient) -> None:
         "campaignId": campaign["id"],
         "added": 1,
         "contactCount": 2,
+        "suppressed": 0,
+        "suppressedContactIds": [],
     }
     await add_to_group(client, group["id"], [members[2]])
     assert ok(await client.post(url, json={"groupId": group["id"]}))["contactCount"] == 3

@@ -13,7 +13,7 @@ import pytest
 from fluenzr_server.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[2]
-RESOURCES = ["contacts", "groups", "campaigns", "email_accounts", "webhooks"]
+RESOURCES = ["contacts", "groups", "campaigns", "email_accounts", "webhooks", "suppressions"]
 
 _IMPORT_EVERYTHING = """
 import importlib, pkgutil, sys

@@ -189,14 +189,8 @@ async def _claim_leads(
     }
     account_ids = list({sendable[lead.campaign_id].campaign.account_id for lead in leads})
     emails = list({contacts[lead.contact_id].email for lead in leads if lead.contact_id in contacts})
-    suppressed = {
-        (row.account_id, row.email): row
-        for row in await conn.execute(
-            select(t.suppressions).where(
-                t.suppressions.c.account_id.in_(account_ids), t.suppressions.c.email.in_(emails)
-            )
-        )
-    }
+    # The batch's recipients, by address and by domain, in one primary-key query.
+    suppressed = await suppressions.lookup(conn, account_ids=account_ids, emails=emails)
     campaign_ids = list({lead.campaign_id for lead in leads})
     existing = {
         (row.campaign_id, row.contact_id, row.step): row
@@ -220,15 +214,10 @@ async def _claim_leads(
             await _end_lead(conn, lead, "completed", None)
             ended.add(lead.campaign_id)
             continue
-        blocked = suppressed.get((campaign.account_id, contact.email))
+        blocked = suppressed.get(campaign.account_id, contact.email)
         if blocked is not None:
             status = blocked.reason if blocked.reason in ("bounced", "unsubscribed") else "failed"
-            await _end_lead(
-                conn,
-                lead,
-                status,
-                f"suppressed: {contact.email} is on the account's suppression list ({blocked.reason})",
-            )
+            await _end_lead(conn, lead, status, suppressions.why(contact.email, blocked))
             ended.add(lead.campaign_id)
             continue
         earlier = existing.get((lead.campaign_id, lead.contact_id, step))

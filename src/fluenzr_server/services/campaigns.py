@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from fluenzr_server.engine import sending, templates
 from fluenzr_server.errors import InvalidState, NotFound, ValidationFailed
 from fluenzr_server.ids import new_id
-from fluenzr_server.services import email_accounts, events
+from fluenzr_server.services import email_accounts, events, suppressions
 from fluenzr_server.services.common import now, retry_on_integrity_error, unique_ids
 from fluenzr_server.services.contacts import existing_ids
 from fluenzr_server.services.groups import member_ids
@@ -37,6 +37,7 @@ _SORTS = {
 }
 _COUNTED = ("opened", "clicked", "replied", "unsubscribed")  # per lead, from its timestamps
 _FROM_MESSAGES = ("sent", "bounced")  # per message, from what the SMTP servers answered
+_MAX_REPORTED_IDS = 1000  # suppressedContactIds of addCampaignContacts (the count covers them all)
 
 
 def _steps(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -248,7 +249,7 @@ async def _add_contacts(
                     {"contactIds": "contains unknown contact ids", "unknownIds": unknown},
                 )
         stamp = now()
-        added = 0
+        added: list[str] = []
         # Contacts added to a started campaign become leads due at once; a draft's wait for `start`.
         due = stamp if row.status in ("running", "paused") else None
         for start in range(0, len(wanted), 1000):
@@ -266,9 +267,30 @@ async def _add_contacts(
             # Count the rows this INSERT wrote (RETURNING skips the ignored ones), not a before/after
             # count: concurrent adds commit in between. (rowcount is -1 for this statement on psycopg.)
             inserted = db.insert_ignore(t.campaign_contacts, rows).returning(t.campaign_contacts.c.contact_id)
-            added += len((await conn.execute(inserted)).all())
+            added.extend((await conn.execute(inserted)).scalars())
         after = (await _counts(conn, [campaign_id])).get(campaign_id, 0)
-    return {"campaignId": campaign_id, "added": added, "contactCount": after}
+        suppressed = await _suppressed_ids(conn, account_id, added)
+    return {
+        "campaignId": campaign_id,
+        "added": len(added),
+        "contactCount": after,
+        "suppressed": len(suppressed),
+        "suppressedContactIds": suppressed[:_MAX_REPORTED_IDS],
+    }
+
+
+async def _suppressed_ids(conn: AsyncConnection, account_id: str, contact_ids: list[str]) -> list[str]:
+    """The ids among `contact_ids` whose address, or its domain, is on the account's suppression list
+    (what the engine will find when their turn comes), sorted."""
+    found: list[str] = []
+    for start in range(0, len(contact_ids), 1000):
+        query = select(t.contacts.c.id, t.contacts.c.email).where(
+            t.contacts.c.id.in_(contact_ids[start : start + 1000])
+        )
+        emails = {str(row.id): str(row.email) for row in await conn.execute(query)}
+        matches = await suppressions.lookup(conn, account_ids=[account_id], emails=emails.values())
+        found.extend(cid for cid, email in emails.items() if matches.get(account_id, email) is not None)
+    return sorted(found)
 
 
 def _rate(part: int, whole: int) -> float:

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from fluenzr_server.batch_rows import row_validator
 from fluenzr_server.errors import ApiError, Conflict, ValidationFailed
 from fluenzr_server.ids import new_id
+from fluenzr_server.services import suppressions
 from fluenzr_server.services.common import normalise_email, now
 from fluenzr_server.services.contacts import bump_contacts_version
 from fluenzr_server.services.events import emit_many
@@ -142,16 +143,13 @@ async def create_contacts_batch(
 async def _mark_suppressed(
     conn: AsyncConnection, account_id: str, rows: list[_Row], outcome: _Outcome
 ) -> None:
-    """Flag the stored rows whose email the account suppresses (the list the sending engine checks)."""
+    """Flag the stored rows whose email the account suppresses, by address or by domain (the list the
+    sending engine checks)."""
     stored = {row.email: row.index for row in rows if (outcome.results[row.index] or {}).get("id")}
-    emails = sorted(stored)
-    for start in range(0, len(emails), _CHUNK):
-        query = select(t.suppressions.c.email).where(
-            t.suppressions.c.account_id == account_id,
-            t.suppressions.c.email.in_(emails[start : start + _CHUNK]),
-        )
-        for email in (await conn.execute(query)).scalars():
-            result = outcome.results[stored[email]]
+    matches = await suppressions.lookup(conn, account_ids=[account_id], emails=stored)
+    for email, index in stored.items():
+        if matches.get(account_id, email) is not None:
+            result = outcome.results[index]
             assert result is not None
             result["suppressed"] = True
 

@@ -1,22 +1,53 @@
-"""The account's suppression list: addresses no campaign of the account mails again.
+"""The account's suppression list: addresses, and whole domains, that no campaign of the account mails.
 
 An entry comes from a hard bounce (`bounced`: a 5xx to RCPT, or a 5.x.x DSN), an unsubscribe
 (`unsubscribed`: the one-click link, RFC 8058, or a `mailto:` request) or the customer (`manual`). The
 sending engine checks the list before every send (`engine/sending.py`), in the claim's transaction.
-Addresses are stored lower-cased: a contact's email is unique case-insensitively, and so is its entry.
+
+Keys (`suppressions.email`): an address entry is the address, lower-cased (a contact's email is unique
+case-insensitively, and so is its entry); a domain entry is `@` + the domain as lower-case A-labels
+(IDNA 2008, UTS #46 mapping), and suppresses every address at exactly that domain: `@example.com` does not
+suppress `bob@mail.example.com`. No address starts with `@`, so the two kinds never collide, and whether an
+address is suppressed is one primary-key lookup of its two keys (`lookup`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
+from sqlalchemy import ColumnElement, and_, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from fluenzr_server.engine.message import ascii_domain
+from fluenzr_server.errors import NotFound, ValidationFailed
+from fluenzr_server.services.common import normalise_email, now
 from fluenzr_server.store import tables as t
+from fluenzr_server.store.collation import CodePointOrder
+from fluenzr_server.store.database import Database
+from fluenzr_server.store.paging import PageRequest
+from fluenzr_server.wire.suppressions import present
 
 Reason = Literal["bounced", "unsubscribed", "manual"]
+
+MAX_ENTRIES = 1000  # per POST /suppressions, emails and domains together
+_CHUNK = 1000  # keys per IN list (SQLite allows 32,766 bound parameters)
+_DOMAIN_REASON = "must be a domain name of two or more labels (example.com)"
+
+
+def domain_key(domain: str) -> str:
+    """The key of the entry that suppresses every address at `domain` (already lower-case A-labels)."""
+    return "@" + domain
+
+
+def keys_of(email: str) -> tuple[str, str]:
+    """The two keys that suppress `email`: its own and its domain's."""
+    address = email.strip().lower()
+    return address, domain_key(address.rpartition("@")[2])
 
 
 async def suppress(
@@ -42,3 +73,196 @@ async def suppress(
     }
     result = await conn.execute(dialect_insert(t.suppressions).values(entry).on_conflict_do_nothing())
     return result.rowcount == 1
+
+
+@dataclass(frozen=True, slots=True)
+class Matches:
+    """The entries found for some addresses of some accounts (`lookup`)."""
+
+    entries: dict[tuple[str, str], Row[Any]]
+
+    def get(self, account_id: str, email: str) -> Row[Any] | None:
+        """The entry that suppresses `email` for the account: the address's own, else its domain's."""
+        own, domain = keys_of(email)
+        return self.entries.get((account_id, own)) or self.entries.get((account_id, domain))
+
+
+async def lookup(conn: AsyncConnection, *, account_ids: Collection[str], emails: Iterable[str]) -> Matches:
+    """The suppression entries of `account_ids` that match any of `emails`, by address or by domain: one
+    primary-key query per 1,000 keys (a batch of the engine is one query)."""
+    keys = sorted({key for email in emails for key in keys_of(email)})
+    entries: dict[tuple[str, str], Row[Any]] = {}
+    if not account_ids:
+        return Matches(entries)
+    for start in range(0, len(keys), _CHUNK):
+        query = select(t.suppressions).where(
+            t.suppressions.c.account_id.in_(list(account_ids)),
+            t.suppressions.c.email.in_(keys[start : start + _CHUNK]),
+        )
+        for row in await conn.execute(query):
+            entries[(row.account_id, row.email)] = row
+    return Matches(entries)
+
+
+def why(email: str, entry: Row[Any]) -> str:
+    """A lead's `reason` when `entry` stops its send: names the address, or the domain entry."""
+    if entry.email.startswith("@"):
+        domain = entry.email[1:]
+        return f"suppressed: {email} is at {domain}, on the account's suppression list ({entry.reason})"
+    return f"suppressed: {email} is on the account's suppression list ({entry.reason})"
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def list_suppressions(
+    db: Database,
+    *,
+    account_id: str,
+    request: PageRequest,
+    reason: str | None = None,
+    search: str | None = None,
+) -> tuple[list[dict[str, Any]], int]:
+    """A page of the account's entries, newest first, ties by key in code point order; `reason` filters,
+    `search` is a case-insensitive substring of the key (`example.com` finds `@example.com` and the
+    addresses at it). Returns (entries, total)."""
+    where: list[ColumnElement[bool]] = [t.suppressions.c.account_id == account_id]
+    if reason is not None:
+        where.append(t.suppressions.c.reason == reason)
+    if search is not None:
+        pattern = f"%{_escape_like(search.lower())}%"
+        where.append(t.suppressions.c.email.like(pattern, escape="\\"))
+    query = (
+        select(t.suppressions)
+        .where(*where)
+        .order_by(t.suppressions.c.created_at.desc(), CodePointOrder(t.suppressions.c.email).asc())
+        .limit(request.per_page)
+        .offset(request.offset)
+    )
+    async with db.read() as conn:
+        rows = list((await conn.execute(query)).all())
+        if request.page == 1 and len(rows) < request.per_page:
+            total = len(rows)
+        else:
+            count = select(func.count()).select_from(t.suppressions).where(*where)
+            total = int((await conn.execute(count)).scalar_one())
+    return [present(row) for row in rows], total
+
+
+def _requested_keys(body: dict[str, Any]) -> list[str]:
+    """The keys `body` asks for, in order (`emails`, then `domains`); ValidationFailed naming every bad
+    or repeated value by its place (`emails.2`), or a count outside 1..MAX_ENTRIES."""
+    emails: list[Any] = body.get("emails") or []
+    domains: list[Any] = body.get("domains") or []
+    count = len(emails) + len(domains)
+    if not 1 <= count <= MAX_ENTRIES:
+        reason = f"must have 1 to {MAX_ENTRIES} entries in emails and domains together (got {count})"
+        raise ValidationFailed(f"body {reason}", {"body": reason})
+    details: dict[str, str] = {}
+    first_place: dict[str, str] = {}
+    keys: list[str] = []
+
+    def take(place: str, key: str) -> None:
+        if key in first_place:
+            details[place] = f"repeats {first_place[key]} ({key.removeprefix('@')})"
+        else:
+            first_place[key] = place
+            keys.append(key)
+
+    for index, value in enumerate(emails):
+        place = f"emails.{index}"
+        try:
+            take(place, normalise_email(str(value), place))
+        except ValidationFailed as exc:
+            details.update(exc.details)
+    for index, value in enumerate(domains):
+        place = f"domains.{index}"
+        name = str(value).strip().removeprefix("@")
+        try:
+            domain = ascii_domain(name)
+        except ValueError:
+            details[place] = _DOMAIN_REASON
+            continue
+        if "." not in domain:
+            details[place] = _DOMAIN_REASON
+            continue
+        take(place, domain_key(domain))
+    if details:
+        field, reason = next(iter(details.items()))
+        more = len(details) - 1
+        tail = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+        raise ValidationFailed(f"{field} {reason}{tail}", details)
+    return keys
+
+
+async def add_suppressions(db: Database, *, account_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Suppress `body["emails"]` and `body["domains"]` (1 to 1,000 together) with reason `manual` and the
+    optional `body["detail"]`. Returns `{"added": [...], "existing": [...]}`, each in request order; an
+    entry already on the list is left as it is (its reason and detail kept)."""
+    keys = _requested_keys(body)
+    detail = body.get("detail")
+    stamp = now()
+    async with db.write() as conn:
+        rows = [
+            {
+                "account_id": account_id,
+                "email": key,
+                "reason": "manual",
+                "detail": detail,
+                "campaign_id": None,
+                "created_at": stamp,
+            }
+            for key in keys
+        ]
+        added: set[str] = set()
+        for start in range(0, len(rows), _CHUNK):
+            statement = db.insert_ignore(t.suppressions, rows[start : start + _CHUNK])
+            inserted = await conn.execute(statement.returning(t.suppressions.c.email))
+            added.update(inserted.scalars())
+        stored: dict[str, Row[Any]] = {}
+        for start in range(0, len(keys), _CHUNK):
+            chunk = keys[start : start + _CHUNK]
+            query = select(t.suppressions).where(
+                t.suppressions.c.account_id == account_id, t.suppressions.c.email.in_(chunk)
+            )
+            stored.update({row.email: row for row in await conn.execute(query)})
+    return {
+        "added": [present(stored[key]) for key in keys if key in added],
+        "existing": [present(stored[key]) for key in keys if key not in added],
+    }
+
+
+def entry_key(entry: str) -> str:
+    """The stored key an entry of the API names: an address (lower-cased), or a domain written `@example.com`
+    or `example.com` (A-labels, lower-cased). ValidationFailed (`entry`) for anything else."""
+    text = entry.strip()
+    if "@" in text and not text.startswith("@"):
+        return normalise_email(text, "entry")
+    try:
+        domain = ascii_domain(text.removeprefix("@"))
+    except ValueError:
+        domain = ""
+    if "." not in domain:
+        raise ValidationFailed(
+            "entry must be an email address or a domain (@example.com)",
+            {"entry": "must be an email address or a domain (@example.com)"},
+        )
+    return domain_key(domain)
+
+
+async def delete_suppression(db: Database, *, account_id: str, entry: str) -> None:
+    """Remove the account's entry `entry` (see `entry_key`); NotFound when it is not on the list. A domain
+    entry's removal leaves the address entries at that domain."""
+    key = entry_key(entry)
+    async with db.write() as conn:
+        scope = and_(t.suppressions.c.account_id == account_id, t.suppressions.c.email == key)
+        removed = await conn.execute(delete(t.suppressions).where(scope).returning(t.suppressions.c.email))
+        if removed.first() is None:
+            raise _not_found(key)
+
+
+def _not_found(key: str) -> NotFound:
+    error = NotFound(message="No such suppression entry")
+    error.details = {"entry": key}
+    return error

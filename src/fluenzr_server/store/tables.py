@@ -232,15 +232,21 @@ messages = Table(
 
 # Addresses no campaign of the account mails again (hard bounces now; unsubscribes and manual entries
 # with later issues). Checked by the engine before every send.
+# An entry is an address (`ada@example.com`) or a whole domain, keyed `@example.com` in the same column: an
+# address always has a local part before its `@`, so the two never collide, and the engine's check before a
+# send looks up both keys of every recipient with one primary-key IN list (services/suppressions.py).
 suppressions = Table(
     "suppressions",
     metadata,
     Column("account_id", String(32), ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
-    Column("email", String(254), primary_key=True),
+    Column("email", String(254), primary_key=True),  # the address, or "@" + the domain (A-labels)
     Column("reason", String(16), nullable=False),  # bounced | unsubscribed | manual
     Column("detail", String(1000)),
     Column("campaign_id", String(32)),  # where it happened, when it came from a campaign
     _ts("created_at"),
+    # GET /suppressions: newest first, with and without the reason filter.
+    Index("ix_suppressions_account_created", "account_id", "created_at", "email"),
+    Index("ix_suppressions_account_reason_created", "account_id", "reason", "created_at", "email"),
 )
 
 webhooks = Table(
