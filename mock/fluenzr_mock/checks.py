@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fluenzr_server.net_policy import check_mail_host, check_webhook_url
+from fluenzr_server.services import suppressions
 from fluenzr_server.services.common import normalise_email
 
 
@@ -43,6 +44,12 @@ SERVICE_CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
     "updateEmailAccount": _email_account,
     "createWebhook": _webhook_url,
     "updateWebhook": _webhook_url,
+    "addSuppressions": suppressions.requested_keys,
+}
+
+# Path parameters whose rule is a service's pure function: {operationId: check(path values)}.
+PATH_CHECKS: dict[str, Callable[[dict[str, str]], object]] = {
+    "deleteSuppression": lambda values: suppressions.entry_key(values["entry"]),
 }
 
 
@@ -51,3 +58,10 @@ def check_body(operation_id: str, body: Any) -> None:
     check = SERVICE_CHECKS.get(operation_id)
     if check is not None and isinstance(body, dict):
         check(body)
+
+
+def check_path(operation_id: str, values: dict[str, str]) -> None:
+    """Raise the real server's ValidationFailed for path values its service would refuse."""
+    check = PATH_CHECKS.get(operation_id)
+    if check is not None:
+        check(values)

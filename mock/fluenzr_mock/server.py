@@ -15,7 +15,7 @@ from connexion.lifecycle import ConnexionResponse
 from connexion.resolver import Resolution, Resolver
 
 from fluenzr_mock import DEFAULT_PORT
-from fluenzr_mock.checks import check_body
+from fluenzr_mock.checks import check_body, check_path
 from fluenzr_mock.contract import Contract, Operation
 from fluenzr_mock.edge import CorsPolicy, MockEdgeMiddleware
 from fluenzr_mock.prefer import parse_prefer
@@ -51,9 +51,12 @@ def mock_spec(spec: dict[str, Any] | None = None) -> dict[str, Any]:
 def make_handler(operation: Operation, responder: Responder) -> Handler:
     async def mock_handler(**kwargs: Any) -> ConnexionResponse:
         check_body(operation.operation_id, kwargs.get("body"))
-        prefs = parse_prefer(request.headers.getlist("prefer"))
         path_values = {name: str(kwargs[name]) for name in operation.path_params if name in kwargs}
+        check_path(operation.operation_id, path_values)
+        prefs = parse_prefer(request.headers.getlist("prefer"))
         status, body = responder.answer(operation, prefs, path_values, query=kwargs)
+        if operation.responses[str(status)].schema is None:
+            return ConnexionResponse(status_code=status, body=b"")  # 204: no body (RFC 9110 §15.3.5)
         return ConnexionResponse(
             status_code=status,
             mimetype=envelope.JSON,

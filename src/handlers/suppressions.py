@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from connexion.lifecycle import ConnexionResponse
+
 from fluenzr_server import envelope
 from fluenzr_server.services import suppressions
 from handlers._common import Result, db, listed, paging
@@ -25,7 +27,7 @@ async def add_suppressions(user: str, body: dict[str, Any]) -> Result:
     return envelope.ok(await suppressions.add_suppressions(db(), account_id=user, body=body)), 200
 
 
-async def delete_suppression(user: str, entry: str) -> tuple[None, int]:
-    """Remove an address or `@domain` entry; 204."""
+async def delete_suppression(user: str, entry: str) -> ConnexionResponse:
+    """Remove an address or `@domain` entry; 204 without a body (so without a content type)."""
     await suppressions.delete_suppression(db(), account_id=user, entry=entry)
-    return None, 204
+    return ConnexionResponse(status_code=204, body=b"")

@@ -17,6 +17,7 @@ RESPONSES = [
     (f"{op.method} {op.path} {status}", response.schema)
     for op in CONTRACT.operations.values()
     for status, response in op.responses.items()
+    if response.schema is not None  # a 204 has no body
 ]
 
 

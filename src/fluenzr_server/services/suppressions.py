@@ -150,7 +150,7 @@ async def list_suppressions(
     return [present(row) for row in rows], total
 
 
-def _requested_keys(body: dict[str, Any]) -> list[str]:
+def requested_keys(body: dict[str, Any]) -> list[str]:
     """The keys `body` asks for, in order (`emails`, then `domains`); ValidationFailed naming every bad
     or repeated value by its place (`emails.2`), or a count outside 1..MAX_ENTRIES."""
     emails: list[Any] = body.get("emails") or []
@@ -200,7 +200,7 @@ async def add_suppressions(db: Database, *, account_id: str, body: dict[str, Any
     """Suppress `body["emails"]` and `body["domains"]` (1 to 1,000 together) with reason `manual` and the
     optional `body["detail"]`. Returns `{"added": [...], "existing": [...]}`, each in request order; an
     entry already on the list is left as it is (its reason and detail kept)."""
-    keys = _requested_keys(body)
+    keys = requested_keys(body)
     detail = body.get("detail")
     stamp = now()
     async with db.write() as conn:
