@@ -179,3 +179,17 @@ def delivery(id: str = "dlv_1", *, status: str = "delivered") -> dict[str, Any]:
 
 def deleted(id: str) -> dict[str, Any]:
     return {"id": id, "deleted": True}
+
+
+def suppression(entry: str = "ada@example.com", **extra: Any) -> dict[str, Any]:
+    is_domain = entry.startswith("@")
+    return {
+        "entry": entry,
+        "email": None if is_domain else entry,
+        "domain": entry[1:] if is_domain else None,
+        "reason": "manual",
+        "detail": None,
+        "campaignId": None,
+        "createdAt": TS,
+        **extra,
+    }

@@ -53,6 +53,9 @@ OPERATIONS: dict[str, tuple[str | None, str]] = {
     "rotateWebhookSecret": ("webhooks", "rotate_secret"),
     "listWebhookDeliveries": ("webhooks", "list_deliveries"),
     "retryWebhookDelivery": ("webhooks", "retry_delivery"),
+    "listSuppressions": ("suppressions", "list"),
+    "addSuppressions": ("suppressions", "create"),
+    "deleteSuppression": ("suppressions", "delete"),
 }
 
 

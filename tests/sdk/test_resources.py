@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
 from fluenzr import (
     NOT_GIVEN,
@@ -22,10 +23,13 @@ from fluenzr import (
     Group,
     GroupMembership,
     Health,
+    NotFoundError,
     NotGiven,
     Schedule,
     SmtpSettings,
     Step,
+    Suppression,
+    SuppressionsAdded,
     SyncPage,
     Webhook,
     WebhookDelivery,
@@ -39,10 +43,12 @@ from sdk_stub import (
     deleted,
     delivery,
     email_account,
+    error,
     group,
     ok,
     page,
     stats,
+    suppression,
     webhook,
 )
 
@@ -511,6 +517,28 @@ CASES: list[tuple[str, Call, str, str, dict[str, str], Any, Any, bool, type]] = 
         False,
         WebhookDelivery,
     ),
+    (
+        "suppressions.list",
+        lambda c: c.suppressions.list(page=2, per_page=5, reason="manual", search="example.com"),
+        "GET",
+        "/suppressions",
+        {"page": "2", "perPage": "5", "reason": "manual", "search": "example.com"},
+        None,
+        [suppression(), suppression("@example.com")],
+        True,
+        Suppression,
+    ),
+    (
+        "suppressions.create",
+        lambda c: c.suppressions.create(emails=("ada@example.com",), domains=["example.org"], detail="note"),
+        "POST",
+        "/suppressions",
+        {},
+        {"emails": ["ada@example.com"], "domains": ["example.org"], "detail": "note"},
+        {"added": [suppression()], "existing": [suppression("@example.org", reason="bounced")]},
+        False,
+        SuppressionsAdded,
+    ),
 ]
 
 
@@ -689,3 +717,55 @@ def test_steps_from_one_campaign_feed_another(client: FluenzrClient, stub: StubA
     client.campaigns.create(name="Copy", steps=source.steps, schedule=source.schedule)
     assert stub.body()["steps"] == campaign()["steps"]
     assert stub.body()["schedule"] == campaign()["schedule"]
+
+
+@pytest.mark.parametrize(
+    ("entry", "raw_path"),
+    [
+        ("a/b@example.com", b"/v1/suppressions/a%2Fb%40example.com"),
+        ("@example.com", b"/v1/suppressions/%40example.com"),
+        ("example.com", b"/v1/suppressions/example.com"),
+    ],
+)
+async def test_suppressions_delete_is_one_encoded_segment_and_returns_none_on_204(
+    client: FluenzrClient, async_client: AsyncFluenzrClient, stub: StubAPI, entry: str, raw_path: bytes
+) -> None:
+    stub.queue(httpx.Response(204), httpx.Response(204))
+    assert client.suppressions.delete(entry) is None
+    assert await async_client.suppressions.delete(entry) is None
+    for request in stub.requests:
+        assert (request.method, request.url.raw_path, request.content) == ("DELETE", raw_path, b"")
+
+
+def test_suppression_models_parse_the_wire_format(client: FluenzrClient, stub: StubAPI) -> None:
+    stub.queue(ok({"added": [suppression("@example.org")], "existing": [suppression(reason="bounced")]}))
+    result = client.suppressions.create(domains=["example.org"], emails=["ada@example.com"])
+    (domain,) = result.added
+    assert (domain.entry, domain.email, domain.domain, domain.reason) == (
+        "@example.org",
+        None,
+        "example.org",
+        "manual",
+    )
+    assert domain.created_at == datetime(2025, 1, 6, 9, 30, tzinfo=UTC)
+    assert result.existing[0].reason == "bounced"
+    stub.queue(
+        ok(
+            {
+                "campaignId": "cmp_1",
+                "added": 2,
+                "contactCount": 2,
+                "suppressed": 1,
+                "suppressedContactIds": ["ctc_2"],
+            }
+        )
+    )
+    added = client.campaigns.add_contacts("cmp_1", contact_ids=["ctc_1", "ctc_2"])
+    assert (added.suppressed, added.suppressed_contact_ids) == (1, ["ctc_2"])
+
+
+def test_suppressions_delete_raises_not_found(client: FluenzrClient, stub: StubAPI) -> None:
+    stub.queue(error(404, "NOT_FOUND", "No such suppression entry", {"entry": "ada@example.com"}))
+    with pytest.raises(NotFoundError) as raised:
+        client.suppressions.delete("ada@example.com")
+    assert raised.value.status_code == 404

@@ -298,6 +298,33 @@ def test_webhooks(live: FluenzrClient, tag: str) -> None:
         live.webhooks.delete(created.id)
 
 
+def test_suppressions(live: FluenzrClient, tag: str) -> None:
+    address, domain = f"ada/{tag}@example.com", f"{tag}.example"
+    added = live.suppressions.create(emails=[address.upper()], domains=[f"@{domain}"], detail=tag)
+    assert [(s.entry, s.email, s.domain) for s in added.added] == [
+        (address, address, None),
+        (f"@{domain}", None, domain),
+    ]
+    assert live.suppressions.create(emails=[address]).existing[0].detail == tag
+    found = list(live.suppressions.list(search=tag, reason="manual", per_page=1))
+    assert sorted(s.entry for s in found) == sorted([address, f"@{domain}"])
+    with pytest.raises(ValidationError) as raised:
+        live.suppressions.create(domains=["com"])
+    assert "domains.0" in raised.value.details
+    assert live.suppressions.delete(address) is None  # '/' in the local part travels encoded
+    assert live.suppressions.delete(domain) is None
+    with pytest.raises(NotFoundError):
+        live.suppressions.delete(f"@{domain}")
+    assert list(live.suppressions.list(search=tag)) == []
+
+
+async def test_async_suppressions(async_live: AsyncFluenzrClient, tag: str) -> None:
+    added = await async_live.suppressions.create(domains=[f"{tag}.example"])
+    assert [s.entry async for s in async_live.suppressions.list(search=tag)] == [added.added[0].entry]
+    await async_live.suppressions.delete(added.added[0].entry)
+    assert (await async_live.suppressions.list(search=tag)).total == 0
+
+
 async def test_async_campaign_flow(async_live: AsyncFluenzrClient, tag: str) -> None:
     account = await async_live.email_accounts.create(
         from_email=f"async-{tag}@acme.example",

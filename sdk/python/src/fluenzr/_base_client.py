@@ -176,6 +176,8 @@ class BaseClient:
         """The result of a final response, or the exception for its status."""
         if not response.is_success:
             raise make_status_error(response)
+        if response.status_code == 204:  # No Content: a delete that answers nothing
+            return cast({"data": None})
         try:
             envelope = response.json()
         except ValueError as exc:
@@ -192,6 +194,10 @@ class BaseClient:
 
 def _data_as(model: type[_M]) -> Callable[[_Envelope], _M]:
     return lambda envelope: model.from_dict(envelope["data"])
+
+
+def _nothing(_envelope: _Envelope) -> None:
+    return None
 
 
 class SyncAPIClient(BaseClient):
@@ -236,6 +242,10 @@ class SyncAPIClient(BaseClient):
             method, path, params=params, json=json, timeout=timeout, idempotent=idempotent
         )
         return self._send(opts, _data_as(model))
+
+    def request_no_content(self, method: str, path: str, *, timeout: Timeout | NotGiven = NOT_GIVEN) -> None:
+        """A call answered with 204 No Content."""
+        self._send(RequestOptions.make(method, path, timeout=timeout), _nothing)
 
     def get_page(
         self, model: type[_M], path: str, *, params: Query, timeout: Timeout | NotGiven = NOT_GIVEN
@@ -317,6 +327,12 @@ class AsyncAPIClient(BaseClient):
             method, path, params=params, json=json, timeout=timeout, idempotent=idempotent
         )
         return await self._send(opts, _data_as(model))
+
+    async def request_no_content(
+        self, method: str, path: str, *, timeout: Timeout | NotGiven = NOT_GIVEN
+    ) -> None:
+        """A call answered with 204 No Content."""
+        await self._send(RequestOptions.make(method, path, timeout=timeout), _nothing)
 
     def get_page(
         self, model: type[_M], path: str, *, params: Query, timeout: Timeout | NotGiven = NOT_GIVEN

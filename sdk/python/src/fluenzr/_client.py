@@ -17,11 +17,13 @@ from .resources import (
     AsyncContacts,
     AsyncEmailAccounts,
     AsyncGroups,
+    AsyncSuppressions,
     AsyncWebhooks,
     Campaigns,
     Contacts,
     EmailAccounts,
     Groups,
+    Suppressions,
     Webhooks,
 )
 
@@ -77,6 +79,10 @@ class FluenzrClient(SyncAPIClient):
     @cached_property
     def webhooks(self) -> Webhooks:
         return Webhooks(self)
+
+    @cached_property
+    def suppressions(self) -> Suppressions:
+        return Suppressions(self)
 
     def health(self, *, timeout: Timeout | NotGiven = NOT_GIVEN) -> Health:
         """`GET /health`: the API's status and version (needs no valid key)."""
@@ -147,6 +153,10 @@ class AsyncFluenzrClient(AsyncAPIClient):
     @cached_property
     def webhooks(self) -> AsyncWebhooks:
         return AsyncWebhooks(self)
+
+    @cached_property
+    def suppressions(self) -> AsyncSuppressions:
+        return AsyncSuppressions(self)
 
     async def health(self, *, timeout: Timeout | NotGiven = NOT_GIVEN) -> Health:
         """`GET /health`: the API's status and version (needs no valid key)."""

@@ -43,6 +43,9 @@ __all__ = [
     "SmtpSecurity",
     "SmtpSettings",
     "Step",
+    "Suppression",
+    "SuppressionReason",
+    "SuppressionsAdded",
     "Webhook",
     "WebhookAttempt",
     "WebhookDelivery",
@@ -76,6 +79,7 @@ WebhookEvent: TypeAlias = Literal[
     "email.bounced",
 ]
 WebhookDeliveryStatus: TypeAlias = Literal["pending", "delivered", "failed"]
+SuppressionReason: TypeAlias = Literal["bounced", "unsubscribed", "manual"]
 CustomFieldValue: TypeAlias = str | int | float | bool
 
 _M = TypeVar("_M", bound="Model")
@@ -292,6 +296,10 @@ class CampaignMembership(Model):
     campaign_id: str
     added: int
     contact_count: int
+    suppressed: int = 0
+    """How many of the contacts this call added are on the suppression list (address or domain)."""
+    suppressed_contact_ids: list[str] = field(default_factory=list)
+    """Their ids, sorted (the first 1,000)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -528,3 +536,31 @@ class ContactBatch(Model):
     def errors(self) -> list[ContactBatchRowResult]:
         """The rows that were not stored."""
         return [result for result in self.results if result.status == "error"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Suppression(Model):
+    """One entry of the suppression list: an address (`email`) or a whole domain (`domain`), never both.
+
+    `entry` is what `suppressions.delete()` takes: the address, or `@` and the domain.
+    """
+
+    entry: str
+    email: str | None = None
+    domain: str | None = None
+    reason: SuppressionReason
+    detail: str | None = None
+    campaign_id: str | None = None
+    created_at: datetime
+
+    _converters: ClassVar[_Converters] = _TIMESTAMPS
+
+
+@dataclass(frozen=True, kw_only=True)
+class SuppressionsAdded(Model):
+    """The answer to `suppressions.create`: the entries added, and those already there (kept as they are)."""
+
+    added: list[Suppression] = field(default_factory=list)
+    existing: list[Suppression] = field(default_factory=list)
+
+    _converters: ClassVar[_Converters] = {"added": _list_of(Suppression), "existing": _list_of(Suppression)}

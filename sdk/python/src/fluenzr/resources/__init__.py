@@ -2,6 +2,7 @@ from .campaigns import AsyncCampaigns, Campaigns
 from .contacts import AsyncContacts, Contacts
 from .email_accounts import AsyncEmailAccounts, EmailAccounts
 from .groups import AsyncGroups, Groups
+from .suppressions import AsyncSuppressions, Suppressions
 from .webhooks import AsyncWebhooks, Webhooks
 
 __all__ = [
@@ -9,10 +10,12 @@ __all__ = [
     "AsyncContacts",
     "AsyncEmailAccounts",
     "AsyncGroups",
+    "AsyncSuppressions",
     "AsyncWebhooks",
     "Campaigns",
     "Contacts",
     "EmailAccounts",
     "Groups",
+    "Suppressions",
     "Webhooks",
 ]
