@@ -37,7 +37,7 @@ def _email_account(body: dict[str, Any]) -> None:
         check_mail_host(smtp["host"], field="smtp.host", allow_private=False)
 
 
-SERVICE_CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
+SERVICE_CHECKS: dict[str, Callable[[dict[str, Any]], object]] = {
     "createContact": _email("email"),
     "updateContact": _email("email"),
     "createEmailAccount": _email_account,
