@@ -44,7 +44,7 @@ SERVICE_CHECKS: dict[str, Callable[[dict[str, Any]], object]] = {
     "updateEmailAccount": _email_account,
     "createWebhook": _webhook_url,
     "updateWebhook": _webhook_url,
-    "addSuppressions": suppressions.requested_keys,
+    "createSuppressions": suppressions.requested_keys,
 }
 
 # Path parameters whose rule is a service's pure function: {operationId: check(path values)}.

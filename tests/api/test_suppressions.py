@@ -55,15 +55,25 @@ async def test_add_addresses_and_domains_then_list_them_newest_first(client: htt
 
     later = ok(await client.post("/suppressions", json={"domains": ["later.example"]}))["added"]
     listed = await entries(client)
-    # newest first; one request's entries share a timestamp and are ordered by entry (code points)
+    # newest first; one request's entries share a timestamp: ties by entry (code points), same direction
     assert [item["entry"] for item in listed] == [
         later[0]["entry"],
-        "@competitor.example",
-        "@xn--bcher-kva.example",
-        "ada@example.com",
         "grace@example.com",
+        "ada@example.com",
+        "@xn--bcher-kva.example",
+        "@competitor.example",
     ]
-    assert listed[1:] == sorted(added["added"], key=lambda item: item["entry"])
+    assert listed[1:] == sorted(added["added"], key=lambda item: item["entry"], reverse=True)
+    oldest = await entries(client, order="asc")
+    assert oldest == listed[1:][::-1] + listed[:1]
+    by_entry = [item["entry"] for item in await entries(client, sort="entry", order="asc")]
+    assert by_entry == sorted(item["entry"] for item in listed)
+    error(
+        await client.get("/suppressions", params={"sort": "reason"}),
+        400,
+        "VALIDATION_ERROR",
+        fields=("sort",),
+    )
 
 
 async def test_an_existing_entry_is_reported_and_keeps_its_reason(

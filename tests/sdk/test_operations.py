@@ -54,7 +54,7 @@ OPERATIONS: dict[str, tuple[str | None, str]] = {
     "listWebhookDeliveries": ("webhooks", "list_deliveries"),
     "retryWebhookDelivery": ("webhooks", "retry_delivery"),
     "listSuppressions": ("suppressions", "list"),
-    "addSuppressions": ("suppressions", "create"),
+    "createSuppressions": ("suppressions", "create"),
     "deleteSuppression": ("suppressions", "delete"),
 }
 

@@ -519,10 +519,10 @@ CASES: list[tuple[str, Call, str, str, dict[str, str], Any, Any, bool, type]] = 
     ),
     (
         "suppressions.list",
-        lambda c: c.suppressions.list(page=2, per_page=5, reason="manual", search="example.com"),
+        lambda c: c.suppressions.list(page=2, per_page=5, sort="entry", reason="manual", search="example"),
         "GET",
         "/suppressions",
-        {"page": "2", "perPage": "5", "reason": "manual", "search": "example.com"},
+        {"page": "2", "perPage": "5", "sort": "entry", "reason": "manual", "search": "example"},
         None,
         [suppression(), suppression("@example.com")],
         True,

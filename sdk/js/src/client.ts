@@ -3,6 +3,7 @@ import { Campaigns } from "./resources/campaigns.js";
 import { Contacts } from "./resources/contacts.js";
 import { EmailAccounts } from "./resources/email-accounts.js";
 import { Groups } from "./resources/groups.js";
+import { Suppressions } from "./resources/suppressions.js";
 import { Webhooks } from "./resources/webhooks.js";
 import type { ApiIndex, Health } from "./types.js";
 
@@ -20,6 +21,7 @@ export class FluenzrClient extends APIClient {
   readonly emailAccounts: EmailAccounts;
   readonly campaigns: Campaigns;
   readonly webhooks: Webhooks;
+  readonly suppressions: Suppressions;
 
   constructor(options: ClientOptions = {}) {
     super(options);
@@ -28,6 +30,7 @@ export class FluenzrClient extends APIClient {
     this.emailAccounts = new EmailAccounts(this);
     this.campaigns = new Campaigns(this);
     this.webhooks = new Webhooks(this);
+    this.suppressions = new Suppressions(this);
   }
 
   /** `getApiIndex`: where the documentation and the contract are (needs no key on the server's side). */

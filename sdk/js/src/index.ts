@@ -26,5 +26,6 @@ export { Contacts } from "./resources/contacts.js";
 export { EmailAccounts } from "./resources/email-accounts.js";
 export { Groups } from "./resources/groups.js";
 export { Webhooks } from "./resources/webhooks.js";
+export { Suppressions } from "./resources/suppressions.js";
 export type * from "./types.js";
 export { VERSION } from "./version.js";

@@ -81,6 +81,12 @@ export type WebhookDelivery = Schemas["WebhookDelivery"];
 export type WebhookAttempt = Schemas["WebhookAttempt"];
 export type WebhookDeliveryListParams = QueryParams<"listWebhookDeliveries">;
 
+export type Suppression = Schemas["Suppression"];
+export type SuppressionReason = Schemas["SuppressionReason"];
+export type SuppressionListParams = QueryParams<"listSuppressions">;
+export type SuppressionCreateParams = RequestBody<"createSuppressions">;
+export type SuppressionsAdded = ResponseData<"createSuppressions">;
+
 export type Deleted = Schemas["Deleted"];
 export type Health = ResponseData<"getHealth">;
 export type ApiIndex = ResponseData<"getApiIndex">;

@@ -248,6 +248,34 @@ test("webhooks: create, list, delete; verify and unwrap a signed delivery", asyn
   assert.deepEqual(await client.webhooks.delete(webhook.id), { id: webhook.id, deleted: true });
 });
 
+test("suppressions: add addresses and a domain, list, delete (also an encoded '/'), tenancy, 400s", async () => {
+  const address = `ada/${run}@example.com`;
+  const domain = `${run}.example`;
+  const added = await client.suppressions.create({ emails: [address.toUpperCase()], domains: [`@${domain}`], detail: run });
+  assert.deepEqual(
+    added.added.map((s) => [s.entry, s.email, s.domain, s.reason]),
+    [
+      [address, address, null, "manual"],
+      [`@${domain}`, null, domain, "manual"],
+    ],
+  );
+  assert.equal((await client.suppressions.create({ emails: [address] })).existing[0].detail, run);
+  const seen = [];
+  for await (const item of client.suppressions.list({ search: run, perPage: 1 })) seen.push(item.entry);
+  assert.deepEqual(seen.sort(), [address, `@${domain}`].sort());
+  assert.equal((await other.suppressions.list({ search: run })).length, 0);
+  await assert.rejects(other.suppressions.delete(address), NotFoundError);
+
+  const bad = await client.suppressions.create({ emails: ["a@x.example", "A@X.example"] }).catch((e) => e);
+  assert.ok(bad instanceof BadRequestError);
+  assert.deepEqual(bad.details, { "emails.1": "repeats emails.0 (a@x.example)" });
+
+  assert.equal(await client.suppressions.delete(address), undefined);
+  assert.equal(await client.suppressions.delete(domain), undefined);
+  await assert.rejects(client.suppressions.delete(`@${domain}`), NotFoundError);
+  assert.equal((await client.suppressions.list({ search: run })).length, 0);
+});
+
 test("health", async () => {
   assert.equal((await client.health()).status, "ok");
 });

@@ -124,9 +124,9 @@ async def list_suppressions(
     reason: str | None = None,
     search: str | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
-    """A page of the account's entries, newest first, ties by key in code point order; `reason` filters,
-    `search` is a case-insensitive substring of the key (`example.com` finds `@example.com` and the
-    addresses at it). Returns (entries, total)."""
+    """A page of the account's entries sorted by `request.sort` (`createdAt`, ties by key; or `entry`) in
+    `request.order`, keys in code point order; `reason` filters, `search` is a case-insensitive substring
+    of the key (`example.com` finds `@example.com` and the addresses at it). Returns (entries, total)."""
     where: list[ColumnElement[bool]] = [t.suppressions.c.account_id == account_id]
     if reason is not None:
         where.append(t.suppressions.c.reason == reason)
@@ -136,7 +136,7 @@ async def list_suppressions(
     query = (
         select(t.suppressions)
         .where(*where)
-        .order_by(t.suppressions.c.created_at.desc(), CodePointOrder(t.suppressions.c.email).asc())
+        .order_by(*_ordering(request))
         .limit(request.per_page)
         .offset(request.offset)
     )
@@ -148,6 +148,12 @@ async def list_suppressions(
             count = select(func.count()).select_from(t.suppressions).where(*where)
             total = int((await conn.execute(count)).scalar_one())
     return [present(row) for row in rows], total
+
+
+def _ordering(request: PageRequest) -> list[Any]:
+    key = CodePointOrder(t.suppressions.c.email)
+    columns: list[Any] = [key] if request.sort == "entry" else [t.suppressions.c.created_at, key]
+    return [column.desc() if request.order == "desc" else column.asc() for column in columns]
 
 
 def requested_keys(body: dict[str, Any]) -> list[str]:
@@ -196,7 +202,7 @@ def requested_keys(body: dict[str, Any]) -> list[str]:
     return keys
 
 
-async def add_suppressions(db: Database, *, account_id: str, body: dict[str, Any]) -> dict[str, Any]:
+async def create_suppressions(db: Database, *, account_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """Suppress `body["emails"]` and `body["domains"]` (1 to 1,000 together) with reason `manual` and the
     optional `body["detail"]`. Returns `{"added": [...], "existing": [...]}`, each in request order; an
     entry already on the list is left as it is (its reason and detail kept)."""

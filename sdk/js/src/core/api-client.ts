@@ -147,6 +147,8 @@ export class APIClient {
         throw error;
       }
       if (response.ok) {
+        // 204 No Content (a delete that answers nothing): no envelope to read.
+        if (response.status === 204) return { data: undefined as Data, meta: undefined, response };
         if (!isRecord(body) || !("data" in body)) {
           throw new APIConnectionError(`${spec.method} ${spec.path} answered without an envelope`);
         }

@@ -420,6 +420,8 @@ export interface paths {
          * @description Send exactly one of `contactIds` or `groupId` (every current member of the group). Idempotent:
          *     contacts already in the campaign are left as they are. Unknown ids are a 400 listing them in
          *     `details.unknownIds`, and nothing is added. A completed campaign takes no new contacts (409).
+         *     `suppressed` counts the added contacts whose address or domain is on your suppression list (with
+         *     their ids): they are added all the same, and end without being emailed when their turn comes.
          */
         post: operations["addCampaignContacts"];
         delete?: never;
@@ -479,6 +481,69 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/suppressions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the suppression list
+         * @description Your account's suppressed addresses and domains, newest first by default (`sort=createdAt`, ties
+         *     by `entry`; `sort=entry` orders by the entry, in code point order). `reason` filters; `search`
+         *     finds entries containing the text, case-insensitively, so `example.com` finds the domain entry
+         *     `@example.com` and every address at that domain.
+         */
+        get: operations["listSuppressions"];
+        put?: never;
+        /**
+         * Add addresses and domains to the suppression list
+         * @description Suppresses up to 1,000 entries in one request: `emails` (addresses) and `domains` (every address at
+         *     exactly that domain), with the reason `manual` and your optional `detail`. Adding is idempotent:
+         *     an entry already on the list is returned under `existing` as it is, keeping its reason (a bounce
+         *     stays a bounce). Each value is checked on its own and every bad one is named in `details`
+         *     (`emails.2`, `domains.0`): an address that is not one, a domain that is not a host name of two or
+         *     more labels, the same entry twice in one request (case-insensitively), or more than 1,000 entries
+         *     make the whole request a 400 and nothing is added. Leads already in a campaign whose address is now
+         *     suppressed end when their turn comes.
+         */
+        post: operations["createSuppressions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/suppressions/{entry}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The entry as listed (`entry`): an address (`ada@example.com`) or a domain with a leading `@` (`@example.com`); a bare domain (`example.com`) names the domain entry too, since an address always has an `@` after its local part. Case-insensitive; a domain may be given in Unicode (`bücher.example` is `xn--bcher-kva.example`). Percent-encode the characters a path reserves (`/`, `?`, `#`, `%`); the SDKs do. (`format: path`: an encoded `/` of an address's local part is kept.)
+                 * @example @example.com
+                 */
+                entry: components["parameters"]["suppressionEntry"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove an entry from the suppression list
+         * @description Removes one entry (whatever its reason), so campaigns may email the address, or the domain's
+         *     addresses, again: contacts added to a campaign from now on are sent to. A lead that already ended
+         *     because of the entry stays ended. Removing a domain entry leaves the entries of single addresses at
+         *     that domain in place. 404 when the entry is not on your list.
+         */
+        delete: operations["deleteSuppression"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1064,6 +1129,10 @@ export interface components {
             success: true;
             data: components["schemas"]["Membership"] & {
                 readonly campaignId: string;
+                /** @description How many of the contacts this call added are on your suppression list (their address, or their domain). They stay in the campaign and end when their turn comes, as every suppressed lead does; remove the entry first (`DELETE /suppressions/{entry}`) to email them. */
+                readonly suppressed: number;
+                /** @description The ids of those suppressed contacts, sorted; the first 1,000 when there are more. */
+                readonly suppressedContactIds: string[];
             };
         };
         /**
@@ -1181,6 +1250,52 @@ export interface components {
             /** @enum {boolean} */
             success: true;
             data: components["schemas"]["SendingStatus"];
+        };
+        /**
+         * @description Why the entry is there: a hard bounce (`bounced`), an unsubscribe (`unsubscribed`), or you (`manual`).
+         * @enum {string}
+         */
+        SuppressionReason: "bounced" | "unsubscribed" | "manual";
+        /** @description One entry of the suppression list; exactly one of `email` and `domain` is set. */
+        Suppression: {
+            /** @description The entry's key, what `DELETE /suppressions/{entry}` takes; the address, or `@` and the domain. */
+            readonly entry: string;
+            /** @description The suppressed address (lower-cased); null for a domain entry. */
+            readonly email: string | null;
+            /** @description The suppressed domain (lower-case A-labels, IDNA 2008); null for an address entry. */
+            readonly domain: string | null;
+            reason: components["schemas"]["SuppressionReason"];
+            /** @description The receiving server's reply for a bounce; your note for a manual entry. */
+            readonly detail: string | null;
+            /** @description The campaign whose message bounced or was unsubscribed from; null for a manual entry. */
+            readonly campaignId: string | null;
+            createdAt: components["schemas"]["Timestamp"];
+        };
+        SuppressionList: {
+            /** @enum {boolean} */
+            success: true;
+            data: components["schemas"]["Suppression"][];
+            meta: components["schemas"]["PageMeta"];
+        };
+        /** @description At least one address or domain, at most 1,000 of them together. */
+        SuppressionsCreate: {
+            /** @description Addresses to suppress (case-insensitive; stored lower-cased). */
+            emails?: string[];
+            /** @description Whole domains to suppress: every address at exactly that domain (not its subdomains). Written `example.com` (a leading `@` is accepted), in ASCII or Unicode; stored as lower-case A-labels. */
+            domains?: string[];
+            /** @description A note kept with every entry this request adds (why you added them). */
+            detail?: string | null;
+        };
+        SuppressionsAdded: {
+            /** @description The entries this request added, in request order (`emails`, then `domains`). */
+            readonly added: components["schemas"]["Suppression"][];
+            /** @description The entries that were already on the list, as they are (an existing entry keeps its reason and detail). */
+            readonly existing: components["schemas"]["Suppression"][];
+        };
+        SuppressionsAddedEnvelope: {
+            /** @enum {boolean} */
+            success: true;
+            data: components["schemas"]["SuppressionsAdded"];
         };
         /** @enum {string} */
         WebhookEvent: "contact.created" | "contact.updated" | "contact.deleted" | "contact.unsubscribed" | "campaign.started" | "campaign.paused" | "campaign.completed" | "email.sent" | "email.opened" | "email.clicked" | "email.replied" | "email.bounced";
@@ -1377,6 +1492,30 @@ export interface components {
                 "application/json": components["schemas"]["ErrorEnvelope"];
             };
         };
+        /** @description The body is malformed or an entry is invalid (`VALIDATION_ERROR`); `details` names each bad entry by its place (`emails.1`, `domains.0`) and why. Nothing was added. */
+        BadSuppressions: {
+            headers: {
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorEnvelope"];
+            };
+        };
+        /** @description The entry is not on your list (`NOT_FOUND`). */
+        SuppressionNotFound: {
+            headers: {
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorEnvelope"];
+            };
+        };
         /** @description No API key, or the key is unknown or revoked (`UNAUTHORIZED`). */
         Unauthorized: {
             headers: {
@@ -1525,6 +1664,11 @@ export interface components {
          * @example whk_5Jk8Pz3Xc1Vb
          */
         webhookId: string;
+        /**
+         * @description The entry as listed (`entry`): an address (`ada@example.com`) or a domain with a leading `@` (`@example.com`); a bare domain (`example.com`) names the domain entry too, since an address always has an `@` after its local part. Case-insensitive; a domain may be given in Unicode (`bücher.example` is `xn--bcher-kva.example`). Percent-encode the characters a path reserves (`/`, `?`, `#`, `%`); the SDKs do. (`format: path`: an encoded `/` of an address's local part is kept.)
+         * @example @example.com
+         */
+        suppressionEntry: string;
         /**
          * @description The delivery's id.
          * @example dlv_3Fh7Kq9Lm2Np
@@ -2728,6 +2872,127 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["PlanRequired"];
             404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listSuppressions: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1. */
+                page?: components["parameters"]["page"];
+                /** @description Items per page. */
+                perPage?: components["parameters"]["perPage"];
+                /** @description Field to sort by. */
+                sort?: "createdAt" | "entry";
+                /** @description Sort direction. */
+                order?: components["parameters"]["order"];
+                /** @description Only entries with this reason. */
+                reason?: components["schemas"]["SuppressionReason"];
+                /**
+                 * @description Case-insensitive substring of the entry (an address or `@domain`).
+                 * @example example.com
+                 */
+                search?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of entries. */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuppressionList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["PlanRequired"];
+            405: components["responses"]["MethodNotAllowed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    createSuppressions: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Any unique string (a UUID, say) of up to 255 printable ASCII characters. A retry with the same key replays the first response (`Idempotent-Replayed: true`) instead of acting twice; the same key with a different request is a 400, a retry while the first is still running a 409. Keys are per account and kept 24 hours. The official SDKs send one with every POST.
+                 * @example 8e1f0c7a-5b2d-4f6e-9a3c-1d2e3f4a5b6c
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SuppressionsCreate"];
+            };
+        };
+        responses: {
+            /** @description What was added and what was already there. */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuppressionsAddedEnvelope"];
+                };
+            };
+            400: components["responses"]["BadSuppressions"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["PlanRequired"];
+            405: components["responses"]["MethodNotAllowed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    deleteSuppression: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The entry as listed (`entry`): an address (`ada@example.com`) or a domain with a leading `@` (`@example.com`); a bare domain (`example.com`) names the domain entry too, since an address always has an `@` after its local part. Case-insensitive; a domain may be given in Unicode (`bücher.example` is `xn--bcher-kva.example`). Percent-encode the characters a path reserves (`/`, `?`, `#`, `%`); the SDKs do. (`format: path`: an encoded `/` of an address's local part is kept.)
+                 * @example @example.com
+                 */
+                entry: components["parameters"]["suppressionEntry"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The entry was removed. No body. */
+            204: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["PlanRequired"];
+            404: components["responses"]["SuppressionNotFound"];
             405: components["responses"]["MethodNotAllowed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];

@@ -75,6 +75,14 @@ export async function everyMethod(): Promise<void> {
   const event: WebhookPayload = client.webhooks.unwrap("{}", new Headers(), secret);
   const rate: RateLimit | undefined = client.rateLimit;
 
+  const suppressed = await client.suppressions.create({ emails: ["ada@example.com"], domains: ["example.org"] });
+  const entry: string = suppressed.added[0]?.entry ?? "";
+  const reason: "bounced" | "unsubscribed" | "manual" | undefined = suppressed.existing[0]?.reason;
+  for await (const item of client.suppressions.list({ reason: "manual", search: "example" })) void item.domain;
+  const removed: void = await client.suppressions.delete(entry);
+  const suppressedIds: string[] = (await client.campaigns.addContacts("cmp_1", { groupId: "grp_1" })).suppressedContactIds;
+  void [reason, removed, suppressedIds];
+
   try {
     await client.contacts.get("ctc_missing");
   } catch (error) {
@@ -105,6 +113,10 @@ export async function everyMethod(): Promise<void> {
   await client.campaigns.update("cmp_1", { status: "running" });
   // @ts-expect-error stats have no openRatio
   void (await client.campaigns.getStats("cmp_1")).openRatio;
+  // @ts-expect-error a reason that does not exist
+  await client.suppressions.list({ reason: "spam" });
+  // @ts-expect-error the reason of an added entry is always manual: not an input
+  await client.suppressions.create({ emails: ["a@b.co"], reason: "manual" });
   // @ts-expect-error groups.addContacts takes contactIds, not groupId
   await client.groups.addContacts("grp_1", { groupId: "grp_2" });
 }

@@ -21,6 +21,7 @@ __all__ = [
     "SmtpSettingsUpdateParam",
     "SortOrder",
     "StepParam",
+    "SuppressionListSort",
     "WebhookDeliveryListSort",
     "WebhookListSort",
 ]
@@ -32,6 +33,7 @@ EmailAccountListSort = Literal["createdAt", "updatedAt", "fromEmail"]
 CampaignListSort = Literal["createdAt", "updatedAt", "name", "status"]
 WebhookListSort = Literal["createdAt", "url"]
 WebhookDeliveryListSort = Literal["createdAt"]
+SuppressionListSort = Literal["createdAt", "entry"]
 
 
 class StepParam(TypedDict, total=False):

@@ -7,6 +7,7 @@ from .._base_client import path_id
 from .._types import NOT_GIVEN, NotGiven, Timeout, given, map_given
 from ..models import Suppression, SuppressionReason, SuppressionsAdded
 from ..pagination import AsyncPageRequest, SyncPage
+from ..params import SortOrder, SuppressionListSort
 from ._resource import AsyncAPIResource, SyncAPIResource
 
 __all__ = ["AsyncSuppressions", "Suppressions"]
@@ -23,13 +24,15 @@ class Suppressions(SyncAPIResource):
         *,
         page: int | NotGiven = NOT_GIVEN,
         per_page: int | NotGiven = NOT_GIVEN,
+        sort: SuppressionListSort | NotGiven = NOT_GIVEN,
+        order: SortOrder | NotGiven = NOT_GIVEN,
         reason: SuppressionReason | NotGiven = NOT_GIVEN,
         search: str | NotGiven = NOT_GIVEN,
         timeout: Timeout | NotGiven = NOT_GIVEN,
     ) -> SyncPage[Suppression]:
-        """The suppression list, newest first; `reason` filters, `search` matches part of an entry
-        (`"example.com"` finds the domain entry and the addresses at that domain)."""
-        params = given(page=page, perPage=per_page, reason=reason, search=search)
+        """The suppression list, newest first unless `sort`/`order` say otherwise; `reason` filters,
+        `search` matches part of an entry (`"example.com"` finds the domain entry and its addresses)."""
+        params = given(page=page, perPage=per_page, sort=sort, order=order, reason=reason, search=search)
         return self._client.get_page(Suppression, "/suppressions", params=params, timeout=timeout)
 
     def create(
@@ -58,13 +61,15 @@ class AsyncSuppressions(AsyncAPIResource):
         *,
         page: int | NotGiven = NOT_GIVEN,
         per_page: int | NotGiven = NOT_GIVEN,
+        sort: SuppressionListSort | NotGiven = NOT_GIVEN,
+        order: SortOrder | NotGiven = NOT_GIVEN,
         reason: SuppressionReason | NotGiven = NOT_GIVEN,
         search: str | NotGiven = NOT_GIVEN,
         timeout: Timeout | NotGiven = NOT_GIVEN,
     ) -> AsyncPageRequest[Suppression]:
-        """The suppression list, newest first; `reason` filters, `search` matches part of an entry
-        (`"example.com"` finds the domain entry and the addresses at that domain)."""
-        params = given(page=page, perPage=per_page, reason=reason, search=search)
+        """The suppression list, newest first unless `sort`/`order` say otherwise; `reason` filters,
+        `search` matches part of an entry (`"example.com"` finds the domain entry and its addresses)."""
+        params = given(page=page, perPage=per_page, sort=sort, order=order, reason=reason, search=search)
         return self._client.get_page(Suppression, "/suppressions", params=params, timeout=timeout)
 
     async def create(
