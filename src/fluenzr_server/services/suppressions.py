@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, and_, delete, func, select
+from sqlalchemy import ColumnElement, Select, and_, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -95,13 +95,16 @@ async def lookup(conn: AsyncConnection, *, account_ids: Collection[str], emails:
     if not account_ids:
         return Matches(entries)
     for start in range(0, len(keys), _CHUNK):
-        query = select(t.suppressions).where(
-            t.suppressions.c.account_id.in_(list(account_ids)),
-            t.suppressions.c.email.in_(keys[start : start + _CHUNK]),
-        )
-        for row in await conn.execute(query):
+        for row in await conn.execute(lookup_query(account_ids, keys[start : start + _CHUNK])):
             entries[(row.account_id, row.email)] = row
     return Matches(entries)
+
+
+def lookup_query(account_ids: Collection[str], keys: list[str]) -> Select[Any]:
+    """The entries of `account_ids` with one of `keys`: a primary-key (account_id, email) search."""
+    return select(t.suppressions).where(
+        t.suppressions.c.account_id.in_(list(account_ids)), t.suppressions.c.email.in_(keys)
+    )
 
 
 def why(email: str, entry: Row[Any]) -> str:
