@@ -200,6 +200,7 @@ async def test_another_accounts_entries_are_invisible_and_404(
             ("domains.1", "domains.2", "domains.3", "domains.4"),
         ),
         ({"domains": ["x" * 64 + ".example"]}, ("domains.0",)),
+        ({"domains": ["xn--zz-.example", "xn--bcher-kva.example"]}, ("domains.0",)),
         ({"emails": ["ada@example.com", "ADA@example.com"]}, ("emails.1",)),
         ({"domains": ["dup.example", "@DUP.example."]}, ("domains.1",)),
         ({"domains": ["bücher.example", "xn--bcher-kva.example"]}, ("domains.1",)),

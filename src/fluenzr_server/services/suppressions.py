@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+import idna
 from sqlalchemy import ColumnElement, Select, and_, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
@@ -143,7 +144,7 @@ async def list_suppressions(
         .limit(request.per_page)
         .offset(request.offset)
     )
-    async with db.read() as conn:
+    async with db.read(offload=search is not None) as conn:  # a substring filter may scan many rows
         rows = list((await conn.execute(query)).all())
         if request.page == 1 and len(rows) < request.per_page:
             total = len(rows)
@@ -157,6 +158,19 @@ def _ordering(request: PageRequest) -> list[Any]:
     key = CodePointOrder(t.suppressions.c.email)
     columns: list[Any] = [key] if request.sort == "entry" else [t.suppressions.c.created_at, key]
     return [column.desc() if request.order == "desc" else column.asc() for column in columns]
+
+
+def _domain(text: str) -> str | None:
+    """`text` (`example.com` or `@example.com`, ASCII or Unicode) as lower-case A-labels, or None when it
+    is not a host name of two or more labels (RFC 1123) or an `xn--` label is not valid Punycode (IDNA 2008,
+    RFC 5891)."""
+    try:
+        domain = ascii_domain(text.strip().removeprefix("@"))
+        if any(label.startswith("xn--") for label in domain.split(".")):
+            idna.decode(domain)
+    except (ValueError, idna.IDNAError):
+        return None
+    return domain if "." in domain else None
 
 
 def requested_keys(body: dict[str, Any]) -> list[str]:
@@ -187,16 +201,11 @@ def requested_keys(body: dict[str, Any]) -> list[str]:
             details.update(exc.details)
     for index, value in enumerate(domains):
         place = f"domains.{index}"
-        name = str(value).strip().removeprefix("@")
-        try:
-            domain = ascii_domain(name)
-        except ValueError:
+        domain = _domain(str(value))
+        if domain is None:
             details[place] = _DOMAIN_REASON
-            continue
-        if "." not in domain:
-            details[place] = _DOMAIN_REASON
-            continue
-        take(place, domain_key(domain))
+        else:
+            take(place, domain_key(domain))
     if details:
         field, reason = next(iter(details.items()))
         more = len(details) - 1
@@ -248,11 +257,8 @@ def entry_key(entry: str) -> str:
     text = entry.strip()
     if "@" in text and not text.startswith("@"):
         return normalise_email(text, "entry")
-    try:
-        domain = ascii_domain(text.removeprefix("@"))
-    except ValueError:
-        domain = ""
-    if "." not in domain:
+    domain = _domain(text)
+    if domain is None:
         raise ValidationFailed(
             "entry must be an email address or a domain (@example.com)",
             {"entry": "must be an email address or a domain (@example.com)"},
