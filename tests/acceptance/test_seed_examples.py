@@ -181,7 +181,13 @@ def test_example_automate_a_campaign(fluenzr: httpx.Client) -> None:
 
     # fluenzr.campaigns.addContacts(campaign.id, { groupId: 'grp_456' })
     added = ok(fluenzr.post(f"/campaigns/{campaign['id']}/contacts", json={"groupId": group["id"]}))
-    assert added == {"campaignId": campaign["id"], "added": 3, "contactCount": 3}
+    assert added == {
+        "campaignId": campaign["id"],
+        "added": 3,
+        "contactCount": 3,
+        "suppressed": 0,
+        "suppressedContactIds": [],
+    }
 
     # fluenzr.campaigns.start(campaign.id)
     started = ok(fluenzr.post(f"/campaigns/{campaign['id']}/start"))
