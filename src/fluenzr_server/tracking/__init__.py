@@ -1,0 +1,1 @@
+"""Opens, clicks and unsubscribe links: tokens, the HTML part's rewriting, machine-hit rules, the `/t/` routes."""
