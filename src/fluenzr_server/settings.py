@@ -58,13 +58,16 @@ class Settings(BaseSettings):
     # and unsubscribe links in sent messages are `<public_url>/t/…`. The default suits `make run`;
     # production must set an https URL (RFC 8058 §3.1 wants the one-click URI to be https).
     public_url: str = "http://127.0.0.1:8000"
+    # Hits on the `/t/…` links per client address (they carry no API key). Generous: one office's NAT
+    # address opens many messages, and a message's pixel and links are fetched together.
+    tracking_rate_limit: str = "600/minute"
 
     @property
     def allow_http_webhooks(self) -> bool:
         """The older name of `allow_private_hosts`."""
         return self.allow_private_hosts
 
-    @field_validator("rate_limit")
+    @field_validator("rate_limit", "tracking_rate_limit")
     @classmethod
     def _rate_limit_parses(cls, value: str) -> str:
         parse_rate_limit(value)
