@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from typing import Any
 from zoneinfo import available_timezones
@@ -41,17 +42,32 @@ _FROM_MESSAGES = ("sent", "bounced")  # per message, from what the SMTP servers 
 
 def _steps(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The steps as stored; a subject or body that does not parse as a template is a 400 naming it
-    (`steps.1.subject`: line and column), so a campaign never starts with a template it cannot render."""
+    (`steps.1.subject`: line and column), so a campaign never starts with a template it cannot render.
+    `{{unsubscribeUrl}}` is a body variable: a subject using it is a 400 too."""
     problems: dict[str, str] = {}
     for index, step in enumerate(steps):
-        for field in ("subject", "body"):
+        for field in ("subject", "body", "bodyHtml"):
+            if field not in step:
+                continue
             problem = templates.check(step[field])
             if problem is not None:
                 problems[f"steps.{index}.{field}"] = str(problem)
+        if "unsubscribeUrl" in templates.variables(step["subject"]):
+            problems[f"steps.{index}.subject"] = "unsubscribeUrl is for bodies, not subjects"
     if problems:
         first = next(iter(problems))
         raise ValidationFailed(f"{first} is not a valid template ({problems[first]})", problems)
-    return [{"subject": s["subject"], "body": s["body"], "delayDays": s.get("delayDays", 0)} for s in steps]
+    stored = []
+    for step in steps:
+        stored.append(
+            {
+                "subject": step["subject"],
+                "body": step["body"],
+                "bodyHtml": step.get("bodyHtml"),
+                "delayDays": step.get("delayDays", 0),
+            }
+        )
+    return stored
 
 
 @lru_cache(maxsize=1)
@@ -135,6 +151,8 @@ async def create_campaign(db: Database, *, account_id: str, body: dict[str, Any]
         "steps": _steps(body.get("steps", [])),
         "schedule": _schedule(body.get("schedule", {}), DEFAULT_SCHEDULE),
         "status": "draft",
+        "track_opens": body.get("trackOpens", True),
+        "track_clicks": body.get("trackClicks", True),
         "created_at": stamp,
         "updated_at": stamp,
     }
@@ -165,6 +183,9 @@ async def update_campaign(
             values["steps"] = _steps(body["steps"])
         if "schedule" in body:
             values["schedule"] = _schedule(body["schedule"], row.schedule)
+        for field, column in (("trackOpens", "track_opens"), ("trackClicks", "track_clicks")):
+            if field in body:
+                values[column] = body[field]
         # Compare-and-set on the status read above, so a concurrent start cannot slip an edit in.
         scope = and_(t.campaigns.c.id == campaign_id, t.campaigns.c.status == row.status)
         if (await conn.execute(update(t.campaigns).where(scope).values(values))).rowcount == 0:
@@ -271,8 +292,15 @@ async def _add_contacts(
     return {"campaignId": campaign_id, "added": added, "contactCount": after}
 
 
+_TENTH = Decimal("0.1")
+
+
 def _rate(part: int, whole: int) -> float:
-    return round(part * 100.0 / whole, 1) if whole else 0.0
+    """`part` as a percentage of `whole`, rounded half-up to one decimal (1 of 16 is 6.3, not 6.2); 0.0
+    when `whole` is 0. Exact: computed in decimal, not binary floating point."""
+    if not whole:
+        return 0.0
+    return float((Decimal(part * 100) / Decimal(whole)).quantize(_TENTH, rounding=ROUND_HALF_UP))
 
 
 async def get_stats(db: Database, *, account_id: str, campaign_id: str) -> dict[str, Any]:
