@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from typing import Any
 from zoneinfo import available_timezones
@@ -14,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from fluenzr_server.engine import sending, templates
 from fluenzr_server.errors import InvalidState, NotFound, ValidationFailed
 from fluenzr_server.ids import new_id
+from fluenzr_server.rates import percent
 from fluenzr_server.services import email_accounts, events
 from fluenzr_server.services.common import now, retry_on_integrity_error, unique_ids
 from fluenzr_server.services.contacts import existing_ids
@@ -292,15 +292,7 @@ async def _add_contacts(
     return {"campaignId": campaign_id, "added": added, "contactCount": after}
 
 
-_TENTH = Decimal("0.1")
-
-
-def _rate(part: int, whole: int) -> float:
-    """`part` as a percentage of `whole`, rounded half-up to one decimal (1 of 16 is 6.3, not 6.2); 0.0
-    when `whole` is 0. Exact: computed in decimal, not binary floating point."""
-    if not whole:
-        return 0.0
-    return float((Decimal(part * 100) / Decimal(whole)).quantize(_TENTH, rounding=ROUND_HALF_UP))
+_rate = percent
 
 
 async def get_stats(db: Database, *, account_id: str, campaign_id: str) -> dict[str, Any]:
