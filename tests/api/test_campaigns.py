@@ -103,9 +103,7 @@ async def test_create_with_a_name_only_uses_defaults(client: httpx.AsyncClient) 
 async def test_tracking_switches_and_html_steps_are_kept(client: httpx.AsyncClient) -> None:
     html_step = {"subject": "Hi", "body": "Hi {{firstName}}", "bodyHtml": "<p>Hi {{firstName}}</p>"}
     created = ok(
-        await client.post(
-            "/campaigns", json={"name": "Tracked", "trackOpens": False, "steps": [html_step]}
-        ),
+        await client.post("/campaigns", json={"name": "Tracked", "trackOpens": False, "steps": [html_step]}),
         201,
     )
     assert (created["trackOpens"], created["trackClicks"]) == (False, True)

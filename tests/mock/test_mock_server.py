@@ -214,6 +214,7 @@ async def test_dynamic_campaign_stats_are_a_consistent_funnel(client: httpx.Asyn
         assert stats["contacts"] >= stats["sent"] >= stats["opened"] >= stats["clicked"]
         assert stats["replied"] <= stats["sent"] and stats["bounced"] <= stats["sent"]
         sent, bounced = stats["sent"], stats["bounced"]
+
         # Half-up to one decimal in integers: floor(10 * 100 * part / whole + 1/2) / 10.
         def half_up(part: int, whole: int) -> float:
             return (2000 * part + whole) // (2 * whole) / 10 if whole else 0.0

@@ -27,9 +27,9 @@ import re
 import secrets
 import time
 from datetime import datetime
-from email.policy import EmailPolicy
 from email.headerregistry import Address
 from email.message import EmailMessage
+from email.policy import EmailPolicy
 from email.utils import format_datetime
 
 import idna

@@ -237,7 +237,9 @@ async def _claim_leads(
         )
     }
     ended: set[str] = set()
-    ready: dict[str, list[tuple[Row[Any], Row[Any], Sendable, _Rendered, Row[Any] | None]]] = defaultdict(list)
+    ready: dict[str, list[tuple[Row[Any], Row[Any], Sendable, _Rendered, Row[Any] | None]]] = defaultdict(
+        list
+    )
     for lead in leads:
         target = sendable[lead.campaign_id]
         campaign = target.campaign

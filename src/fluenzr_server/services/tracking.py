@@ -74,9 +74,7 @@ async def record_hit(
         if machine:
             return False
         column = _leads.c.opened_at if kind == "open" else _leads.c.clicked_at
-        await conn.execute(
-            _lead(message).values({column.name: func.coalesce(column, now)})
-        )
+        await conn.execute(_lead(message).values({column.name: func.coalesce(column, now)}))
         if first:
             data = _email_event(message, now, url)
             await events.emit(conn, account_id=message.account_id, type=f"email.{kind}ed", data=data)

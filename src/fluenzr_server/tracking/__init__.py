@@ -1,1 +1,1 @@
-"""Opens, clicks and unsubscribe links: tokens, the HTML part's rewriting, machine-hit rules, the `/t/` routes."""
+"""Opens, clicks and unsubscribe links: tokens, the HTML part, the machine-hit rule, the `/t/` routes."""

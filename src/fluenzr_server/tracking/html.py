@@ -82,7 +82,4 @@ def track(fragment: str, *, message_id: str, links: Links, opens: bool, clicks: 
 
 def document(fragment: str) -> str:
     """A complete, minimal HTML document around `fragment` (UTF-8)."""
-    return (
-        '<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head>\n'
-        f"<body>\n{fragment}\n</body></html>\n"
-    )
+    return f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head>\n<body>\n{fragment}\n</body></html>\n'

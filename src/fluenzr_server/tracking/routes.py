@@ -87,15 +87,15 @@ def _page(title: str, body: str, status: int = 200) -> Response:
         "button{font-size:1rem;padding:.5rem 1rem}</style></head>\n"
         f"<body><h1>{html.escape(title)}</h1>\n{body}\n</body></html>\n"
     )
-    return Response(document, status_code=status, media_type="text/html; charset=utf-8", headers=_PAGE_HEADERS)
+    return Response(
+        document, status_code=status, media_type="text/html; charset=utf-8", headers=_PAGE_HEADERS
+    )
 
 
 class TrackingRoutes:
     """Answers `/t/…` itself; every other path goes on to the API (`app`)."""
 
-    def __init__(
-        self, app: ASGIApp, *, limiter: RateLimiter, trust_forwarded_for: bool = False
-    ) -> None:
+    def __init__(self, app: ASGIApp, *, limiter: RateLimiter, trust_forwarded_for: bool = False) -> None:
         self.app = app
         self.limiter = limiter
         self.trust_forwarded_for = trust_forwarded_for
@@ -114,7 +114,9 @@ class TrackingRoutes:
             try:
                 await self.router(scope, receive, send)
             except HTTPException as exc:  # a method the path lacks: Starlette's 405, with `Allow`
-                answer = PlainTextResponse(f"{exc.detail}\n", status_code=exc.status_code, headers=exc.headers)
+                answer = PlainTextResponse(
+                    f"{exc.detail}\n", status_code=exc.status_code, headers=exc.headers
+                )
                 await answer(scope, receive, send)
             return
         await self.app(scope, receive, send)
@@ -179,7 +181,9 @@ class TrackingRoutes:
         if opened is None or opened.url is None or not trackable(opened.url):
             return _not_found()
         await self._record(request, opened, "click")
-        return RedirectResponse(opened.url, status_code=302, headers={**NO_STORE, "Referrer-Policy": "no-referrer"})
+        return RedirectResponse(
+            opened.url, status_code=302, headers={**NO_STORE, "Referrer-Policy": "no-referrer"}
+        )
 
     async def unsubscribe_page(self, request: Request) -> Response:
         if _open_token(request, "unsubscribe") is None:
@@ -187,7 +191,7 @@ class TrackingRoutes:
         return _page(
             "Unsubscribe",
             '<p>Stop receiving these emails?</p>\n<form method="post">'
-            f'<input type="hidden" name="source" value="page">'
+            '<input type="hidden" name="source" value="page">'
             '<button type="submit">Unsubscribe</button></form>',
         )
 

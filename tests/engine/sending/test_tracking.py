@@ -86,7 +86,9 @@ def path(url: str) -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-async def sent_one(harness: Harness, sink_factory: SinkFactory, **campaign: Any) -> tuple[dict[str, Any], dict[str, Any], EmailMessage]:
+async def sent_one(
+    harness: Harness, sink_factory: SinkFactory, **campaign: Any
+) -> tuple[dict[str, Any], dict[str, Any], EmailMessage]:
     sink = await sink_factory(credentials=SINK_LOGIN)
     mailbox = await harness.mailbox(sink)
     (contact,) = await harness.contacts(1)
@@ -165,7 +167,7 @@ async def test_body_html_is_sanitised_contact_values_escaped_and_unsafe_links_ne
     harness: Harness, sink_factory: SinkFactory, mail: httpx.AsyncClient
 ) -> None:
     body_html = (
-        "<p onclick=\"steal()\">Hi {{firstName}},</p><script>steal()</script>"
+        '<p onclick="steal()">Hi {{firstName}},</p><script>steal()</script>'
         f'<a href="{PRICING}">pricing</a> <a href="javascript:alert(1)">js</a> '
         '<a href="data:text/html,<script>alert(1)</script>">data</a> <a href="//evil.example/">rel</a>'
         '<p><a href="{{unsubscribeUrl}}">Unsubscribe</a></p>'
@@ -239,7 +241,9 @@ async def test_opens_count_once_per_lead_and_machine_opens_not_at_all(
     ]
 
 
-async def test_open_rate_rounds_half_up(harness: Harness, sink_factory: SinkFactory, mail: httpx.AsyncClient) -> None:
+async def test_open_rate_rounds_half_up(
+    harness: Harness, sink_factory: SinkFactory, mail: httpx.AsyncClient
+) -> None:
     sink = await sink_factory(credentials=SINK_LOGIN)
     mailbox = await harness.mailbox(sink)
     contacts = await harness.contacts(16)
@@ -404,7 +408,9 @@ async def test_tracking_endpoints_have_their_own_per_address_rate_limit(
         codes = [(await one.get(pixel)).status_code for _ in range(4)]
         assert codes == [200, 200, 200, 429]
         refused = await one.get(pixel)
-        assert int(refused.headers["retry-after"]) >= 1 and refused.headers["content-type"].startswith("text/plain")
+        assert int(refused.headers["retry-after"]) >= 1 and refused.headers["content-type"].startswith(
+            "text/plain"
+        )
         assert (await other.get(pixel)).status_code == 200  # another address has its own window
         api = await one.get("/v1/health")
         assert api.status_code == 200  # the API's limit is not the tracking one
