@@ -252,6 +252,8 @@ class Step(Model):
 
     subject: str
     body: str
+    body_html: str | None = None
+    """An HTML template for the HTML part (sanitised when sent); None: the HTML part is made from `body`."""
     delay_days: int = 0
     """Days to wait after the previous step."""
 
@@ -274,6 +276,10 @@ class Campaign(Model):
     steps: list[Step] = field(default_factory=list)
     schedule: Schedule = field(default_factory=Schedule)
     status: CampaignStatus
+    track_opens: bool = True
+    """Messages carry a 1×1 open-tracking image."""
+    track_clicks: bool = True
+    """Links in the HTML part go through a tracked redirect."""
     contact_count: int = 0
     created_at: datetime
     updated_at: datetime
@@ -296,7 +302,9 @@ class CampaignMembership(Model):
 
 @dataclass(frozen=True, kw_only=True)
 class CampaignStats(Model):
-    """Counts over the campaign's contacts; rates are percentages of `sent` (0 when nothing was sent)."""
+    """Counts over the campaign's contacts. `opened`/`clicked` are unique: leads with at least one human
+    open/click (machine opens and link scanners are not counted). Rates are percentages of `sent` (0 when
+    nothing was sent; `bounce_rate` of `sent + bounced`), rounded half-up to one decimal."""
 
     campaign_id: str
     contacts: int
