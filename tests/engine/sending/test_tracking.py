@@ -224,6 +224,8 @@ async def test_opens_count_once_per_lead_and_machine_opens_not_at_all(
     await mail.get(pixel, headers={"User-Agent": "Mozilla/5.0"})  # the proxy's user agent, elsewhere
     assert (await harness.stats(campaign["id"]))["opened"] == 0
     assert await harness.events("email.opened") == []
+    (lead,) = await harness.leads(campaign["id"])
+    assert lead["openedAt"] is None
 
     for _ in range(3):
         assert (await mail.get(pixel)).status_code == 200
@@ -232,6 +234,8 @@ async def test_opens_count_once_per_lead_and_machine_opens_not_at_all(
     assert (stats["sent"], stats["opened"], stats["openRate"]) == (1, 1, 100.0)
     (event,) = await harness.events("email.opened")
     assert (event.data["contactId"], event.data["messageId"]) == (contact["id"], str(message["Message-ID"]))
+    (lead,) = await harness.leads(campaign["id"])
+    assert lead["openedAt"] is not None and lead["clickedAt"] is None
     assert [(h.kind, h.machine) for h in await hits(harness, campaign["id"])] == [
         ("open", True),
         ("open", True),
@@ -304,8 +308,10 @@ async def test_clicks_on_every_link_within_seconds_are_a_scanner_burst(
     pricing, docs = link_urls(message)
     assert (await mail.get(path(pricing))).headers["location"] == PRICING
     assert (await harness.stats(campaign["id"]))["clicked"] == 1  # one link, a person so far
+    assert (await harness.leads(campaign["id"]))[0]["clickedAt"] is not None
     assert (await mail.get(path(docs))).headers["location"] == DOCS
     assert (await harness.stats(campaign["id"]))["clicked"] == 0  # the burst reveals a scanner
+    assert (await harness.leads(campaign["id"]))[0]["clickedAt"] is None
     assert [h.machine for h in await hits(harness, campaign["id"])] == [True, True]
 
 

@@ -1148,6 +1148,16 @@ export interface components {
             readonly nextSendAt: string | null;
             /** Format: date-time */
             readonly lastSentAt: string | null;
+            /**
+             * Format: date-time
+             * @description The first human open of any of the lead's emails (see `CampaignStats`); null if none.
+             */
+            readonly openedAt: string | null;
+            /**
+             * Format: date-time
+             * @description The first human click on a tracked link of the lead's emails (see `CampaignStats`); null if none.
+             */
+            readonly clickedAt: string | null;
             /** @description Why the lead stopped (`failed`, `bounced`, suppressed). */
             readonly reason: string | null;
             addedAt: components["schemas"]["Timestamp"];

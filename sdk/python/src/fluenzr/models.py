@@ -335,12 +335,16 @@ class Lead(Model):
     """0-based index of the next step to send (= steps sent)."""
     next_send_at: datetime | None = None
     last_sent_at: datetime | None = None
+    opened_at: datetime | None = None
+    """The first human open of any of its emails."""
+    clicked_at: datetime | None = None
+    """The first human click on a tracked link of its emails."""
     reason: str | None = None
     """Why the lead stopped (`failed`, `bounced`, suppressed)."""
     added_at: datetime
 
     _converters: ClassVar[_Converters] = dict.fromkeys(
-        ("next_send_at", "last_sent_at", "added_at"), parse_datetime
+        ("next_send_at", "last_sent_at", "opened_at", "clicked_at", "added_at"), parse_datetime
     )
 
 
