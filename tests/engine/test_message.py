@@ -325,3 +325,25 @@ def test_without_html_or_unsubscribe_the_message_is_as_before() -> None:
     got = parse(wire(build()))
     assert got.get_content_type() == "text/plain"
     assert "List-Unsubscribe" not in got
+
+
+def test_cached_mime_headers_give_the_same_bytes_as_parsing_them() -> None:
+    from fluenzr_server.engine import message as message_module
+
+    def normalised(data: bytes) -> bytes:
+        boundary = re.search(rb'boundary="([^"]+)"', data)
+        assert boundary is not None
+        return data.replace(boundary.group(1), b"BOUNDARY")
+
+    options = {"unsubscribe_url": UNSUBSCRIBE, "body_html": "<p>Hi Zoë</p>", "body_text": "Hi Zoë\n"}
+    message_module._STRUCTURAL_PARSED.clear()
+    message_module._STRUCTURAL_FOLDED.clear()
+    cold = normalised(wire(build(**options)))
+    cached = list(message_module._STRUCTURAL_PARSED)
+    assert cached and {name.lower() for name, _ in cached} <= {
+        "content-type",
+        "content-transfer-encoding",
+        "mime-version",
+    }
+    assert all("boundary" not in value for _, value in cached)
+    assert normalised(wire(build(**options))) == cold

@@ -31,6 +31,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import EmailPolicy
 from email.utils import format_datetime
+from typing import Any
 
 import idna
 
@@ -61,7 +62,28 @@ class _SmtpPolicy(EmailPolicy):
     def fold_binary(self, name: str, value: str) -> bytes:
         if name.lower() in _VERBATIM_HEADERS:
             return self._verbatim(name, value).encode("ascii")
-        return bytes(super().fold_binary(name, value))
+        key = (name, str(value))
+        if key in _STRUCTURAL_FOLDED:
+            return _STRUCTURAL_FOLDED[key]
+        folded = bytes(super().fold_binary(name, value))
+        if name.lower() in _STRUCTURAL and "boundary" not in key[1]:
+            _STRUCTURAL_FOLDED[key] = folded
+        return folded
+
+    def header_store_parse(self, name: str, value: Any) -> tuple[str, Any]:
+        # The parts' MIME headers take a few values (`text/html; charset="utf-8"`, `7bit`, `1.0`), each
+        # parsed once: header objects are immutable, and parsing them is most of a part's cost.
+        if not isinstance(value, str) or name.lower() not in _STRUCTURAL or "boundary" in value:
+            return super().header_store_parse(name, value)
+        key = (name, value)
+        if key not in _STRUCTURAL_PARSED:
+            _STRUCTURAL_PARSED[key] = super().header_store_parse(name, value)
+        return _STRUCTURAL_PARSED[key]
+
+
+_STRUCTURAL = frozenset({"content-type", "content-transfer-encoding", "mime-version"})
+_STRUCTURAL_PARSED: dict[tuple[str, str], tuple[str, Any]] = {}
+_STRUCTURAL_FOLDED: dict[tuple[str, str], bytes] = {}
 
 
 # 7bit: a non-ASCII body is quoted-printable or base64, so no server needs 8BITMIME (RFC 6152).
