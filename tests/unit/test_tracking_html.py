@@ -43,7 +43,19 @@ def test_track_rewrites_http_links_only_and_keeps_our_own() -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["javascript:alert(1)", "data:text/html,x", "//evil.example", "https://", "http:///x", "ftp://x.example"],
+    [
+        "javascript:alert(1)",
+        "data:text/html,x",
+        "//evil.example",
+        "https://",
+        "http:///x",
+        "ftp://x.example",
+        "https://a.example/\r\nSet-Cookie: x=1",
+        "https://a.example/\tpath",
+        "https://a.example/ space",
+        "https://bücher.example/",
+        "java\nscript:alert(1)",
+    ],
 )
 def test_only_absolute_http_urls_with_a_host_are_trackable(url: str) -> None:
     assert not html.trackable(url)

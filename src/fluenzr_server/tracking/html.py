@@ -27,6 +27,7 @@ _TRAILING = ".,;:!?)]}'\""
 # nh3 serialises every attribute as name="value" (quotes inside escaped), tags in lower case.
 _HREF = re.compile(r'(<a\s[^>]*?\bhref=")([^"]*)(")')
 _PIXEL_STYLE = "display:block;width:1px;height:1px;border:0"
+_PRINTABLE_ASCII = re.compile(r"^[!-~]+$")
 
 
 def sanitize(fragment: str) -> str:
@@ -55,7 +56,10 @@ def from_text(text: str) -> str:
 
 
 def trackable(url: str) -> bool:
-    """An absolute http(s) URL with a host: the only kind a click link may redirect to."""
+    """An absolute http(s) URL with a host, in printable ASCII (no spaces or controls, which `urlsplit`
+    would silently drop): the only kind a click link may redirect to."""
+    if not _PRINTABLE_ASCII.match(url):
+        return False
     try:
         parts = urlsplit(url)
     except ValueError:

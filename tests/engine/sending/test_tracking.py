@@ -194,7 +194,13 @@ async def test_body_html_is_sanitised_contact_values_escaped_and_unsafe_links_ne
     # A token we never issued for javascript: (even sealed with our key) is refused at the redirect too.
     tokens = harness.resources.tokens
     (row,) = await harness.messages(campaign["id"])
-    for bad in ("javascript:alert(1)", "data:text/html,x", "ftp://acme.example/", "https://"):
+    for bad in (
+        "javascript:alert(1)",
+        "data:text/html,x",
+        "ftp://acme.example/",
+        "https://",
+        "https://acme.example/\r\nSet-Cookie: session=1",
+    ):
         forged = tokens.seal("click", row.id, bad)
         assert (await mail.get(f"/t/c/{forged}")).status_code == 404
 
