@@ -194,6 +194,7 @@ def server_env(database_url: str, rate_limit: str, redis_url: str | None = None)
     env.update(
         FLUENZR_DATABASE_URL=database_url,
         FLUENZR_ENVIRONMENT="production",
+        FLUENZR_PUBLIC_URL="https://t.acme.example",
         FLUENZR_VALIDATE_RESPONSES="false",
         FLUENZR_RATE_LIMIT=rate_limit,
         FLUENZR_LOG_LEVEL="warning",

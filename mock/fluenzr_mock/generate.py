@@ -16,6 +16,8 @@ import string
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from fluenzr_server.rates import percent
+
 JsonObject = dict[str, Any]
 
 _NULL_CHANCE = 0.15
@@ -252,8 +254,8 @@ def _funnel(stats: JsonObject, rng: random.Random) -> None:
         unsubscribed=part(sent, 0.0, 0.02),
     )
     for rate, count in (("openRate", "opened"), ("clickRate", "clicked"), ("replyRate", "replied")):
-        stats[rate] = round(stats[count] * 100.0 / sent, 1) if sent else 0.0
-    stats["bounceRate"] = round(stats["bounced"] * 100.0 / sent, 1) if sent else 0.0
+        stats[rate] = percent(stats[count], sent)
+    stats["bounceRate"] = percent(stats["bounced"], sent + stats["bounced"])
 
 
 # --- a tiny regex generator: enough of the syntax for id prefixes, secrets and email-like patterns -------

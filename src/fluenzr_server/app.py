@@ -30,6 +30,7 @@ from fluenzr_server.resources import Resources
 from fluenzr_server.settings import Settings
 from fluenzr_server.spec import base_path, load_spec
 from fluenzr_server.stack import middlewares, validator_map
+from fluenzr_server.tracking.routes import TrackingRoutes
 from handlers.resolver import TagResolver
 
 # Work that runs while the app serves, with its resources open (the engine's background tasks).
@@ -99,6 +100,11 @@ def build_app(
             idempotency=IdempotencyMiddleware,
             validate_responses=settings.validate_responses,
             concrete_paths=partial(ConcretePathMethods, spec=spec),
+            tracking=partial(
+                TrackingRoutes,
+                limiter=RateLimiter(settings.tracking_rate_limit, settings.redis_url),
+                trust_forwarded_for=settings.trust_forwarded_for,
+            ),
         ),
         swagger_ui_options=SwaggerUIOptions(swagger_ui=True, swagger_ui_path="/ui"),
         jsonifier=EnvelopeJsonifier(),

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from fluenzr_server.crypto import SecretBox
 from fluenzr_server.settings import Settings
 from fluenzr_server.store.database import Database
+from fluenzr_server.tracking.tokens import TokenBox
 
 
 def secret_box_for(settings: Settings) -> SecretBox:
@@ -20,11 +21,17 @@ def secret_box_for(settings: Settings) -> SecretBox:
     return SecretBox([key.get_secret_value() for key in (settings.secret_key, *settings.old_secret_keys)])
 
 
+def token_box_for(settings: Settings) -> TokenBox:
+    """The tracking tokens of these settings: sealed with `secret_key`, opened with it or any old key."""
+    return TokenBox([key.get_secret_value() for key in (settings.secret_key, *settings.old_secret_keys)])
+
+
 @dataclass(frozen=True, slots=True)
 class Resources:
     settings: Settings
     database: Database
     secret_box: SecretBox
+    tokens: TokenBox  # tracking tokens (`tracking/tokens.py`)
 
     @classmethod
     def open(cls, settings: Settings, *, database: Database | None = None) -> Resources:
@@ -33,6 +40,7 @@ class Resources:
             settings=settings,
             database=database or Database(settings.database_url),
             secret_box=secret_box_for(settings),
+            tokens=token_box_for(settings),
         )
 
     async def close(self) -> None:

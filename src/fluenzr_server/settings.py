@@ -6,6 +6,7 @@ Read once at start-up (`Settings()` in the CLI, `app.asgi`, the sandbox) and han
 from __future__ import annotations
 
 from typing import Literal
+from urllib.parse import urlsplit
 
 from limits import parse as parse_rate_limit
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
@@ -53,17 +54,36 @@ class Settings(BaseSettings):
     # marks it `unknown` (never resent). Must exceed the longest SMTP conversation (timeout below).
     engine_lease_seconds: float = Field(default=300.0, ge=1.0)
     smtp_timeout_seconds: float = Field(default=30.0, gt=0.0)
+    # The server's public base URL, as recipients' mail clients reach it: open pixels, click redirects
+    # and unsubscribe links in sent messages are `<public_url>/t/…`. The default suits `make run`;
+    # production must set an https URL (RFC 8058 §3.1 wants the one-click URI to be https).
+    public_url: str = "http://127.0.0.1:8000"
+    # Hits on the `/t/…` links per client address (they carry no API key). Generous: one office's NAT
+    # address opens many messages, and a message's pixel and links are fetched together.
+    tracking_rate_limit: str = "600/minute"
 
     @property
     def allow_http_webhooks(self) -> bool:
         """The older name of `allow_private_hosts`."""
         return self.allow_private_hosts
 
-    @field_validator("rate_limit")
+    @field_validator("rate_limit", "tracking_rate_limit")
     @classmethod
     def _rate_limit_parses(cls, value: str) -> str:
         parse_rate_limit(value)
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url_is_a_base(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("FLUENZR_PUBLIC_URL must be an http(s) URL such as https://fluenzr.example")
+        if parts.query or parts.fragment or parts.username or parts.password:
+            raise ValueError("FLUENZR_PUBLIC_URL is a base URL: no credentials, query or fragment")
+        if any(ord(char) <= 0x20 or ord(char) >= 0x7F for char in value):
+            raise ValueError("FLUENZR_PUBLIC_URL must be ASCII without spaces (IDNA and percent-encode it)")
+        return value.rstrip("/")
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
@@ -74,6 +94,8 @@ class Settings(BaseSettings):
                 )
             if self.validate_responses:
                 raise ValueError("FLUENZR_VALIDATE_RESPONSES is for tests; it costs most of the throughput")
+            if not self.public_url.startswith("https://"):
+                raise ValueError("FLUENZR_PUBLIC_URL must be an https URL in production (RFC 8058 §3.1)")
             key = self.secret_key.get_secret_value()
             if key == DEVELOPMENT_SECRET_KEY or len(key) < 32:
                 raise ValueError("FLUENZR_SECRET_KEY must be set to a random value of at least 32 characters")

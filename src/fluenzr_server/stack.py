@@ -39,6 +39,7 @@ def middlewares(
     idempotency: Layer | None,
     validate_responses: bool,
     concrete_paths: Layer | None = None,
+    tracking: Layer | None = None,
 ) -> list[Layer]:
     """The stack of one app, outermost first (a fresh list: Connexion inserts into it)."""
     stack: list[Layer | None] = [
@@ -48,6 +49,10 @@ def middlewares(
         # The app's Resources (settings, database, secret box) into the request's scope, before anything
         # needs them: the edge resolves API keys with the database, handlers call `db()`.
         resources,
+        # The recipient-facing `/t/…` routes (open pixel, click redirect, unsubscribe): for mail clients,
+        # not API clients, so in front of the edge, whose exact paths, JSON bodies and envelope are the
+        # API's; they rate-limit per client address themselves (`tracking/routes.py`).
+        tracking,
         # Request id, rate limit and its X-RateLimit-* headers, exact paths, the body-size limit. Outside
         # the exception middleware so that its headers reach every response, errors included; for the same
         # reason it renders its own refusals (`failures.render`) and has a last-resort 500 of its own.

@@ -1,5 +1,7 @@
 """The README's walk-through runs as written, twice in a row, against a live server with its sending engine
-and a local SMTP sink: the message arrives and the stats say `sent: 1` (issues 10 and 13)."""
+and a local SMTP sink: the message arrives and the stats say `sent: 1` (issues 10 and 13); then its open,
+click and one-click unsubscribe, over HTTP with the URLs from the sink's maildir, each show in the stats,
+the lead and the webhook receiver (issue 16)."""
 
 from __future__ import annotations
 
@@ -30,18 +32,20 @@ def walkthrough() -> str:
 
 @pytest.fixture
 def sending_server(tmp_path: Path) -> Iterator[tuple[str, str, SmtpSink]]:
-    """`FLUENZR_ALLOW_PRIVATE_HOSTS=1 make run` in small: `serve` with the engine embedded, and a sink."""
-    with SmtpSink() as sink:
+    """`FLUENZR_ALLOW_PRIVATE_HOSTS=1 make run` in small: `serve` with the engine embedded, and a sink
+    keeping a maildir as `make smtp-sink` does."""
+    with SmtpSink(maildir=tmp_path / "maildir") as sink:
+        port = free_port()
         env = {
             **os.environ,
             "FLUENZR_DATABASE_URL": f"sqlite:///{tmp_path / 'walk.db'}",
             "FLUENZR_ENVIRONMENT": "test",
             "FLUENZR_ALLOW_PRIVATE_HOSTS": "1",
+            "FLUENZR_PUBLIC_URL": f"http://127.0.0.1:{port}",
         }
         env.pop("FLUENZR_ENGINE", None)
         cli(env, "migrate")
         key = cli(env, "accounts", "create", "--name", "Walk", "--plan", "pro").strip().splitlines()[-1]
-        port = free_port()
         process = start_server(env, port, tmp_path / "server.log")
         try:
             yield f"http://127.0.0.1:{port}/v1", key, sink
@@ -51,10 +55,20 @@ def sending_server(tmp_path: Path) -> Iterator[tuple[str, str, SmtpSink]]:
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="the walk-through uses curl")
-def test_readme_walkthrough_runs_twice_as_written(sending_server: tuple[str, str, SmtpSink]) -> None:
+def test_readme_walkthrough_runs_twice_as_written(
+    sending_server: tuple[str, str, SmtpSink], tmp_path: Path
+) -> None:
     base_url, api_key, sink = sending_server
     script = walkthrough()
-    env = {**os.environ, "KEY": api_key, "API": base_url, "SMTP_PORT": str(sink.port)}
+    env = {
+        **os.environ,
+        "KEY": api_key,
+        "API": base_url,
+        "SMTP_PORT": str(sink.port),
+        "MAILDIR": str(tmp_path / "maildir"),
+        "HOOK_PORT": str(free_port()),
+        "HOOKS_LOG": str(tmp_path / "hooks.log"),
+    }
     for run in (1, 2):
         # -e: a failed step (an error envelope, which data_id turns into a non-zero exit) fails the run.
         result = subprocess.run(
@@ -62,9 +76,12 @@ def test_readme_walkthrough_runs_twice_as_written(sending_server: tuple[str, str
         )
         assert result.returncode == 0, (run, result.stdout[-2000:], result.stderr[-2000:])
         assert "Traceback" not in result.stderr and "error" not in result.stderr, result.stderr
-        responses = envelopes(result.stdout)
-        assert [response["success"] for response in responses] == [True] * 6, result.stdout
-        added_to_group, added_to_campaign, started, stats, leads, sending = (r["data"] for r in responses)
+        outputs = envelopes(result.stdout)
+        responses = [output for output in outputs if isinstance(output, dict)]
+        assert [response["success"] for response in responses] == [True] * 8, result.stdout
+        added_to_group, added_to_campaign, started, stats, leads, sending, after, leads_after = (
+            r["data"] for r in responses
+        )
         assert added_to_group["added"] == 1 and added_to_campaign["added"] == 1
         assert started["status"] == "running"
         assert stats["campaignId"] == started["id"] and stats["contacts"] == 1 and stats["sent"] == 1
@@ -74,15 +91,32 @@ def test_readme_walkthrough_runs_twice_as_written(sending_server: tuple[str, str
         assert arrived.subject == "Quick question, Ada"
         assert arrived.rcpt_tos[0].startswith("ada+") and arrived.mail_from.startswith("sales+")
 
+        # The open, the click (to the message's own link) and the one-click unsubscribe, over HTTP.
+        lines = [output for output in outputs if isinstance(output, str)]
+        assert lines == ["200 image/gif", "302 https://acme.example/jobs", "200"], result.stdout
+        assert (after["sent"], after["opened"], after["clicked"], after["unsubscribed"]) == (1, 1, 1, 1)
+        assert (after["openRate"], after["clickRate"]) == (100.0, 100.0)
+        (lead,) = leads_after
+        assert lead["status"] == "unsubscribed" and lead["openedAt"] and lead["clickedAt"]
+        fired = result.stderr.split()
+        assert fired.count("email.sent") == fired.count("email.opened") == fired.count("email.clicked") == 1
+        assert fired.count("contact.unsubscribed") == 1 and len(fired) == 4, result.stderr
 
-def envelopes(output: str) -> list[dict[str, Any]]:
-    """The JSON envelopes curl printed back to back."""
+
+def envelopes(output: str) -> list[Any]:
+    """The JSON envelopes curl printed back to back (dicts), and the lines of `curl -w` (strings)."""
     decoder = json.JSONDecoder()
-    found, position = [], 0
+    found: list[Any] = []
+    position = 0
     while position < len(output):
         if output[position].isspace():
             position += 1
             continue
-        value, position = decoder.raw_decode(output, position)
+        if output[position] == "{":
+            value, position = decoder.raw_decode(output, position)
+        else:
+            end = output.find("\n", position)
+            end = len(output) if end < 0 else end
+            value, position = output[position:end].strip(), end
         found.append(value)
     return found

@@ -28,6 +28,8 @@ CAMPAIGN_FIELDS = {
     "name",
     "emailAccountId",
     "steps",
+    "trackOpens",
+    "trackClicks",
     "schedule",
     "status",
     "contactCount",
@@ -80,7 +82,11 @@ async def test_create_full_campaign(client: httpx.AsyncClient) -> None:
     assert_id(created["id"], "cmp")
     assert created["name"] == body["name"]
     assert created["emailAccountId"] == account["id"]
-    assert created["steps"] == [body["steps"][0], {**body["steps"][1], "delayDays": 0}]
+    assert created["steps"] == [
+        {**body["steps"][0], "bodyHtml": None},
+        {**body["steps"][1], "delayDays": 0, "bodyHtml": None},
+    ]
+    assert (created["trackOpens"], created["trackClicks"]) == (True, True)
     assert created["schedule"] == body["schedule"]
     assert (created["status"], created["contactCount"]) == ("draft", 0)
     assert timestamp(created["createdAt"], near=utcnow()) == timestamp(created["updatedAt"])
@@ -92,6 +98,34 @@ async def test_create_with_a_name_only_uses_defaults(client: httpx.AsyncClient) 
     assert created["emailAccountId"] is None
     assert created["steps"] == []
     assert created["schedule"] == DEFAULT_SCHEDULE
+
+
+async def test_tracking_switches_and_html_steps_are_kept(client: httpx.AsyncClient) -> None:
+    html_step = {"subject": "Hi", "body": "Hi {{firstName}}", "bodyHtml": "<p>Hi {{firstName}}</p>"}
+    created = ok(
+        await client.post("/campaigns", json={"name": "Tracked", "trackOpens": False, "steps": [html_step]}),
+        201,
+    )
+    assert (created["trackOpens"], created["trackClicks"]) == (False, True)
+    assert created["steps"] == [{**html_step, "delayDays": 0}]
+    updated = ok(await client.put(f"/campaigns/{created['id']}", json={"trackClicks": False}))
+    assert (updated["trackOpens"], updated["trackClicks"]) == (False, False)
+    assert updated["steps"] == created["steps"]
+
+
+@pytest.mark.parametrize(
+    ("step", "field"),
+    [
+        ({"subject": "Bye {{unsubscribeUrl}}", "body": "x"}, "steps.0.subject"),
+        ({"subject": "Hi", "body": "x", "bodyHtml": "<p>{{ firstName </p>"}, "steps.0.bodyHtml"),
+    ],
+)
+async def test_unsubscribe_url_in_a_subject_or_a_broken_html_template_is_400(
+    client: httpx.AsyncClient, step: dict[str, str], field: str
+) -> None:
+    response = await client.post("/campaigns", json={"name": "x", "steps": [step]})
+    assert response.status_code == 400
+    assert field in response.json()["error"]["details"]
 
 
 @pytest.mark.parametrize(

@@ -346,7 +346,11 @@ async def test_production_500_reveals_nothing(
     make_app: AppFactory, database_url: str, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = Settings(
-        _env_file=None, environment="production", database_url=database_url, secret_key=SecretStr("s" * 40)
+        _env_file=None,
+        environment="production",
+        database_url=database_url,
+        secret_key=SecretStr("s" * 40),
+        public_url="https://t.acme.example",
     )
     app = make_app(settings=settings)
     monkeypatch.setattr(contact_service, "create_contact", _boom)

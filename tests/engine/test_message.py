@@ -263,3 +263,87 @@ def test_a_body_with_leading_dots_and_bare_cr_survives() -> None:
     text = ".\n..two\nline\rthree\r\n"
     got = parse(wire(build(body_text=text)))
     assert body(got) == ".\n..two\nline\nthree\n"
+
+
+# --- List-Unsubscribe and the HTML alternative (issue 16) ---------------------------------------------
+
+UNSUBSCRIBE = "https://track.fluenzr.example/t/u/AQ" + "x" * 90  # longer than a folded line
+
+
+@settings(max_examples=150, deadline=None)
+@given(subject=st.text(max_size=120), name=st.text(max_size=80))
+def test_list_unsubscribe_headers_are_exact_whatever_the_names(subject: str, name: str) -> None:
+    data = wire(
+        build(
+            subject=subject,
+            from_name=name,
+            to_name=name,
+            unsubscribe_url=UNSUBSCRIBE,
+            body_html="<p>Hi</p>",
+        )
+    )
+    got = parse(data)
+    names = [key.lower() for key in got]
+    assert names.count("list-unsubscribe") == names.count("list-unsubscribe-post") == 1
+    assert str(got["List-Unsubscribe"]) == f"<{UNSUBSCRIBE}>, <mailto:sales@acme.example?subject=unsubscribe>"
+    assert str(got["List-Unsubscribe-Post"]) == "List-Unsubscribe=One-Click"
+    # Each URI whole on its own line, never RFC 2047-encoded (mail clients read it as a URI).
+    assert f"List-Unsubscribe: <{UNSUBSCRIBE}>,\r\n <mailto:".encode() in data
+    assert b"=?utf-8?" not in data.split(b"List-Unsubscribe:")[1].split(b"\r\nList-Unsubscribe-Post")[0]
+    assert "bcc" not in names
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "https://x.example/t/u/a\r\nBcc: evil@example.com",
+        "https://x.example/t/u/a\nX-Injected: 1",
+        "https://x.example/t/u/a>, <mailto:evil@example.com",
+        "https://x.example/t/u/a b",
+        "javascript:alert(1)",
+        "https://x.example/t/u/é",
+    ],
+)
+def test_an_unsafe_unsubscribe_uri_is_refused(bad: str) -> None:
+    with pytest.raises(ValueError, match="List-Unsubscribe"):
+        build(unsubscribe_url=bad)
+
+
+def test_html_makes_a_multipart_alternative_text_first() -> None:
+    got = parse(wire(build(body_html="<!DOCTYPE html><html><body><p>Hi Zoë</p></body></html>")))
+    assert got.get_content_type() == "multipart/alternative"
+    plain, html = (part.get_content_type() for part in got.iter_parts())
+    assert (plain, html) == ("text/plain", "text/html")
+    html_part = got.get_body(("html",))
+    assert html_part is not None and "<p>Hi Zoë</p>" in html_part.get_content()
+    text_part = got.get_body(("plain",))
+    assert text_part is not None and body(text_part) == "Hi Ada!\n\nAre you free on Tuesday?\n"
+    assert b"Zo\xc3\xab" not in wire(build(body_html="<p>Zoë</p>"))  # 7bit on the wire
+
+
+def test_without_html_or_unsubscribe_the_message_is_as_before() -> None:
+    got = parse(wire(build()))
+    assert got.get_content_type() == "text/plain"
+    assert "List-Unsubscribe" not in got
+
+
+def test_cached_mime_headers_give_the_same_bytes_as_parsing_them() -> None:
+    from fluenzr_server.engine import message as message_module
+
+    def normalised(data: bytes) -> bytes:
+        boundary = re.search(rb'boundary="([^"]+)"', data)
+        assert boundary is not None
+        return data.replace(boundary.group(1), b"BOUNDARY")
+
+    options = {"unsubscribe_url": UNSUBSCRIBE, "body_html": "<p>Hi Zoë</p>", "body_text": "Hi Zoë\n"}
+    message_module._STRUCTURAL_PARSED.clear()
+    message_module._STRUCTURAL_FOLDED.clear()
+    cold = normalised(wire(build(**options)))
+    cached = list(message_module._STRUCTURAL_PARSED)
+    assert cached and {name.lower() for name, _ in cached} <= {
+        "content-type",
+        "content-transfer-encoding",
+        "mime-version",
+    }
+    assert all("boundary" not in value for _, value in cached)
+    assert normalised(wire(build(**options))) == cold

@@ -772,11 +772,29 @@ def test_to_dict_round_trips(client: FluenzrClient, stub: StubAPI) -> None:
     assert Contact.from_dict(contact()) == Contact.from_dict({**contact(), "new": 1})  # extra is not compared
 
 
+def test_tracking_switches_and_html_steps_go_on_the_wire(client: FluenzrClient, stub: StubAPI) -> None:
+    stub.queue(ok(campaign()), ok(campaign()))
+    client.campaigns.create(
+        name="Tracked",
+        steps=[{"subject": "Hi", "body": "Hi", "body_html": "<p>Hi</p>"}],
+        track_opens=False,
+    )
+    assert stub.body() == {
+        "name": "Tracked",
+        "steps": [{"subject": "Hi", "body": "Hi", "bodyHtml": "<p>Hi</p>"}],
+        "trackOpens": False,
+    }
+    made = client.campaigns.update("cmp_1", track_clicks=False)
+    assert stub.body() == {"trackClicks": False}
+    assert (made.track_opens, made.track_clicks, made.steps[0].body_html) == (True, True, None)
+
+
 def test_steps_from_one_campaign_feed_another(client: FluenzrClient, stub: StubAPI) -> None:
     stub.queue(ok(campaign()), ok(campaign("cmp_2")))
     source = client.campaigns.get("cmp_1")
     client.campaigns.create(name="Copy", steps=source.steps, schedule=source.schedule)
-    assert stub.body()["steps"] == campaign()["steps"]
+    # A step without HTML goes without `bodyHtml` (null and absent mean the same).
+    assert stub.body()["steps"] == [{"subject": "Hi {{firstName}}", "body": "Hello", "delayDays": 0}]
     assert stub.body()["schedule"] == campaign()["schedule"]
 
 

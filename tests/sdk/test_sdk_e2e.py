@@ -156,6 +156,7 @@ def test_automate_a_campaign(live: FluenzrClient, tag: str) -> None:
     )
     assert campaign.status == "draft"
     assert [s.delay_days for s in campaign.steps] == [0, 3]
+    assert (campaign.track_opens, campaign.track_clicks, campaign.steps[0].body_html) == (True, True, None)
     assert (campaign.schedule.timezone, campaign.schedule.start_hour, campaign.schedule.end_hour) == (
         "Europe/Madrid",
         9,

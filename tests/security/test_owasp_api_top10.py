@@ -131,6 +131,7 @@ def production_settings(database_url: str, **overrides: Any) -> Settings:
         database_url=database_url,
         rate_limit="100000/minute",
         secret_key="production-test-secret-key-0123456789abcdef",
+        public_url="https://t.acme.example",
         **overrides,
     )
 

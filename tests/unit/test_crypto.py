@@ -30,4 +30,4 @@ def test_production_needs_a_real_secret_key() -> None:
         Settings(_env_file=None, environment="production")
     with pytest.raises(ValidationError):
         Settings(_env_file=None, environment="production", secret_key="short")
-    Settings(_env_file=None, environment="production", secret_key="x" * 40)
+    Settings(_env_file=None, environment="production", secret_key="x" * 40, public_url="https://t.example")

@@ -38,3 +38,33 @@ def test_private_hosts_setting_and_its_older_name(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("FLUENZR_SECRET_KEY", "x" * 40)
     with pytest.raises(ValidationError, match="FLUENZR_ALLOW_PRIVATE_HOSTS"):
         Settings(_env_file=None)
+
+
+def test_public_url_default_and_production_rule() -> None:
+    assert Settings(_env_file=None).public_url == "http://127.0.0.1:8000"
+    assert (
+        Settings(_env_file=None, public_url="https://t.acme.example/").public_url == "https://t.acme.example"
+    )
+    key = "s" * 40
+    good = Settings(
+        _env_file=None, environment="production", secret_key=key, public_url="https://t.acme.example"
+    )
+    assert good.public_url == "https://t.acme.example"
+    with pytest.raises(ValidationError, match="https"):
+        Settings(_env_file=None, environment="production", secret_key=key, public_url="http://t.acme.example")
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "t.acme.example",
+        "ftp://t.acme.example",
+        "https://",
+        "https://t.example/?a=1",
+        "https://u:p@t.example",
+        "https://t.example/a b",
+    ],
+)
+def test_public_url_must_be_an_http_base(bad: str) -> None:
+    with pytest.raises(ValidationError, match="FLUENZR_PUBLIC_URL"):
+        Settings(_env_file=None, public_url=bad)

@@ -15,6 +15,7 @@ from fluenzr_server.settings import Settings
 SERVER_STACK = [
     "ServerErrorMiddleware",
     "ResourcesMiddleware",
+    "TrackingRoutes",
     "EdgeMiddleware",
     "ExceptionMiddleware",
     "SwaggerUIMiddleware",
@@ -50,7 +51,7 @@ def test_the_mock_is_built_from_the_same_stack_with_its_own_edge(validate_respon
     expected = [
         "MockEdgeMiddleware" if name == "EdgeMiddleware" else name
         for name in SERVER_STACK
-        if name not in {"ResourcesMiddleware", "IdempotencyMiddleware"}
+        if name not in {"ResourcesMiddleware", "TrackingRoutes", "IdempotencyMiddleware"}
         and (validate_responses or name != "EdgeAwareResponseValidation")
     ]
     assert _names(app) == expected

@@ -11,6 +11,11 @@ Header safety, whatever the input (names, subjects and custom fields come from c
 - Internationalised domains are written as their A-labels (IDNA 2008, RFC 5891), so the message needs no
   SMTPUTF8 (RFC 6531). A non-ASCII local part cannot be written without SMTPUTF8 and is refused
   (`ValueError`); the contract's email patterns are ASCII anyway.
+- `List-Unsubscribe` (RFC 2369 §3.2) carries the one-click HTTPS URI and a `mailto:` to the sender with
+  subject `unsubscribe`, with `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058 §3.1); both
+  are written as they are (folded only between the two URIs), never RFC 2047 encoded, which would make
+  them unreadable to mail clients. The URI must be printable ASCII without `<`, `>`, `,` or spaces.
+- With `body_html` the message is `multipart/alternative` (RFC 2046 §5.1.4): the text, then the HTML.
 - `Message-ID` is `<unique@sender-domain>` (RFC 5322 §3.6.4). Later steps of a sequence thread under the
   first: the caller passes the first message's id as `in_reply_to` and `references`, and
   `reply_subject` for a step without its own subject.
@@ -22,10 +27,11 @@ import re
 import secrets
 import time
 from datetime import datetime
-from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
+from email.policy import EmailPolicy
 from email.utils import format_datetime
+from typing import Any
 
 import idna
 
@@ -36,8 +42,52 @@ _LABEL = re.compile(r"^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$")  # LDH (and "_",
 _LOCAL_PART = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")  # dot-atom
 _REPLY_PREFIX = re.compile(r"^\s*(?:re\s*(?:\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 
+_UNSUBSCRIBE_URI = re.compile(r"^https?://[!-+\--;=?-~]+$")  # printable ASCII, no "<", ">", "," or space
+_VERBATIM_HEADERS = frozenset({"list-unsubscribe", "list-unsubscribe-post"})
+
+
+class _SmtpPolicy(EmailPolicy):
+    """`policy.SMTP`, except that the List-Unsubscribe fields are written verbatim: the `email` package
+    would RFC 2047-encode a URI longer than a line, and mail clients read these fields as URIs."""
+
+    def _verbatim(self, name: str, value: str) -> str:
+        # Folded between URIs only (RFC 5322 §2.2.3): each URI stays whole on its line.
+        return f"{name}: " + str(value).replace(">, <", f">,{self.linesep} <") + self.linesep
+
+    def fold(self, name: str, value: str) -> str:
+        if name.lower() in _VERBATIM_HEADERS:
+            return self._verbatim(name, value)
+        return str(super().fold(name, value))
+
+    def fold_binary(self, name: str, value: str) -> bytes:
+        if name.lower() in _VERBATIM_HEADERS:
+            return self._verbatim(name, value).encode("ascii")
+        key = (name, str(value))
+        if key in _STRUCTURAL_FOLDED:
+            return _STRUCTURAL_FOLDED[key]
+        folded = bytes(super().fold_binary(name, value))
+        if name.lower() in _STRUCTURAL and "boundary" not in key[1]:
+            _STRUCTURAL_FOLDED[key] = folded
+        return folded
+
+    def header_store_parse(self, name: str, value: Any) -> tuple[str, Any]:
+        # The parts' MIME headers take a few values (`text/html; charset="utf-8"`, `7bit`, `1.0`), each
+        # parsed once: header objects are immutable, and parsing them is most of a part's cost.
+        if not isinstance(value, str) or name.lower() not in _STRUCTURAL or "boundary" in value:
+            return super().header_store_parse(name, value)
+        key = (name, value)
+        if key not in _STRUCTURAL_PARSED:
+            _STRUCTURAL_PARSED[key] = super().header_store_parse(name, value)
+        return _STRUCTURAL_PARSED[key]
+
+
+_STRUCTURAL = frozenset({"content-type", "content-transfer-encoding", "mime-version"})
+_STRUCTURAL_PARSED: dict[tuple[str, str], tuple[str, Any]] = {}
+_STRUCTURAL_FOLDED: dict[tuple[str, str], bytes] = {}
+
+
 # 7bit: a non-ASCII body is quoted-printable or base64, so no server needs 8BITMIME (RFC 6152).
-_POLICY = policy.SMTP.clone(cte_type="7bit")
+_POLICY = _SmtpPolicy(linesep="\r\n", cte_type="7bit")
 
 # Headers this module writes itself; `headers` may not set them.
 RESERVED_HEADERS = frozenset(
@@ -120,12 +170,17 @@ def build_message(
     references: list[str],
     date: datetime,
     headers: dict[str, str] | None = None,
+    body_html: str | None = None,
+    unsubscribe_url: str | None = None,
 ) -> EmailMessage:
     """The message, ready for `aiosmtplib` (`as_bytes()` gives the CRLF wire form).
 
     `message_id`, `in_reply_to` and `references` are `<…@…>` ids; `date` must be aware. `headers` adds
     fields such as `List-Unsubscribe`; names must be RFC 5322 field names and not one of
-    `RESERVED_HEADERS`. Raises `ValueError` for a bad address, id, date or header name.
+    `RESERVED_HEADERS`. `body_html`: a complete HTML document, sent as the alternative to the text.
+    `unsubscribe_url`: the one-click URI; with it come `List-Unsubscribe` (that URI and
+    `mailto:<from_email>?subject=unsubscribe`) and `List-Unsubscribe-Post`. Raises `ValueError` for a bad
+    address, id, date, header name or unsubscribe URI.
     """
     if date.tzinfo is None or date.utcoffset() is None:
         raise ValueError("date must be aware")
@@ -144,7 +199,15 @@ def build_message(
         if not _FIELD_NAME.match(name) or name.lower() in RESERVED_HEADERS:
             raise ValueError(f"header {name!r} may not be set")
         message[name] = _one_line(value)
+    if unsubscribe_url is not None:
+        if not _UNSUBSCRIBE_URI.match(unsubscribe_url):
+            raise ValueError(f"not a List-Unsubscribe URI: {unsubscribe_url!r}")
+        mailto = f"mailto:{message['From'].addresses[0].addr_spec}?subject=unsubscribe"
+        message["List-Unsubscribe"] = f"<{unsubscribe_url}>, <{mailto}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     # Normalise line ends: `set_content` and the SMTP policy write CRLF for each "\n".
     body = body_text.replace("\r\n", "\n").replace("\r", "\n")
     message.set_content(body, subtype="plain", charset="utf-8")
+    if body_html is not None:
+        message.add_alternative(body_html.replace("\r\n", "\n").replace("\r", "\n"), subtype="html")
     return message

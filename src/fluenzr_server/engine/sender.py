@@ -25,6 +25,7 @@ from fluenzr_server.engine import sending, smtp
 from fluenzr_server.resources import Resources
 from fluenzr_server.services.common import now
 from fluenzr_server.store.database import Database
+from fluenzr_server.tracking.links import Links
 
 log = logging.getLogger("fluenzr.engine.sender")
 
@@ -59,6 +60,7 @@ class SendTask:
         self.batch = batch
         self.owner = owner or worker_id()
         self.allow_private = resources.settings.allow_private_hosts
+        self.links = Links(resources.settings.public_url, resources.tokens)
         self.pool = smtp.SmtpPool(allow_private=self.allow_private, tls_context=tls_context)
         self._last_sweep = float("-inf")
         # Claimed batches being sent in the background, so the next claim (database work) overlaps the
@@ -78,6 +80,7 @@ class SendTask:
             lease_seconds=settings.engine_lease_seconds,
             smtp_timeout=settings.smtp_timeout_seconds,
             secret_box=resources.secret_box,
+            links=self.links,
         )
         if not jobs:
             return 0

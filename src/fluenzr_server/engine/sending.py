@@ -41,6 +41,8 @@ from fluenzr_server.services import events, suppressions
 from fluenzr_server.services.common import wire_time
 from fluenzr_server.store import tables as t
 from fluenzr_server.store.database import Database
+from fluenzr_server.tracking import html as tracking_html
+from fluenzr_server.tracking.links import Links
 
 log = logging.getLogger("fluenzr.engine.sending")
 
@@ -74,10 +76,31 @@ class Job:
     lease_owner: str
     next_delay_days: int | None  # None: this is the last step
     timezone: str
+    # Tracking (tracking/): the step's rendered `bodyHtml` (None: the text is sent as HTML too), the
+    # one-click unsubscribe URL, the campaign's switches, and the URL maker (None: a bare text message).
+    html: str | None = None
+    unsubscribe_url: str | None = None
+    track_opens: bool = False
+    track_clicks: bool = False
+    links: Links | None = None
 
     def build(self, *, date: datetime) -> EmailMessage:
         """The RFC 5322 message, built after the claim committed (it is the costly part of a send).
         Raises `ValueError` for an address or header the message builder refuses."""
+        body_html = None
+        if self.links is not None:
+            if self.html is not None:
+                fragment = tracking_html.sanitize(self.html)
+            else:
+                fragment = tracking_html.from_text(self.body)
+            fragment = tracking_html.track(
+                fragment,
+                message_id=self.id,
+                links=self.links,
+                opens=self.track_opens,
+                clicks=self.track_clicks,
+            )
+            body_html = tracking_html.document(fragment)
         return message.build_message(
             from_email=self.sender,
             from_name=self.from_name,
@@ -89,6 +112,8 @@ class Job:
             in_reply_to=self.thread_message_id,
             references=[self.thread_message_id] if self.thread_message_id else [],
             date=date,
+            body_html=body_html,
+            unsubscribe_url=self.unsubscribe_url,
         )
 
 
@@ -153,8 +178,10 @@ async def claim(
     lease_seconds: float,
     smtp_timeout: float,
     secret_box: SecretBox,
+    links: Links,
 ) -> list[Job]:
-    """Claim up to `limit` due leads and write their message rows (status `sending`); the jobs to send."""
+    """Claim up to `limit` due leads and write their message rows (status `sending`); the jobs to send.
+    `links` makes each message's `/t/` URLs (unsubscribe, open pixel, tracked links)."""
     async with db.write() as conn:
         sendable = await sendable_campaigns(conn, now=now)
         if not sendable:
@@ -169,7 +196,9 @@ async def claim(
         )
         if not leads:
             return []
-        return await _claim_leads(conn, leads, sendable, now, owner, lease_seconds, smtp_timeout, secret_box)
+        return await _claim_leads(
+            conn, leads, sendable, now, owner, lease_seconds, smtp_timeout, secret_box, links
+        )
 
 
 async def _claim_leads(
@@ -181,6 +210,7 @@ async def _claim_leads(
     lease_seconds: float,
     smtp_timeout: float,
     secret_box: SecretBox,
+    links: Links,
 ) -> list[Job]:
     contact_ids = list({lead.contact_id for lead in leads})
     contacts = {
@@ -201,7 +231,9 @@ async def _claim_leads(
         )
     }
     ended: set[str] = set()
-    ready: dict[str, list[tuple[Row[Any], Row[Any], Sendable, str, str, Row[Any] | None]]] = defaultdict(list)
+    ready: dict[str, list[tuple[Row[Any], Row[Any], Sendable, _Rendered, Row[Any] | None]]] = defaultdict(
+        list
+    )
     for lead in leads:
         target = sendable[lead.campaign_id]
         campaign = target.campaign
@@ -225,20 +257,21 @@ async def _claim_leads(
             # The step already has a message (a lead made due again by hand, or a repair): never resend.
             await conn.execute(_lead_scope(lead).values(next_send_at=None))
             continue
+        row_id = earlier.id if earlier is not None else new_id("msg")
         try:
-            subject, body = _render(steps, step, _wire_contact(contact))
+            rendered = _render(steps, step, _wire_contact(contact), row_id, links.unsubscribe_url(row_id))
         except templates.RenderError as exc:
             await _end_lead(conn, lead, "failed", f"step {step + 1}: {exc.reason}")
             ended.add(lead.campaign_id)
             continue
-        ready[target.mailbox.id].append((lead, contact, target, subject, body, earlier))
+        ready[target.mailbox.id].append((lead, contact, target, rendered, earlier))
 
     jobs: list[Job] = []
     inserts: list[dict[str, Any]] = []
     password_cache: dict[str, str] = {}
     for mailbox_id, items in ready.items():
         granted = await mailboxes.reserve(conn, mailbox_id, wanted=len(items), now=now)
-        for lead, contact, target, subject, body, earlier in items[:granted]:
+        for lead, contact, target, rendered, earlier in items[:granted]:
             mailbox = target.mailbox
             if mailbox_id not in password_cache:
                 password_cache[mailbox_id] = secret_box.decrypt(mailbox.smtp_password)
@@ -249,8 +282,7 @@ async def _claim_leads(
                 lead,
                 contact,
                 target,
-                subject,
-                body,
+                rendered,
                 earlier,
                 now,
                 owner,
@@ -258,6 +290,7 @@ async def _claim_leads(
                 password_cache[mailbox_id],
                 smtp_timeout,
                 inserts,
+                links,
             )
             jobs.append(job)
     if inserts:
@@ -279,14 +312,33 @@ def _seconds(value: float) -> timedelta:
     return timedelta(seconds=value)
 
 
-def _render(steps: list[dict[str, Any]], step: int, contact: dict[str, Any]) -> tuple[str, str]:
+@dataclass(frozen=True, slots=True)
+class _Rendered:
+    row_id: str  # the message row's id (msg_…), chosen before rendering: its tokens carry it
+    subject: str
+    body: str
+    html: str | None
+    unsubscribe_url: str
+
+
+def _render(
+    steps: list[dict[str, Any]], step: int, contact: dict[str, Any], row_id: str, unsubscribe_url: str
+) -> _Rendered:
     subject = templates.render(steps[step]["subject"], contact)
-    body = templates.render(steps[step]["body"], contact)
+    # `{{unsubscribeUrl}}` works in bodies, not in subjects (a link in a subject is useless).
+    body_context = {**contact, "customFields": {**(contact.get("customFields") or {})}}
+    body_context["customFields"]["unsubscribeUrl"] = unsubscribe_url
+    body = templates.render(steps[step]["body"], body_context)
+    source = steps[step].get("bodyHtml")
+    html = None
+    if source is not None:
+        escaped = tracking_html.escaped_context(templates.context(body_context))
+        html = templates.render(source, {"customFields": escaped})
     if step > 0:
         first = templates.render(steps[0]["subject"], contact)
         if subject == first or subject == message.reply_subject(first):
             subject = message.reply_subject(first)
-    return subject, body
+    return _Rendered(row_id, subject, body, html, unsubscribe_url)
 
 
 def _lead_scope(lead: Any) -> Any:
@@ -304,8 +356,7 @@ async def _write_message(
     lead: Row[Any],
     contact: Row[Any],
     target: Sendable,
-    subject: str,
-    body: str,
+    rendered: _Rendered,
     earlier: Row[Any] | None,
     now: datetime,
     owner: str,
@@ -313,11 +364,12 @@ async def _write_message(
     password: str,
     smtp_timeout: float,
     inserts: list[dict[str, Any]],
+    links: Links,
 ) -> Job:
     campaign, mailbox = target.campaign, target.mailbox
     step = int(lead.current_step)
     if earlier is None:
-        row_id, message_id, attempt = new_id("msg"), message.new_message_id(mailbox.from_email), 1
+        row_id, message_id, attempt = rendered.row_id, message.new_message_id(mailbox.from_email), 1
     else:
         row_id, message_id, attempt = earlier.id, earlier.message_id, int(earlier.attempts) + 1
     thread = lead.thread_message_id if step > 0 else None
@@ -375,8 +427,8 @@ async def _write_message(
         sender=mailbox.from_email,
         from_name=mailbox.from_name,
         to_name=_display_name(contact),
-        subject=subject,
-        body=body,
+        subject=rendered.subject,
+        body=rendered.body,
         thread_message_id=thread,
         to_email=contact.email,
         message_id=message_id,
@@ -384,6 +436,11 @@ async def _write_message(
         lease_owner=owner,
         next_delay_days=int(steps[step + 1].get("delayDays", 0)) if step + 1 < len(steps) else None,
         timezone=str(campaign.schedule.get("timezone", "UTC")),
+        html=rendered.html,
+        unsubscribe_url=rendered.unsubscribe_url,
+        track_opens=bool(campaign.track_opens),
+        track_clicks=bool(campaign.track_clicks),
+        links=links,
     )
 
 

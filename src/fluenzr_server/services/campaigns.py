@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from fluenzr_server.engine import sending, templates
 from fluenzr_server.errors import InvalidState, NotFound, ValidationFailed
 from fluenzr_server.ids import new_id
+from fluenzr_server.rates import percent
 from fluenzr_server.services import email_accounts, events, suppressions
 from fluenzr_server.services.common import now, retry_on_integrity_error, unique_ids
 from fluenzr_server.services.contacts import existing_ids
@@ -42,17 +43,32 @@ _MAX_REPORTED_IDS = 1000  # suppressedContactIds of addCampaignContacts (the cou
 
 def _steps(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The steps as stored; a subject or body that does not parse as a template is a 400 naming it
-    (`steps.1.subject`: line and column), so a campaign never starts with a template it cannot render."""
+    (`steps.1.subject`: line and column), so a campaign never starts with a template it cannot render.
+    `{{unsubscribeUrl}}` is a body variable: a subject using it is a 400 too."""
     problems: dict[str, str] = {}
     for index, step in enumerate(steps):
-        for field in ("subject", "body"):
+        for field in ("subject", "body", "bodyHtml"):
+            if field not in step:
+                continue
             problem = templates.check(step[field])
             if problem is not None:
                 problems[f"steps.{index}.{field}"] = str(problem)
+        if "unsubscribeUrl" in templates.variables(step["subject"]):
+            problems[f"steps.{index}.subject"] = "unsubscribeUrl is for bodies, not subjects"
     if problems:
         first = next(iter(problems))
         raise ValidationFailed(f"{first} is not a valid template ({problems[first]})", problems)
-    return [{"subject": s["subject"], "body": s["body"], "delayDays": s.get("delayDays", 0)} for s in steps]
+    stored = []
+    for step in steps:
+        stored.append(
+            {
+                "subject": step["subject"],
+                "body": step["body"],
+                "bodyHtml": step.get("bodyHtml"),
+                "delayDays": step.get("delayDays", 0),
+            }
+        )
+    return stored
 
 
 @lru_cache(maxsize=1)
@@ -136,6 +152,8 @@ async def create_campaign(db: Database, *, account_id: str, body: dict[str, Any]
         "steps": _steps(body.get("steps", [])),
         "schedule": _schedule(body.get("schedule", {}), DEFAULT_SCHEDULE),
         "status": "draft",
+        "track_opens": body.get("trackOpens", True),
+        "track_clicks": body.get("trackClicks", True),
         "created_at": stamp,
         "updated_at": stamp,
     }
@@ -166,6 +184,9 @@ async def update_campaign(
             values["steps"] = _steps(body["steps"])
         if "schedule" in body:
             values["schedule"] = _schedule(body["schedule"], row.schedule)
+        for field, column in (("trackOpens", "track_opens"), ("trackClicks", "track_clicks")):
+            if field in body:
+                values[column] = body[field]
         # Compare-and-set on the status read above, so a concurrent start cannot slip an edit in.
         scope = and_(t.campaigns.c.id == campaign_id, t.campaigns.c.status == row.status)
         if (await conn.execute(update(t.campaigns).where(scope).values(values))).rowcount == 0:
@@ -293,8 +314,7 @@ async def _suppressed_ids(conn: AsyncConnection, account_id: str, contact_ids: l
     return sorted(found)
 
 
-def _rate(part: int, whole: int) -> float:
-    return round(part * 100.0 / whole, 1) if whole else 0.0
+_rate = percent
 
 
 async def get_stats(db: Database, *, account_id: str, campaign_id: str) -> dict[str, Any]:

@@ -26,6 +26,8 @@ def present(row: Row[Any]) -> dict[str, Any]:
         "currentStep": int(row.current_step),
         "nextSendAt": wire_time(row.next_send_at) if row.next_send_at is not None else None,
         "lastSentAt": wire_time(row.last_sent_at) if row.last_sent_at is not None else None,
+        "openedAt": wire_time(row.opened_at) if row.opened_at is not None else None,
+        "clickedAt": wire_time(row.clicked_at) if row.clicked_at is not None else None,
         "reason": row.reason,
         "addedAt": wire_time(row.added_at),
     }

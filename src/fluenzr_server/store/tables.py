@@ -145,6 +145,9 @@ campaigns = Table(
     Column("status", String(16), nullable=False),
     # Why the engine paused or completed it by itself (auto-pause after mailbox failures); null otherwise.
     Column("status_reason", String(500)),
+    # A tracking pixel in the HTML part / links rewritten through `/t/c/…` (tracking/html.py).
+    Column("track_opens", Boolean, nullable=False, server_default="1"),
+    Column("track_clicks", Boolean, nullable=False, server_default="1"),
     _ts("created_at"),
     _ts("updated_at"),
     Index("ix_campaigns_account_created", "account_id", "created_at", "id"),
@@ -293,6 +296,22 @@ events = Table(
     Column("data", JSON, nullable=False),
     _ts("created_at"),
     Index("ix_events_account_created", "account_id", "created_at", "id"),
+)
+
+# Every hit on a message's open pixel or one of its tracked links (`services/tracking.py`), kept even when
+# it changes nothing: the lead's `opened_at`/`clicked_at` count unique human hits, these rows all of them.
+# `machine`: a privacy proxy's prefetch or a link scanner (`tracking/machines.py`), not counted in rates.
+tracking_events = Table(
+    "tracking_events",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("message_id", String(32), ForeignKey("messages.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(8), nullable=False),  # open | click
+    Column("url", Text),  # a click's destination, as it was in the message
+    _ts("at"),
+    Column("user_agent", String(500)),
+    Column("machine", Boolean, nullable=False),
+    Index("ix_tracking_events_message_kind", "message_id", "kind", "at"),
 )
 
 # One row per (event, subscribed endpoint), written by `events.emit` in the event's own transaction and

@@ -13,9 +13,12 @@ def present(row: Any, contact_count: int) -> dict[str, Any]:
         "id": row.id,
         "name": row.name,
         "emailAccountId": row.email_account_id,
-        "steps": row.steps,
+        # Steps stored before `bodyHtml` existed have none.
+        "steps": [step if "bodyHtml" in step else {**step, "bodyHtml": None} for step in row.steps],
         "schedule": row.schedule,
         "status": row.status,
+        "trackOpens": bool(row.track_opens),
+        "trackClicks": bool(row.track_clicks),
         "contactCount": contact_count,
         "createdAt": wire_time(row.created_at),
         "updatedAt": wire_time(row.updated_at),

@@ -175,6 +175,7 @@ async def test_a_worker_that_dies_mid_conversation_leaves_an_unknown_message_not
         lease_seconds=30,
         smtp_timeout=5,
         secret_box=harness.resources.secret_box,
+        links=dead.links,
     )
     assert [job.contact_id for job in jobs] == [contact["id"]]
     await dead.aclose()

@@ -27,7 +27,7 @@ async def test_a_started_campaign_sends_every_lead_once_then_completes(
         parsed = message_from_bytes(message.data, policy=policy.default)
         contact = next(c for c in contacts if c["email"] == message.rcpt_tos[0])
         assert parsed["Subject"] == f"Quick question, {contact['firstName']}"
-        assert parsed.get_content().strip() == f"Hi {contact['firstName']}!"
+        assert parsed.get_body(("plain",)).get_content().strip() == f"Hi {contact['firstName']}!"
         assert parsed["From"].addresses[0].addr_spec == mailbox["fromEmail"]
     stats = await harness.stats(campaign["id"])
     assert (stats["contacts"], stats["sent"], stats["bounced"]) == (3, 3, 0)

@@ -50,7 +50,7 @@ async def test_templates_render_per_contact_and_later_steps_thread_under_the_fir
 
     first, second, third = (message_from_bytes(m.data, policy=policy.default) for m in sink.messages)
     assert first["Subject"] == "Quick question, Ada"
-    assert first.get_content().strip() == "Is Analytical Engines hiring?"
+    assert first.get_body(("plain",)).get_content().strip() == "Is Analytical Engines hiring?"
     assert second["Subject"] == "Re: Quick question, Ada"
     assert third["Subject"] == "Last note for Ada"  # its own subject, still in the thread
     for reply in (second, third):

@@ -1145,6 +1145,12 @@ export interface components {
          *     contact missing a variable that has no fallback is never sent "Hi " or "Hi {{firstName}}": that lead
          *     becomes `failed` with the reason and the others go on. Later steps are replies in the first step's
          *     thread (`In-Reply-To`, `References`).
+         *     Every message is sent as `multipart/alternative`: `body` as plain text, and an HTML part, which is
+         *     `bodyHtml` when the step has one, else `body` as simple HTML (escaped, line breaks kept, URLs made
+         *     links). In bodies (not subjects) `{{unsubscribeUrl}}` is the recipient's unsubscribe link, e.g. a
+         *     footer `<a href="{{unsubscribeUrl}}">Unsubscribe</a>`; every message also carries it in
+         *     `List-Unsubscribe` with `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058), next to a
+         *     `mailto:` to the email account's `fromEmail` with subject `unsubscribe`.
          *     As stored: every field present.
          */
         Step: {
@@ -1152,6 +1158,8 @@ export interface components {
             subject: string;
             /** @description Plain-text template (see `Step`). */
             body: string;
+            /** @description HTML template (see `Step`); null when the HTML part is made from `body`. Contact values are HTML-escaped when rendered, and the result is sanitised before sending (an allow-list of tags and attributes; no scripts, styles, forms or event handlers; link and image URLs `http`, `https` or `mailto` only). */
+            bodyHtml: string | null;
             /** @description Calendar days in the schedule's time zone after the previous step was sent: the same local time that many days later, then the next moment the sending window is open (the first step is due at once). */
             delayDays: number;
         };
@@ -1161,6 +1169,8 @@ export interface components {
             subject: string;
             /** @description Plain-text template (see `Step`). */
             body: string;
+            /** @description HTML template (see `Step`). When left out or null: the HTML part is made from `body`. */
+            bodyHtml?: string | null;
             /** @description Calendar days in the schedule's time zone after the previous step was sent: the same local time that many days later, then the next moment the sending window is open (the first step is due at once). When left out: 0. */
             delayDays?: number;
         };
@@ -1192,6 +1202,10 @@ export interface components {
             steps: components["schemas"]["Step"][];
             schedule: components["schemas"]["Schedule"];
             readonly status: components["schemas"]["CampaignStatus"];
+            /** @description Whether messages carry a 1×1 open-tracking image in their HTML part (see `CampaignStats` for what counts as an open). */
+            trackOpens: boolean;
+            /** @description Whether links in the HTML part go through a tracked redirect to the same URL (http and https links only; see `CampaignStats`). */
+            trackClicks: boolean;
             readonly contactCount: number;
             createdAt: components["schemas"]["Timestamp"];
             updatedAt: components["schemas"]["Timestamp"];
@@ -1201,12 +1215,20 @@ export interface components {
             emailAccountId?: string | null;
             steps?: components["schemas"]["StepInput"][];
             schedule?: components["schemas"]["ScheduleInput"];
+            /** @description Adds a 1×1 open-tracking image to the HTML part. When left out on create: true. */
+            trackOpens?: boolean;
+            /** @description Sends links of the HTML part through a tracked redirect. When left out on create: true. */
+            trackClicks?: boolean;
         };
         CampaignUpdate: {
             name?: string;
             emailAccountId?: string | null;
             steps?: components["schemas"]["StepInput"][];
             schedule?: components["schemas"]["ScheduleInput"];
+            /** @description Adds a 1×1 open-tracking image to the HTML part of messages sent from now on. */
+            trackOpens?: boolean;
+            /** @description Sends links of the HTML part of messages sent from now on through a tracked redirect. */
+            trackClicks?: boolean;
         };
         CampaignEnvelope: {
             /** @enum {boolean} */
@@ -1238,9 +1260,22 @@ export interface components {
         };
         /**
          * @description What happened, counted from the records: `sent` is messages the SMTP servers accepted, `bounced`
-         *     messages they refused for good (5xx). `openRate`, `clickRate` and `replyRate` are percentages of
-         *     `sent`; `bounceRate` a percentage of `sent + bounced` (0 when nothing was attempted), rounded to one
-         *     decimal.
+         *     messages they refused for good (5xx). `opened` and `clicked` are unique opens and unique clicks:
+         *     the number of leads (contacts of the campaign) with at least one human open of any of their
+         *     messages (the tracking image was fetched) or at least one human click on a tracked link; every
+         *     further open or click is kept but counted once. `unsubscribed` counts leads, once each.
+         *     `openRate`, `clickRate` and `replyRate` are percentages of `sent`; `bounceRate` a percentage of
+         *     `sent + bounced` (0 when nothing was attempted). Every rate is rounded half-up to one decimal
+         *     (1 of 16 is `6.3`).
+         *
+         *     Machine opens and clicks are recorded but not counted (and send no webhook):
+         *     - an open from an address in `17.0.0.0/8` (Apple's network: Mail Privacy Protection's proxy
+         *       fetches every image on delivery) or with the User-Agent `Mozilla/5.0` exactly (that proxy's);
+         *     - a click less than 10 seconds after the message was sent (link scanners of receiving servers);
+         *     - a click less than 5 seconds after a click on another link of the same message (a scanner
+         *       following every link); the earlier clicks of that burst stop counting too (a webhook already
+         *       sent for one of them is not withdrawn).
+         *     `HEAD` requests on tracked links are not clicks.
          */
         CampaignStats: {
             readonly campaignId: string;
@@ -1283,6 +1318,16 @@ export interface components {
             readonly nextSendAt: string | null;
             /** Format: date-time */
             readonly lastSentAt: string | null;
+            /**
+             * Format: date-time
+             * @description The first human open of any of the lead's emails (see `CampaignStats`); null if none.
+             */
+            readonly openedAt: string | null;
+            /**
+             * Format: date-time
+             * @description The first human click on a tracked link of the lead's emails (see `CampaignStats`); null if none.
+             */
+            readonly clickedAt: string | null;
             /** @description Why the lead stopped (`failed`, `bounced`, suppressed). */
             readonly reason: string | null;
             addedAt: components["schemas"]["Timestamp"];
@@ -1516,7 +1561,7 @@ export interface components {
             createdAt: components["schemas"]["Timestamp"];
             data: Record<string, never>;
         };
-        /** @description `contact.created`, `contact.updated`, `contact.deleted` (the contact as it was), `contact.unsubscribed` (not emitted yet: arrives with unsubscribe tracking). */
+        /** @description `contact.created`, `contact.updated`, `contact.deleted` (the contact as it was), `contact.unsubscribed` (the contact, when it unsubscribed from a campaign). */
         ContactEventPayload: components["schemas"]["EventPayload"] & {
             /** @enum {string} */
             type?: "contact.created" | "contact.updated" | "contact.deleted" | "contact.unsubscribed";
@@ -1545,8 +1590,10 @@ export interface components {
             at: string;
             /** @description For `email.bounced`: the receiving server's reply; null otherwise. */
             reason: string | null;
+            /** @description For `email.clicked` only: the link's URL, exactly as it was in the message. */
+            url?: string;
         };
-        /** @description `email.sent` and `email.bounced` (sent by the sending engine); `email.opened`, `email.clicked`, `email.replied` are not emitted yet (they arrive with tracking). */
+        /** @description `email.sent` and `email.bounced` (sent by the sending engine); `email.opened` (the first human open of a message) and `email.clicked` (the first human click on each link of a message, with `url`); `email.replied` is not emitted yet. */
         EmailEventPayload: components["schemas"]["EventPayload"] & {
             /** @enum {string} */
             type?: "email.sent" | "email.bounced" | "email.opened" | "email.clicked" | "email.replied";

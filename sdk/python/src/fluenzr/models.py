@@ -256,6 +256,8 @@ class Step(Model):
 
     subject: str
     body: str
+    body_html: str | None = None
+    """An HTML template for the HTML part (sanitised when sent); None: the HTML part is made from `body`."""
     delay_days: int = 0
     """Days to wait after the previous step."""
 
@@ -278,6 +280,10 @@ class Campaign(Model):
     steps: list[Step] = field(default_factory=list)
     schedule: Schedule = field(default_factory=Schedule)
     status: CampaignStatus
+    track_opens: bool = True
+    """Messages carry a 1×1 open-tracking image."""
+    track_clicks: bool = True
+    """Links in the HTML part go through a tracked redirect."""
     contact_count: int = 0
     created_at: datetime
     updated_at: datetime
@@ -304,7 +310,9 @@ class CampaignMembership(Model):
 
 @dataclass(frozen=True, kw_only=True)
 class CampaignStats(Model):
-    """Counts over the campaign's contacts; rates are percentages of `sent` (0 when nothing was sent)."""
+    """Counts over the campaign's contacts. `opened`/`clicked` are unique: leads with at least one human
+    open/click (machine opens and link scanners are not counted). Rates are percentages of `sent` (0 when
+    nothing was sent; `bounce_rate` of `sent + bounced`), rounded half-up to one decimal."""
 
     campaign_id: str
     contacts: int
@@ -335,12 +343,16 @@ class Lead(Model):
     """0-based index of the next step to send (= steps sent)."""
     next_send_at: datetime | None = None
     last_sent_at: datetime | None = None
+    opened_at: datetime | None = None
+    """The first human open of any of its emails."""
+    clicked_at: datetime | None = None
+    """The first human click on a tracked link of its emails."""
     reason: str | None = None
     """Why the lead stopped (`failed`, `bounced`, suppressed)."""
     added_at: datetime
 
     _converters: ClassVar[_Converters] = dict.fromkeys(
-        ("next_send_at", "last_sent_at", "added_at"), parse_datetime
+        ("next_send_at", "last_sent_at", "opened_at", "clicked_at", "added_at"), parse_datetime
     )
 
 

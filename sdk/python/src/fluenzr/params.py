@@ -39,6 +39,7 @@ SuppressionListSort = Literal["createdAt", "entry"]
 class StepParam(TypedDict, total=False):
     subject: Required[str]
     body: Required[str]
+    body_html: str | None
     delay_days: int
 
 
@@ -75,7 +76,9 @@ def wire_object(value: Model | Mapping[str, Any]) -> dict[str, Any]:
 
 
 def wire_steps(steps: Iterable[Step | StepParam]) -> list[dict[str, Any]]:
-    return [wire_object(step) for step in steps]
+    # A step without HTML is sent without `bodyHtml` (null and absent mean the same: HTML from `body`).
+    wired = [wire_object(step) for step in steps]
+    return [{k: v for k, v in step.items() if not (k == "bodyHtml" and v is None)} for step in wired]
 
 
 def wire_schedule(schedule: Schedule | ScheduleParam) -> dict[str, Any]:

@@ -29,12 +29,16 @@ def _campaign_body(
     email_account_id: str | NotGiven | None,
     steps: Iterable[Step | StepParam] | NotGiven,
     schedule: Schedule | ScheduleParam | NotGiven,
+    track_opens: bool | NotGiven = NOT_GIVEN,
+    track_clicks: bool | NotGiven = NOT_GIVEN,
 ) -> dict[str, Any]:
     return given(
         name=name,
         emailAccountId=email_account_id,
         steps=map_given(steps, wire_steps),
         schedule=schedule if isinstance(schedule, NotGiven) else wire_schedule(schedule),
+        trackOpens=track_opens,
+        trackClicks=track_clicks,
     )
 
 
@@ -68,10 +72,12 @@ class Campaigns(SyncAPIResource):
         email_account_id: str | NotGiven | None = NOT_GIVEN,
         steps: Iterable[Step | StepParam] | NotGiven = NOT_GIVEN,
         schedule: Schedule | ScheduleParam | NotGiven = NOT_GIVEN,
+        track_opens: bool | NotGiven = NOT_GIVEN,
+        track_clicks: bool | NotGiven = NOT_GIVEN,
         timeout: Timeout | NotGiven = NOT_GIVEN,
     ) -> Campaign:
         """Create a `draft` campaign; steps are `{"subject", "body", "delay_days"}` dicts or `Step`s."""
-        body = _campaign_body(name, email_account_id, steps, schedule)
+        body = _campaign_body(name, email_account_id, steps, schedule, track_opens, track_clicks)
         return self._client.request(Campaign, "POST", "/campaigns", json=body, timeout=timeout)
 
     def update(
@@ -82,10 +88,12 @@ class Campaigns(SyncAPIResource):
         email_account_id: str | NotGiven | None = NOT_GIVEN,
         steps: Iterable[Step | StepParam] | NotGiven = NOT_GIVEN,
         schedule: Schedule | ScheduleParam | NotGiven = NOT_GIVEN,
+        track_opens: bool | NotGiven = NOT_GIVEN,
+        track_clicks: bool | NotGiven = NOT_GIVEN,
         timeout: Timeout | NotGiven = NOT_GIVEN,
     ) -> Campaign:
         """Change the fields passed; only `draft` and `paused` campaigns can be edited."""
-        body = _campaign_body(name, email_account_id, steps, schedule)
+        body = _campaign_body(name, email_account_id, steps, schedule, track_opens, track_clicks)
         path = f"/campaigns/{path_id(campaign_id)}"
         return self._client.request(Campaign, "PUT", path, json=body, timeout=timeout)
 
@@ -187,10 +195,12 @@ class AsyncCampaigns(AsyncAPIResource):
         email_account_id: str | NotGiven | None = NOT_GIVEN,
         steps: Iterable[Step | StepParam] | NotGiven = NOT_GIVEN,
         schedule: Schedule | ScheduleParam | NotGiven = NOT_GIVEN,
+        track_opens: bool | NotGiven = NOT_GIVEN,
+        track_clicks: bool | NotGiven = NOT_GIVEN,
         timeout: Timeout | NotGiven = NOT_GIVEN,
     ) -> Campaign:
         """Create a `draft` campaign; steps are `{"subject", "body", "delay_days"}` dicts or `Step`s."""
-        body = _campaign_body(name, email_account_id, steps, schedule)
+        body = _campaign_body(name, email_account_id, steps, schedule, track_opens, track_clicks)
         return await self._client.request(Campaign, "POST", "/campaigns", json=body, timeout=timeout)
 
     async def update(
@@ -201,10 +211,12 @@ class AsyncCampaigns(AsyncAPIResource):
         email_account_id: str | NotGiven | None = NOT_GIVEN,
         steps: Iterable[Step | StepParam] | NotGiven = NOT_GIVEN,
         schedule: Schedule | ScheduleParam | NotGiven = NOT_GIVEN,
+        track_opens: bool | NotGiven = NOT_GIVEN,
+        track_clicks: bool | NotGiven = NOT_GIVEN,
         timeout: Timeout | NotGiven = NOT_GIVEN,
     ) -> Campaign:
         """Change the fields passed; only `draft` and `paused` campaigns can be edited."""
-        body = _campaign_body(name, email_account_id, steps, schedule)
+        body = _campaign_body(name, email_account_id, steps, schedule, track_opens, track_clicks)
         path = f"/campaigns/{path_id(campaign_id)}"
         return await self._client.request(Campaign, "PUT", path, json=body, timeout=timeout)
 
