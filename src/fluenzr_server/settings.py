@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     # marks it `unknown` (never resent). Must exceed the longest SMTP conversation (timeout below).
     engine_lease_seconds: float = Field(default=300.0, ge=1.0)
     smtp_timeout_seconds: float = Field(default=30.0, gt=0.0)
+    # Email accounts with IMAP settings: how often each INBOX is read for replies and bounce reports, and
+    # the bound on the connection and on every read of a poll.
+    imap_poll_seconds: float = Field(default=60.0, gt=0.0)
+    imap_timeout_seconds: float = Field(default=30.0, gt=0.0)
 
     @property
     def allow_http_webhooks(self) -> bool:
