@@ -2,7 +2,7 @@
 (`make imap-mailbox`), a local mailbox to drop replies and bounce reports into while trying the product.
 
 Debian's `dovecot-imapd` (`.ci/services.sh` installs it), run in the foreground with a configuration file
-of its own in `folder` (nothing of the system's `/etc/dovecot` is read): passwd-file users with plain
+of its own in `folder` (nothing of the system's `/etc/dovecot` is read): passwd-file users (one file each) with plain
 passwords, one maildir per user under `folder`, listening on 127.0.0.1 only; plain IMAP with STARTTLS on
 `port` and implicit TLS on `tls_port` when a certificate is given (PEM), plain IMAP only otherwise. Run as
 root (as CI and the development machines are), mail files belong to the `dovecot` user.
@@ -11,6 +11,7 @@ root (as CI and the development machines are), mail files belong to the `dovecot
 from __future__ import annotations
 
 import contextlib
+import imaplib
 import os
 import pwd
 import shutil
@@ -96,13 +97,7 @@ class Dovecot:
         self._check_reachable()
         for name in ("run", "state", "home"):
             (self.folder / name).mkdir(parents=True, exist_ok=True)
-        passwd = self.folder / "passwd"
-        passwd.write_text("".join(f"{user}:{{PLAIN}}{password}\n" for user, password in self.users.items()))
-        passwd.chmod(0o644)
-        for user in self.users:
-            home = self.folder / "home" / user
-            home.mkdir(parents=True, exist_ok=True)
-            os.chown(home, uid, gid)
+        self._write_users()
         ssl_lines = ["ssl = no"]
         listeners = [f"  inet_listener imap {{\n    address = 127.0.0.1\n    port = {self.port}\n  }}"]
         if self.tls and self._cert_pem is not None and self._key_pem is not None:
@@ -132,7 +127,7 @@ class Dovecot:
             "first_valid_uid = 1",
             "passdb {",
             "  driver = passwd-file",
-            f"  args = scheme=PLAIN username_format=%u {passwd}",
+            f"  args = scheme=PLAIN username_format=%u {self.folder / 'users'}/%u",
             "}",
             "userdb {",
             "  driver = static",
@@ -191,6 +186,38 @@ class Dovecot:
     @property
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
+
+    def add_user(self, user: str, password: str) -> None:
+        """A new mailbox user, usable at once (Dovecot re-reads the users file when it changes)."""
+        self.users[user] = password
+        self._write_users()
+
+    def _write_users(self) -> None:
+        # One passwd-file per user (the path has `%u`): Dovecot re-reads a changed file at most once a
+        # second, a new file at once.
+        _, _, _, uid, gid = self._accounts()
+        users = self.folder / "users"
+        users.mkdir(exist_ok=True)
+        users.chmod(0o755)
+        for user, password in self.users.items():
+            entry = users / user
+            entry.write_text(f"{user}:{{PLAIN}}{password}\n")
+            entry.chmod(0o644)
+        for user in self.users:
+            home = self.folder / "home" / user
+            home.mkdir(parents=True, exist_ok=True)
+            os.chown(home, uid, gid)
+
+    def append(self, user: str, raw: bytes) -> None:
+        """Deliver `raw` (an RFC 5322 message) into the user's INBOX with IMAP APPEND (RFC 3501 §6.3.11)."""
+        client = imaplib.IMAP4("127.0.0.1", self.port, timeout=10)
+        try:
+            client.login(user, self.users[user])
+            status, data = client.append("INBOX", None, None, raw)
+            if status != "OK":
+                raise RuntimeError(f"APPEND failed: {data!r}")
+        finally:
+            client.logout()
 
     def reset_uid_validity(self, user: str) -> None:
         """Make the user's INBOX take a new UIDVALIDITY (as after a server migration or a rebuilt index):

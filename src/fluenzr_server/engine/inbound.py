@@ -8,11 +8,12 @@ In this order (the first that matches wins):
    detector first); the class from each recipient's `Status` (RFC 3463 §3.1): 5.x.x permanent (hard),
    4.x.x transient (soft, e.g. Postfix's "delayed" reports). The Message-IDs of the returned message
    (its `message/rfc822` or `text/rfc822-headers` part) say which of our emails bounced.
-2. `auto_reply`: `Auto-Submitted` other than `no` (RFC 3834 §5), `X-Autoreply`, `X-Autorespond`,
+2. `unsubscribe`: the request a `List-Unsubscribe: <mailto:…?subject=unsubscribe>` link makes (RFC 2369
+   §3.2): subject `unsubscribe` (any case, surrounding blanks ignored). Before auto-replies: a mail
+   client's unsubscribe button may mark its message `Auto-Submitted: auto-generated`.
+3. `auto_reply`: `Auto-Submitted` other than `no` (RFC 3834 §5), `X-Autoreply`, `X-Autorespond`,
    `Precedence: auto_reply | bulk | junk`, `X-Auto-Response-Suppress` set by Exchange on its own
    automatic replies, or an out-of-office subject (English, Spanish, Portuguese, French, German).
-3. `unsubscribe`: the request a `List-Unsubscribe: <mailto:…?subject=unsubscribe>` link makes (RFC 2369
-   §3.2): subject `unsubscribe` (any case, surrounding blanks ignored).
 4. `reply`: `In-Reply-To` or `References` name at least one Message-ID (whether it is one of ours is the
    caller's question).
 5. `other`.
@@ -25,7 +26,8 @@ import hashlib
 import html
 import re
 from dataclasses import dataclass, replace
-from email.header import decode_header, make_header
+import email.errors
+from email.header import decode_header
 from email.message import Message
 from email.utils import getaddresses, parseaddr
 from typing import Literal
@@ -97,13 +99,24 @@ def one_line(text: str, limit: int) -> str:
 
 
 def _header(message: Message, name: str) -> str:
+    """A header's decoded text (RFC 2047 encoded words; raw 8-bit, RFC 6532, read as UTF-8)."""
     value = message.get(name)
     if value is None:
         return ""
+    chunks: list[str] = []
     try:
-        return str(make_header(decode_header(str(value))))
-    except (UnicodeError, LookupError, ValueError):
-        return str(value)
+        decoded = decode_header(value)
+    except (UnicodeError, LookupError, ValueError, email.errors.HeaderParseError):
+        decoded = [(str(value), None)]
+    for chunk, charset in decoded:
+        if isinstance(chunk, str):
+            chunks.append(chunk.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
+            continue
+        try:
+            chunks.append(chunk.decode(charset if charset and charset != "unknown-8bit" else "utf-8", "replace"))
+        except LookupError:
+            chunks.append(chunk.decode("utf-8", "replace"))
+    return "".join(chunks) if len(chunks) == 1 else " ".join(c.strip() for c in chunks)
 
 
 def message_ids(text: str) -> tuple[str, ...]:
@@ -256,11 +269,11 @@ def classify(raw: bytes) -> Inbound:
         str(message.get("References", ""))
     )
     references = tuple(dict.fromkeys(references))
+    if subject.strip().lower() == "unsubscribe":
+        return replace(base, kind="unsubscribe", references=references, why="mailto unsubscribe")
     auto = _auto_reply_reason(message, subject)
     if auto is not None:
         return replace(base, kind="auto_reply", references=references, why=auto)
-    if subject.strip().lower() == "unsubscribe":
-        return replace(base, kind="unsubscribe", references=references, why="mailto unsubscribe")
     if references:
         return replace(base, kind="reply", references=references, snippet=snippet(message), why="In-Reply-To")
     return base

@@ -94,13 +94,15 @@ async def save(
             )
         await conn.execute(
             _table.insert().values(
-                id=email_account_id,
-                account_id=account_id,
-                security="tls",
-                last_uid=0,
-                created_at=now,
-                **values,
-                **fresh,
+                {
+                    "security": "tls",
+                    **values,
+                    **fresh,
+                    "id": email_account_id,
+                    "account_id": account_id,
+                    "last_uid": 0,
+                    "created_at": now,
+                }
             )
         )
         return
