@@ -113,7 +113,9 @@ def _header(message: Message, name: str) -> str:
             chunks.append(chunk.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
             continue
         try:
-            chunks.append(chunk.decode(charset if charset and charset != "unknown-8bit" else "utf-8", "replace"))
+            chunks.append(
+                chunk.decode(charset if charset and charset != "unknown-8bit" else "utf-8", "replace")
+            )
         except LookupError:
             chunks.append(chunk.decode("utf-8", "replace"))
     return "".join(chunks) if len(chunks) == 1 else " ".join(c.strip() for c in chunks)
