@@ -2,10 +2,10 @@
 (`make imap-mailbox`), a local mailbox to drop replies and bounce reports into while trying the product.
 
 Debian's `dovecot-imapd` (`.ci/services.sh` installs it), run in the foreground with a configuration file
-of its own in `folder` (nothing of the system's `/etc/dovecot` is read): passwd-file users (one file each) with plain
-passwords, one maildir per user under `folder`, listening on 127.0.0.1 only; plain IMAP with STARTTLS on
-`port` and implicit TLS on `tls_port` when a certificate is given (PEM), plain IMAP only otherwise. Run as
-root (as CI and the development machines are), mail files belong to the `dovecot` user.
+of its own in `folder` (nothing of the system's `/etc/dovecot` is read): passwd-file users (one file
+each) with plain passwords, one maildir per user under `folder`, listening on 127.0.0.1 only; plain IMAP
+with STARTTLS on `port` and implicit TLS on `tls_port` when a certificate is given (PEM), plain IMAP only
+otherwise. Run as root (as CI and the development machines are), mail files belong to the `dovecot` user.
 """
 
 from __future__ import annotations

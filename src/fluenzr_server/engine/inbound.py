@@ -22,11 +22,11 @@ In this order (the first that matches wins):
 from __future__ import annotations
 
 import email
+import email.errors
 import hashlib
 import html
 import re
 from dataclasses import dataclass, replace
-import email.errors
 from email.header import decode_header
 from email.message import Message
 from email.utils import getaddresses, parseaddr
