@@ -69,8 +69,8 @@ async def save(
     `None` removes the settings (and the poll state; the messages already read stay recorded). A dict
     changes only the settings it names (PATCH semantics, as `smtp`); an email account without IMAP
     settings needs host, port, username and password (400 naming the missing ones). Any change clears
-    `error` and makes the mailbox due for a poll at once. A new host or username is another mailbox: its
-    cursor starts again (`uid_validity` unknown).
+    `error`, ends the lease of a poll in flight and makes the mailbox due for a poll at once. A new host
+    or username is another mailbox: its cursor starts again (`uid_validity` unknown).
     """
     if settings is None:
         await conn.execute(delete(_table).where(_table.c.id == email_account_id))
@@ -78,11 +78,15 @@ async def save(
     check(settings, allow_private=allow_private)
     values = _values(settings, secret_box)
     current = (await load(conn, [email_account_id])).get(email_account_id)
+    # A poll in flight when the settings change loses its lease: its outcome (made with the old settings)
+    # is dropped, and the mailbox is polled again at once with the new ones.
     fresh = {
         "status": "active",
         "last_error": None,
         "consecutive_failures": 0,
         "next_poll_at": now,
+        "lease_until": None,
+        "lease_owner": None,
         "updated_at": now,
     }
     if current is None:

@@ -423,3 +423,43 @@ async def test_removing_imap_settings_stops_polling(scene: Scene, sink_factory: 
             .where(t.imap_mailboxes.c.id == scene.mailbox["id"])
         )
         assert (await conn.execute(count)).scalar_one() == 0
+
+
+async def test_a_host_resolving_to_a_private_address_is_refused_at_connect_time(
+    scene: Scene, sink_factory: SinkFactory, database_url: str
+) -> None:
+    """Accepted while FLUENZR_ALLOW_PRIVATE_HOSTS was on; a worker without it refuses to connect."""
+    from tests.conftest import resources_for, test_settings
+
+    await scene.start(sink_factory)
+    strict = resources_for(scene.harness.resources, test_settings(database_url))
+    assert not strict.settings.allow_private_hosts
+    await scene.park_others()
+    assert await scene.poller.tick(strict) == 1
+    imap = await scene.imap_status()
+    assert imap["status"] == "error"
+    assert "non-public address (127.0.0.1)" in imap["lastError"]
+
+
+async def test_settings_changed_during_a_poll_drop_its_outcome(
+    scene: Scene, sink_factory: SinkFactory
+) -> None:
+    await scene.start(sink_factory)
+    await scene.deliver(samples.gmail_reply, text="Hi")
+    await scene.park_others()
+    original = scene.poller._record
+
+    async def record_after_an_update(*args: Any) -> None:
+        ok_object(
+            await scene.harness.client.put(
+                f"/email-accounts/{scene.mailbox['id']}", json={"imap": {"password": scene.user.password}}
+            )
+        )
+        await original(*args)
+
+    scene.poller._record = record_after_an_update  # type: ignore[method-assign]
+    assert await scene.poller.tick(scene.harness.resources) == 1
+    assert await scene.inbound() == []  # this poll's lease was ended by the update: nothing recorded
+    scene.poller._record = original  # type: ignore[method-assign]
+    assert await scene.poll() == 1  # due at once, read again
+    assert (await scene.lead())["status"] == "replied"
