@@ -134,3 +134,14 @@ def test_fingerprint_is_the_message_id_or_a_header_hash() -> None:
     assert with_id.fingerprint == "<a@b>"
     assert without.fingerprint.startswith("sha256:")
     assert classify(b"Subject: x\r\n\r\nother body").fingerprint == without.fingerprint
+
+
+def test_a_message_that_breaks_a_detector_is_other(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fluenzr_server.engine import inbound
+
+    def broken(_: object) -> None:
+        raise ValueError("detector bug")
+
+    monkeypatch.setattr(inbound, "all_failures", broken)
+    found = classify(samples.postfix_bounce(**ADDRESSES, our_id=OURS, subject=SUBJECT))
+    assert (found.kind, found.why, found.fingerprint.startswith("sha256:")) == ("other", "detector bug", True)

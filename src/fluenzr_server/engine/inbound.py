@@ -25,6 +25,7 @@ import email
 import email.errors
 import hashlib
 import html
+import logging
 import re
 from dataclasses import dataclass, replace
 from email.header import decode_header
@@ -33,6 +34,8 @@ from email.utils import getaddresses, parseaddr
 from typing import Literal
 
 from flufl.bounce import all_failures
+
+log = logging.getLogger("fluenzr.engine.inbound")
 
 Kind = Literal["hard_bounce", "soft_bounce", "auto_reply", "unsubscribe", "reply", "other"]
 
@@ -249,8 +252,18 @@ def snippet(message: Message, limit: int = SNIPPET_LENGTH) -> str:
 
 
 def classify(raw: bytes) -> Inbound:
-    """Classify one message (its raw bytes, as fetched). Never raises for malformed mail: what cannot
-    be parsed is `other`."""
+    """Classify one message (its raw bytes, as fetched). Never raises: a message that breaks the parser
+    or a detector is `other` (recorded, so it cannot hold the mailbox's cursor back)."""
+    try:
+        return _classify(raw)
+    except Exception as exc:
+        log.warning("an inbound message could not be classified: %s", exc, exc_info=True)
+        head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+        fingerprint = "sha256:" + hashlib.sha256(head).hexdigest()
+        return Inbound(kind="other", fingerprint=fingerprint, from_email=None, subject="", why=str(exc)[:200])
+
+
+def _classify(raw: bytes) -> Inbound:
     message = email.message_from_bytes(raw)
     subject = one_line(_header(message, "Subject"), 500)
     senders = getaddresses([str(v) for v in message.get_all("From", [])])
