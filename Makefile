@@ -12,8 +12,9 @@ PORT ?= 8000
 FUZZ_EXAMPLES ?= 25
 
 SMTP_PORT ?= 2525
+IMAP_PORT ?= 1143
 
-.PHONY: help install install-serve tools js-install run mock sandbox smtp-sink lint lint-js lint-clients test test-py test-js fuzz fuzz-sqlite fuzz-postgresql fuzz-mock bench bench-import clean
+.PHONY: help install install-serve tools js-install run mock sandbox smtp-sink imap-mailbox lint lint-js lint-clients test test-py test-js fuzz fuzz-sqlite fuzz-postgresql fuzz-mock bench bench-import clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -66,6 +67,10 @@ sandbox: install-serve  ## the real server on a throwaway database with demo dat
 
 smtp-sink: install-serve  ## a local SMTP sink on 127.0.0.1:$(SMTP_PORT): prints each message, keeps it in .fluenzr/maildir
 	$(BIN)/fluenzr-server smtp-sink --port $(SMTP_PORT) --maildir .fluenzr/maildir
+
+imap-mailbox: install-serve  ## a local IMAP mailbox (Dovecot) on 127.0.0.1:$(IMAP_PORT), user sales / sales-password, to drop replies into
+	command -v dovecot >/dev/null || test -x /usr/sbin/dovecot || (apt-get update -qq && apt-get install -y -qq --no-install-recommends dovecot-imapd)
+	$(BIN)/fluenzr-server imap-mailbox --port $(IMAP_PORT) --dir .fluenzr/imap
 
 lint: install tools lint-js lint-clients  ## contract (openapi-spec-validator, prance, Spectral, generated clients), ruff, mypy
 	$(BIN)/openapi-spec-validator $(SPEC)

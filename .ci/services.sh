@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Installs (if missing) and starts the services the test suite needs: PostgreSQL and Redis, on loopback.
+# Installs (if missing) and starts the services the test suite needs: PostgreSQL and Redis, on loopback;
+# installs Dovecot (dovecot-imapd), which the tests start themselves.
 # Prints the environment variables that point the tests at them.
 set -euo pipefail
 
 need_install=()
 command -v pg_ctlcluster >/dev/null 2>&1 || need_install+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || need_install+=(redis-server)
+# Dovecot: the tests start throwaway IMAP servers of their own on free loopback ports
+# (tests/engine/conftest.py), each with its own configuration; the package's own service is not used.
+[ -x /usr/sbin/dovecot ] || need_install+=(dovecot-imapd)
 if ((${#need_install[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >&2

@@ -206,6 +206,42 @@ def cmd_smtp_sink(args: argparse.Namespace, _settings: Settings) -> None:
         )
 
 
+def cmd_imap_mailbox(args: argparse.Namespace, _settings: Settings) -> None:
+    """A local IMAP mailbox (a throwaway Dovecot) to drop replies and bounce reports into."""
+    import signal
+    import time
+
+    from fluenzr_server.engine.imap_mailbox import Dovecot
+
+    server = Dovecot(Path(args.dir), users={args.user: args.password}, port=args.port)
+    try:
+        server.start()
+    except RuntimeError as exc:
+        sys.exit(f"error: {exc}")
+    where = f"imap://127.0.0.1:{server.port}/INBOX"
+    print(
+        f"IMAP mailbox on 127.0.0.1:{server.port} (plain IMAP, loopback only), maildir in "
+        f"{server.maildir(args.user)}\n"
+        f'Email account settings: "imap": {{"host": "127.0.0.1", "port": {server.port}, '
+        f'"username": "{args.user}", "password": "{args.password}", "security": "none"}} '
+        "(the API needs FLUENZR_ALLOW_PRIVATE_HOSTS=1)\n"
+        f"Drop a message into it:  curl -T reply.eml '{where}' -u {args.user}:{args.password}",
+        flush=True,
+    )
+
+    def stop(*_: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while server.running:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fluenzr-server", description="FluenzR API server and tools")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -239,6 +275,14 @@ def build_parser() -> argparse.ArgumentParser:
     sink.add_argument("--maildir", default=None, help="also keep each message in this Maildir folder")
     sink.add_argument("--auth", default=None, metavar="USER:PASSWORD", help="require these credentials")
     sink.add_argument("--quiet", action="store_true", help="print nothing per message (benchmarks)")
+
+    mailbox = add(
+        "imap-mailbox", cmd_imap_mailbox, "a local IMAP mailbox (Dovecot) to drop replies into (as root)"
+    )
+    mailbox.add_argument("--port", type=int, default=1143)
+    mailbox.add_argument("--dir", default=".fluenzr/imap", help="its configuration and maildir")
+    mailbox.add_argument("--user", default="sales")
+    mailbox.add_argument("--password", default="sales-password")
 
     accounts_cmd = commands.add_parser("accounts", help="manage accounts")
     accounts_sub = accounts_cmd.add_subparsers(dest="accounts_command", required=True)

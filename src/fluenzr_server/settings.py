@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     # Hits on the `/t/…` links per client address (they carry no API key). Generous: one office's NAT
     # address opens many messages, and a message's pixel and links are fetched together.
     tracking_rate_limit: str = "600/minute"
+    # Email accounts with IMAP settings: how often each INBOX is read for replies and bounce reports, and
+    # the bound on the connection and on every read of a poll.
+    imap_poll_seconds: float = Field(default=60.0, gt=0.0)
+    imap_timeout_seconds: float = Field(default=30.0, gt=0.0)
 
     @property
     def allow_http_webhooks(self) -> bool:

@@ -28,6 +28,7 @@ ACCOUNT_FIELDS = {
     "fromEmail",
     "fromName",
     "smtp",
+    "imap",
     "dailyLimit",
     "minIntervalSeconds",
     "status",

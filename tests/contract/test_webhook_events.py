@@ -10,7 +10,7 @@ from openapi_schema_validator import OAS30Validator
 from prance import ResolvingParser
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi" / "fluenzr-v1.yaml"
-NOT_EMITTED_YET = {"email.replied"}
+NOT_EMITTED_YET: set[str] = set()
 
 
 @pytest.fixture(scope="module")

@@ -272,6 +272,20 @@ def test_groups_and_email_accounts_crud(live: FluenzrClient, tag: str) -> None:
     )
     assert (updated.smtp.port, updated.smtp.host, updated.daily_limit) == (587, "smtp.acme.example", 400)
     assert account_id in {a.id for a in live.email_accounts.list(per_page=100)}
+    assert updated.imap is None
+    with_imap = live.email_accounts.update(
+        account_id,
+        imap={"host": "imap.acme.example", "port": 993, "username": "sam", "password": "app-password"},
+    )
+    assert with_imap.imap is not None
+    assert (with_imap.imap.host, with_imap.imap.security, with_imap.imap.status) == (
+        "imap.acme.example",
+        "tls",
+        "active",
+    )
+    assert with_imap.imap.last_polled_at is None and "password" not in with_imap.imap.extra
+    assert live.email_accounts.update(account_id, imap={"port": 143, "security": "starttls"}).imap.port == 143  # type: ignore[union-attr]
+    assert live.email_accounts.update(account_id, imap=None).imap is None
     assert live.email_accounts.delete(account_id).deleted
 
 

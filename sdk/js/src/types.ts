@@ -53,6 +53,11 @@ export type GroupMembership = ResponseData<"addGroupContacts">;
 
 export type EmailAccount = Schemas["EmailAccount"];
 export type EmailAccountStatus = Schemas["EmailAccountStatus"];
+/** Where replies and bounce reports are read (IMAP); `null` on an account without IMAP settings. */
+export type ImapSettings = Schemas["ImapSettings"];
+export type ImapStatus = Schemas["ImapStatus"];
+/** A webhook's `email.*` event data; `reply` (subject, snippet, from) only in `email.replied`. */
+export type EmailEvent = Schemas["EmailEvent"];
 export type EmailAccountCreateParams = RequestBody<"createEmailAccount">;
 export type EmailAccountUpdateParams = RequestBody<"updateEmailAccount">;
 export type EmailAccountListParams = QueryParams<"listEmailAccounts">;

@@ -14,10 +14,9 @@ a lease; the send happens after that transaction commits and its outcome is writ
 - the claim re-reads each campaign's status (running) and window, the mailbox's status and counters
   (`mailboxes.reserve`) and the account's suppression list, in the same transaction.
 
-Lead states: `active` -> `completed` (every step sent) | `bounced` (5xx) | `failed` (reason) | `replied`,
-`unsubscribed` (later issues) | `paused`. A campaign with no `active` or `paused` lead left becomes
-`completed` by itself (`campaign.completed` event).
-"""
+Lead states: `active` -> `completed` (every step sent) | `bounced` (5xx, or a bounce report read over IMAP:
+`engine/inbox.py`) | `failed` (reason) | `replied` (`engine/inbox.py`) | `unsubscribed` | `paused`. A campaign
+with no `active` or `paused` lead left becomes `completed` by itself (`campaign.completed` event)."""
 
 from __future__ import annotations
 

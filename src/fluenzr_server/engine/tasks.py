@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fluenzr_server.engine.poller import ImapPollTask
 from fluenzr_server.engine.runner import Task
 from fluenzr_server.engine.sender import SendTask
 from fluenzr_server.engine.webhooks import WebhookDispatcher
@@ -9,5 +10,5 @@ from fluenzr_server.resources import Resources
 
 
 def default_tasks(resources: Resources) -> list[Task]:
-    """Every task a worker runs: the sender and the webhook dispatcher, as their issues add them."""
-    return [SendTask(resources), WebhookDispatcher()]
+    """Every task a worker runs: the sender, the webhook dispatcher and the IMAP poller."""
+    return [SendTask(resources), WebhookDispatcher(), ImapPollTask(resources)]

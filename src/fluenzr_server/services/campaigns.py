@@ -319,7 +319,9 @@ _rate = percent
 
 async def get_stats(db: Database, *, account_id: str, campaign_id: str) -> dict[str, Any]:
     """Counts from what happened: `sent` and `bounced` are messages the SMTP servers accepted or refused
-    with a 5xx (index `ix_messages_campaign_status`); the rest are leads' timestamps (covering index)."""
+    with a 5xx, a message a bounce report (DSN) came back for being `bounced` too (`engine/inbox.py`
+    moves it there), so late bounces count without another query (index `ix_messages_campaign_status`);
+    the rest are leads' timestamps (covering index): `replied` is leads with `replied_at`."""
     records = t.campaign_contacts.c
     columns = [func.count().label("contacts")] + [
         func.count(getattr(records, f"{name}_at")).label(name) for name in _COUNTED

@@ -13,6 +13,7 @@ from fluenzr_server.crypto import SecretBox
 from fluenzr_server.errors import Conflict, NotFound
 from fluenzr_server.ids import new_id
 from fluenzr_server.net_policy import check_mail_host
+from fluenzr_server.services import imap_mailboxes
 from fluenzr_server.services.common import normalise_email, now
 from fluenzr_server.store import tables as t
 from fluenzr_server.store.database import Database
@@ -89,12 +90,18 @@ async def list_email_accounts(
             sort_column=_SORTS[request.sort],
             request=request,
         )
-    return [present(row) for row in rows], total
+        imap = await imap_mailboxes.load(conn, [row.id for row in rows])
+    return [present(row, imap.get(row.id)) for row in rows], total
 
 
 async def get_email_account(db: Database, *, account_id: str, email_account_id: str) -> dict[str, Any]:
     async with db.read() as conn:
-        return present(await _load(conn, account_id, email_account_id))
+        return await _present(conn, account_id, email_account_id)
+
+
+async def _present(conn: AsyncConnection, account_id: str, email_account_id: str) -> dict[str, Any]:
+    row = await _load(conn, account_id, email_account_id)
+    return present(row, (await imap_mailboxes.load(conn, [email_account_id])).get(email_account_id))
 
 
 async def create_email_account(
@@ -102,7 +109,9 @@ async def create_email_account(
 ) -> dict[str, Any]:
     """A new mailbox, its SMTP password encrypted with `secret_box` (the app's); 400 when `smtp.host` is not
     a public host (`net_policy.check_mail_host`), 409 when `fromEmail` is taken. `allow_private` is
-    FLUENZR_ALLOW_PRIVATE_HOSTS (local sinks and tests)."""
+    FLUENZR_ALLOW_PRIVATE_HOSTS (local sinks and tests). `imap` (optional): see `imap_mailboxes.save`."""
+    if body.get("imap") is not None:
+        imap_mailboxes.check(body["imap"], allow_private=allow_private)
     stamp = now()
     values = {
         "smtp_security": "starttls",
@@ -114,7 +123,17 @@ async def create_email_account(
     try:
         async with db.write() as conn:
             await conn.execute(t.email_accounts.insert().values(values))
-            return present(await _load(conn, account_id, values["id"]))
+            if body.get("imap") is not None:
+                await imap_mailboxes.save(
+                    conn,
+                    account_id=account_id,
+                    email_account_id=values["id"],
+                    settings=body["imap"],
+                    secret_box=secret_box,
+                    allow_private=allow_private,
+                    now=stamp,
+                )
+            return await _present(conn, account_id, values["id"])
     except IntegrityError:
         raise _duplicate(values["from_email"]) from None
 
@@ -128,6 +147,8 @@ async def update_email_account(
     secret_box: SecretBox,
     allow_private: bool = False,
 ) -> dict[str, Any]:
+    if body.get("imap") is not None:
+        imap_mailboxes.check(body["imap"], allow_private=allow_private)
     # Any update is the customer acting on the mailbox: an `error` (e.g. a rejected password) is cleared
     # and the engine tries it again.
     values = {
@@ -142,7 +163,17 @@ async def update_email_account(
         async with db.write() as conn:
             if (await conn.execute(update(t.email_accounts).where(scope).values(values))).rowcount == 0:
                 raise NotFound(email_account_id)
-            return present(await _load(conn, account_id, email_account_id))
+            if "imap" in body:
+                await imap_mailboxes.save(
+                    conn,
+                    account_id=account_id,
+                    email_account_id=email_account_id,
+                    settings=body["imap"],
+                    secret_box=secret_box,
+                    allow_private=allow_private,
+                    now=values["updated_at"],
+                )
+            return await _present(conn, account_id, email_account_id)
     except IntegrityError:
         raise _duplicate(values.get("from_email")) from None
 

@@ -133,6 +133,60 @@ email_accounts = Table(
     Index("ix_email_accounts_account_created", "account_id", "created_at", "id"),
 )
 
+# An email account's IMAP settings and the poller's place in its INBOX (engine/poller.py): one row per
+# email account that has IMAP settings; `id` is the email account's id. Claimed with
+# `engine.claim.claim_due` on `next_poll_at`, so one worker at a time polls a mailbox.
+imap_mailboxes = Table(
+    "imap_mailboxes",
+    metadata,
+    Column("id", String(32), ForeignKey("email_accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("account_id", String(32), ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("host", String(253), nullable=False),
+    Column("port", Integer, nullable=False),
+    Column("username", String(254), nullable=False),
+    Column("password", Text, nullable=False),  # Fernet token (crypto.SecretBox), never plaintext
+    Column("security", String(16), nullable=False),  # tls | starttls | none
+    Column("status", String(16), nullable=False, server_default="active"),  # active | error
+    Column("last_error", String(500)),
+    _ts("last_polled_at", nullable=True),
+    Column("consecutive_failures", Integer, nullable=False, server_default="0"),
+    # The cursor (RFC 3501 §2.3.1.1): UIDs seen so far are valid only while UIDVALIDITY stays the same.
+    Column("uid_validity", BigInteger),
+    Column("last_uid", BigInteger, nullable=False, server_default="0"),
+    _ts("next_poll_at"),
+    _ts("lease_until", nullable=True),
+    Column("lease_owner", String(64)),
+    _ts("created_at"),
+    _ts("updated_at"),
+    Index("ix_imap_mailboxes_next_poll", "next_poll_at"),
+)
+
+# Every message the poller read and classified, once: (mailbox, UIDVALIDITY, UID) is unique, and
+# `fingerprint` (the Message-ID, or a hash of the headers) finds a message again after UIDVALIDITY changed.
+# kind: reply | auto_reply | hard_bounce | soft_bounce | unsubscribe | other.
+inbound_messages = Table(
+    "inbound_messages",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("account_id", String(32), ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "email_account_id", String(32), ForeignKey("email_accounts.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("uid_validity", BigInteger, nullable=False),
+    Column("uid", BigInteger, nullable=False),
+    Column("fingerprint", String(255), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("from_email", String(254)),
+    Column("subject", String(500)),
+    Column("detail", String(1000)),  # the DSN's status and diagnostic, or why it was classified so
+    Column("campaign_id", String(32)),  # the lead it was matched to, if any
+    Column("contact_id", String(32)),
+    Column("message_id", String(32)),  # our `messages.id` it answers or reports on, if any
+    _ts("received_at"),
+    UniqueConstraint("email_account_id", "uid_validity", "uid", name="uq_inbound_messages_mailbox_uid"),
+    Index("ix_inbound_messages_fingerprint", "email_account_id", "fingerprint"),
+)
+
 campaigns = Table(
     "campaigns",
     metadata,
@@ -231,6 +285,9 @@ messages = Table(
     Index("ix_messages_campaign_status", "campaign_id", "status"),
     # The sweep for conversations whose worker died.
     Index("ix_messages_status_lease", "status", "lease_until"),
+    # Replies and bounce reports read over IMAP name our Message-ID (In-Reply-To, References, returned
+    # headers).
+    Index("ix_messages_message_id", "message_id"),
 )
 
 # Addresses no campaign of the account mails again (hard bounces now; unsubscribes and manual entries

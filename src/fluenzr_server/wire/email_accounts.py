@@ -8,8 +8,22 @@ from fluenzr_server.engine import mailboxes
 from fluenzr_server.services.common import now, wire_time
 
 
-def present(row: Any) -> dict[str, Any]:
-    """An `email_accounts` row as the contract's EmailAccount (no password, encrypted or not)."""
+def present_imap(row: Any) -> dict[str, Any]:
+    """An `imap_mailboxes` row as the contract's ImapSettings (no password, no cursor)."""
+    return {
+        "host": row.host,
+        "port": row.port,
+        "username": row.username,
+        "security": row.security,
+        "status": row.status,
+        "lastError": row.last_error,
+        "lastPolledAt": wire_time(row.last_polled_at) if row.last_polled_at is not None else None,
+    }
+
+
+def present(row: Any, imap: Any | None = None) -> dict[str, Any]:
+    """An `email_accounts` row (and its `imap_mailboxes` row, if any) as the contract's EmailAccount (no
+    password, encrypted or not)."""
     return {
         "id": row.id,
         "fromEmail": row.from_email,
@@ -20,6 +34,7 @@ def present(row: Any) -> dict[str, Any]:
             "username": row.smtp_username,
             "security": row.smtp_security,
         },
+        "imap": present_imap(imap) if imap is not None else None,
         "dailyLimit": row.daily_limit,
         "minIntervalSeconds": row.min_interval_seconds,
         "status": row.status,

@@ -1074,6 +1074,53 @@ export interface components {
             security?: components["schemas"]["SmtpSecurity"];
         };
         /**
+         * @description `tls` is implicit TLS (port 993, the default), `starttls` upgrades a plain connection (port 143, RFC 3501 §6.2.1). `none` (no encryption) is accepted only by servers run with `FLUENZR_ALLOW_PRIVATE_HOSTS=1` (local test mailboxes); elsewhere it is a 400.
+         * @enum {string}
+         */
+        ImapSecurity: "none" | "starttls" | "tls";
+        /**
+         * @description `active`: the mailbox's INBOX is read every minute or so for replies, auto-replies, bounce reports
+         *     (RFC 3464) and `mailto:` unsubscribe requests. `error`: the last poll failed (see `lastError`: the
+         *     login was refused, the connection was refused or timed out, the host is not public); it is tried
+         *     again with a growing pause (1, 5, 15, 30, then every 60 minutes), and any update of the email
+         *     account's `imap` settings tries at once. Mail is only read: never deleted, moved or flagged.
+         * @enum {string}
+         */
+        ImapStatus: "active" | "error";
+        /** @description Where replies and bounce reports are read (IMAP4rev1, INBOX); null when the email account has no IMAP settings (then replies and late bounces are not detected). The password is never returned. */
+        ImapSettings: {
+            host: string;
+            port: number;
+            username: string;
+            security: components["schemas"]["ImapSecurity"];
+            readonly status: components["schemas"]["ImapStatus"];
+            /** @description Why the last poll failed; null after a successful poll or an update of `imap`. */
+            readonly lastError: string | null;
+            /**
+             * Format: date-time
+             * @description When the INBOX was last read successfully; null until the first poll.
+             */
+            readonly lastPolledAt: string | null;
+        } | null;
+        ImapSettingsInput: {
+            /** @description A public host name or IP address (IPv6 in brackets). */
+            host: string;
+            port: number;
+            username: string;
+            /** @description Stored encrypted; never returned by any operation. */
+            password: string;
+            security?: components["schemas"]["ImapSecurity"];
+        };
+        /** @description Only the settings you send change. `null` removes the IMAP settings (replies and bounce reports are no longer read). An email account without IMAP settings needs `host`, `port`, `username` and `password` here. */
+        ImapSettingsUpdate: {
+            /** @description A public host name or IP address (IPv6 in brackets). */
+            host?: string;
+            port?: number;
+            username?: string;
+            password?: string;
+            security?: components["schemas"]["ImapSecurity"];
+        } | null;
+        /**
          * @description `active`: campaigns send from it. `error`: its SMTP server refused the credentials or the connection
          *     (see `lastError`), or it failed 5 sends in a row; its sends stop, nothing is lost, and any update of
          *     the email account (`PUT`) makes it `active` again.
@@ -1086,6 +1133,7 @@ export interface components {
             fromEmail: string;
             fromName: string;
             smtp: components["schemas"]["SmtpSettings"];
+            imap: components["schemas"]["ImapSettings"];
             /** @description Most emails this mailbox sends per UTC day (00:00 to 00:00 UTC), across all campaigns that use it. */
             dailyLimit: number;
             minIntervalSeconds: components["schemas"]["MinIntervalSeconds"];
@@ -1108,6 +1156,7 @@ export interface components {
             fromEmail: string;
             fromName: string;
             smtp: components["schemas"]["SmtpSettingsInput"];
+            imap?: components["schemas"]["ImapSettingsInput"];
             /** @description Most emails this mailbox sends per day. When left out: 200. */
             dailyLimit?: number;
             minIntervalSeconds?: components["schemas"]["MinIntervalSeconds"];
@@ -1117,6 +1166,7 @@ export interface components {
             fromEmail?: string;
             fromName?: string;
             smtp?: components["schemas"]["SmtpSettingsUpdate"];
+            imap?: components["schemas"]["ImapSettingsUpdate"];
             dailyLimit?: number;
             /** @description See `MinIntervalSeconds`. */
             minIntervalSeconds?: number;
@@ -1259,14 +1309,15 @@ export interface components {
             };
         };
         /**
-         * @description What happened, counted from the records: `sent` is messages the SMTP servers accepted, `bounced`
-         *     messages they refused for good (5xx). `opened` and `clicked` are unique opens and unique clicks:
-         *     the number of leads (contacts of the campaign) with at least one human open of any of their
-         *     messages (the tracking image was fetched) or at least one human click on a tracked link; every
-         *     further open or click is kept but counted once. `unsubscribed` counts leads, once each.
-         *     `openRate`, `clickRate` and `replyRate` are percentages of `sent`; `bounceRate` a percentage of
-         *     `sent + bounced` (0 when nothing was attempted). Every rate is rounded half-up to one decimal
-         *     (1 of 16 is `6.3`).
+         * @description What happened, counted from the records: `sent` is messages the SMTP servers accepted and no bounce
+         *     report came back for, `bounced` messages refused for good: a 5xx to the send, or a bounce report
+         *     (RFC 3464, permanent 5.x.x status) read later from the mailbox over IMAP. `opened` and `clicked` are
+         *     unique opens and unique clicks: the number of leads (contacts of the campaign) with at least one human
+         *     open of any of their messages (the tracking image was fetched) or at least one human click on a
+         *     tracked link; every further open or click is kept but counted once. `replied` counts leads that
+         *     replied (auto-replies are not replies). `unsubscribed` counts leads, once each. `openRate`,
+         *     `clickRate` and `replyRate` are percentages of `sent`; `bounceRate` a percentage of `sent + bounced`
+         *     (0 when nothing was attempted). Every rate is rounded half-up to one decimal (1 of 16 is `6.3`).
          *
          *     Machine opens and clicks are recorded but not counted (and send no webhook):
          *     - an open from an address in `17.0.0.0/8` (Apple's network: Mail Privacy Protection's proxy
@@ -1298,8 +1349,10 @@ export interface components {
         };
         /**
          * @description A contact's state in a campaign: `active` (a step is scheduled at `nextSendAt`, or being sent when
-         *     `nextSendAt` is null), `completed` (every step sent), `replied`, `bounced` (a 5xx: the address is
-         *     suppressed for every campaign of the account), `unsubscribed`, `failed` (see `reason`: a missing
+         *     `nextSendAt` is null), `completed` (every step sent), `replied` (a reply to one of its emails was
+         *     read from the email account's INBOX over IMAP; its sequence stops), `bounced` (a 5xx, or a bounce
+         *     report with a permanent status read over IMAP: the address is suppressed for every campaign of the
+         *     account), `unsubscribed`, `failed` (see `reason`: a missing
          *     template variable, retries exhausted, or a send whose outcome is unknown and that is therefore never
          *     repeated), `paused` (this lead alone).
          * @enum {string}
@@ -1588,12 +1641,21 @@ export interface components {
              * @description When it happened.
              */
             at: string;
-            /** @description For `email.bounced`: the receiving server's reply; null otherwise. */
+            /** @description For `email.bounced`: the receiving server's reply, or for a bounce report (RFC 3464) its `Status` and `Diagnostic-Code`; null otherwise. */
             reason: string | null;
             /** @description For `email.clicked` only: the link's URL, exactly as it was in the message. */
             url?: string;
+            /** @description Only in `email.replied`: the reply as read from the mailbox. */
+            reply?: {
+                /** @description The reply's subject (decoded, one line). */
+                subject: string;
+                /** @description The start of the reply's own text (quoted text and signatures after "-- " left out), whitespace collapsed. */
+                snippet: string;
+                /** @description The address the reply came from. */
+                from: string;
+            };
         };
-        /** @description `email.sent` and `email.bounced` (sent by the sending engine); `email.opened` (the first human open of a message) and `email.clicked` (the first human click on each link of a message, with `url`); `email.replied` is not emitted yet. */
+        /** @description `email.sent` and `email.bounced` (sent by the sending engine; a bounce report read from the mailbox over IMAP is an `email.bounced` too); `email.opened` (the first human open of a message), `email.clicked` (the first human click on each link of a message, with `url`) and `email.replied` (a reply read from the mailbox over IMAP, with `reply`). */
         EmailEventPayload: components["schemas"]["EventPayload"] & {
             /** @enum {string} */
             type?: "email.sent" | "email.bounced" | "email.opened" | "email.clicked" | "email.replied";

@@ -43,6 +43,17 @@ export async function everyMethod(): Promise<void> {
   await client.emailAccounts.list();
   await client.emailAccounts.get(mailbox.id);
   await client.emailAccounts.update(mailbox.id, { dailyLimit: 100, smtp: { password: "new" } });
+  const withImap = await client.emailAccounts.update(mailbox.id, { imap: { host: "imap.acme.example", port: 993, username: "s", password: "pw", security: "tls" } });
+  const imapStatus: "active" | "error" | undefined = withImap.imap?.status;
+  const lastPolledAt: string | null | undefined = withImap.imap?.lastPolledAt;
+  void imapStatus;
+  void lastPolledAt;
+  await client.emailAccounts.update(mailbox.id, { imap: { password: "rotated" } });
+  await client.emailAccounts.update(mailbox.id, { imap: null });
+  // @ts-expect-error the IMAP password is write-only: never in a response
+  void withImap.imap?.password;
+  // @ts-expect-error security is one of none | starttls | tls
+  await client.emailAccounts.update(mailbox.id, { imap: { security: "ssl" } });
   await client.emailAccounts.delete(mailbox.id);
 
   const campaign: Campaign = await client.campaigns.create({

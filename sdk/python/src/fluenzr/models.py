@@ -31,6 +31,9 @@ __all__ = [
     "Group",
     "GroupMembership",
     "Health",
+    "ImapSecurity",
+    "ImapSettings",
+    "ImapStatus",
     "Lead",
     "LeadCounts",
     "LeadStatus",
@@ -60,6 +63,8 @@ __all__ = [
 CampaignStatus: TypeAlias = Literal["draft", "running", "paused", "completed"]
 SmtpSecurity: TypeAlias = Literal["none", "starttls", "tls"]
 EmailAccountStatus: TypeAlias = Literal["active", "error"]
+ImapSecurity: TypeAlias = Literal["none", "starttls", "tls"]
+ImapStatus: TypeAlias = Literal["active", "error"]
 LeadStatus: TypeAlias = Literal[
     "active", "completed", "replied", "bounced", "unsubscribed", "failed", "paused"
 ]
@@ -231,11 +236,30 @@ class SmtpSettings(Model):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ImapSettings(Model):
+    """Where replies and bounce reports are read (INBOX, over IMAP); the password never comes back."""
+
+    host: str
+    port: int
+    username: str
+    security: ImapSecurity
+    status: ImapStatus = "active"
+    """`error` when the last poll failed (see `last_error`); it is retried with a growing pause."""
+    last_error: str | None = None
+    last_polled_at: datetime | None = None
+    """When the INBOX was last read successfully; None until the first poll."""
+
+    _converters: ClassVar[_Converters] = {"last_polled_at": parse_datetime}
+
+
+@dataclass(frozen=True, kw_only=True)
 class EmailAccount(Model):
     id: str
     from_email: str
     from_name: str
     smtp: SmtpSettings
+    imap: ImapSettings | None = None
+    """None when the account has no IMAP settings (replies and late bounces are not detected)."""
     daily_limit: int
     min_interval_seconds: int = 60
     """Least seconds between two sends from this mailbox (plus up to 20% jitter); 0: no pause."""
@@ -247,7 +271,11 @@ class EmailAccount(Model):
     created_at: datetime
     updated_at: datetime
 
-    _converters: ClassVar[_Converters] = {**_TIMESTAMPS, "smtp": SmtpSettings.from_dict}
+    _converters: ClassVar[_Converters] = {
+        **_TIMESTAMPS,
+        "smtp": SmtpSettings.from_dict,
+        "imap": ImapSettings.from_dict,
+    }
 
 
 @dataclass(frozen=True, kw_only=True)

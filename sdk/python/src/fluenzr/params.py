@@ -9,13 +9,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal, Required, TypedDict
 
-from .models import Model, Schedule, SmtpSecurity, Step, Weekday, to_camel
+from .models import ImapSecurity, Model, Schedule, SmtpSecurity, Step, Weekday, to_camel
 
 __all__ = [
     "CampaignListSort",
     "ContactListSort",
     "EmailAccountListSort",
     "GroupListSort",
+    "ImapSettingsParam",
+    "ImapSettingsUpdateParam",
     "ScheduleParam",
     "SmtpSettingsParam",
     "SmtpSettingsUpdateParam",
@@ -68,6 +70,25 @@ class SmtpSettingsUpdateParam(TypedDict, total=False):
     security: SmtpSecurity
 
 
+class ImapSettingsParam(TypedDict, total=False):
+    host: Required[str]
+    port: Required[int]
+    username: Required[str]
+    password: Required[str]
+    security: ImapSecurity
+
+
+class ImapSettingsUpdateParam(TypedDict, total=False):
+    """Only the settings you pass change; an account without IMAP settings needs host, port, username
+    and password."""
+
+    host: str
+    port: int
+    username: str
+    password: str
+    security: ImapSecurity
+
+
 def wire_object(value: Model | Mapping[str, Any]) -> dict[str, Any]:
     """A flat nested object for the wire: a model as is, a mapping with its keys camelCased."""
     if isinstance(value, Model):
@@ -87,3 +108,8 @@ def wire_schedule(schedule: Schedule | ScheduleParam) -> dict[str, Any]:
 
 def wire_smtp(smtp: SmtpSettingsParam | SmtpSettingsUpdateParam) -> dict[str, Any]:
     return wire_object(smtp)
+
+
+def wire_imap(imap: ImapSettingsParam | ImapSettingsUpdateParam | None) -> dict[str, Any] | None:
+    """The `imap` member; None (on update) removes the settings."""
+    return None if imap is None else wire_object(imap)

@@ -5,7 +5,16 @@ from .._base_client import path_id
 from .._types import NOT_GIVEN, NotGiven, Timeout, given, map_given
 from ..models import Deleted, EmailAccount
 from ..pagination import AsyncPageRequest, SyncPage
-from ..params import EmailAccountListSort, SmtpSettingsParam, SmtpSettingsUpdateParam, SortOrder, wire_smtp
+from ..params import (
+    EmailAccountListSort,
+    ImapSettingsParam,
+    ImapSettingsUpdateParam,
+    SmtpSettingsParam,
+    SmtpSettingsUpdateParam,
+    SortOrder,
+    wire_imap,
+    wire_smtp,
+)
 from ._resource import AsyncAPIResource, SyncAPIResource
 
 __all__ = ["AsyncEmailAccounts", "EmailAccounts"]
@@ -34,15 +43,18 @@ class EmailAccounts(SyncAPIResource):
         from_email: str,
         from_name: str,
         smtp: SmtpSettingsParam,
+        imap: ImapSettingsParam | NotGiven = NOT_GIVEN,
         daily_limit: int | NotGiven = NOT_GIVEN,
         min_interval_seconds: int | NotGiven = NOT_GIVEN,
         timeout: Timeout | NotGiven = NOT_GIVEN,
     ) -> EmailAccount:
-        """Connect a mailbox: `smtp={"host", "port", "username", "password", "security"}`."""
+        """Connect a mailbox: `smtp={"host", "port", "username", "password", "security"}`; optionally
+        `imap={...}` (the same keys) where replies and bounce reports are read."""
         body = given(
             fromEmail=from_email,
             fromName=from_name,
             smtp=wire_smtp(smtp),
+            imap=map_given(imap, wire_imap),
             dailyLimit=daily_limit,
             minIntervalSeconds=min_interval_seconds,
         )
@@ -55,16 +67,19 @@ class EmailAccounts(SyncAPIResource):
         from_email: str | NotGiven = NOT_GIVEN,
         from_name: str | NotGiven = NOT_GIVEN,
         smtp: SmtpSettingsUpdateParam | NotGiven = NOT_GIVEN,
+        imap: ImapSettingsUpdateParam | NotGiven | None = NOT_GIVEN,
         daily_limit: int | NotGiven = NOT_GIVEN,
         min_interval_seconds: int | NotGiven = NOT_GIVEN,
         timeout: Timeout | NotGiven = NOT_GIVEN,
     ) -> EmailAccount:
         """Change the fields passed; inside `smtp`, only the settings passed change (an account in
-        `error` becomes `active` again)."""
+        `error` becomes `active` again); the same inside `imap`, and `imap=None` removes the IMAP
+        settings."""
         body = given(
             fromEmail=from_email,
             fromName=from_name,
             smtp=map_given(smtp, wire_smtp),
+            imap=map_given(imap, wire_imap),
             dailyLimit=daily_limit,
             minIntervalSeconds=min_interval_seconds,
         )
@@ -100,15 +115,18 @@ class AsyncEmailAccounts(AsyncAPIResource):
         from_email: str,
         from_name: str,
         smtp: SmtpSettingsParam,
+        imap: ImapSettingsParam | NotGiven = NOT_GIVEN,
         daily_limit: int | NotGiven = NOT_GIVEN,
         min_interval_seconds: int | NotGiven = NOT_GIVEN,
         timeout: Timeout | NotGiven = NOT_GIVEN,
     ) -> EmailAccount:
-        """Connect a mailbox: `smtp={"host", "port", "username", "password", "security"}`."""
+        """Connect a mailbox: `smtp={"host", "port", "username", "password", "security"}`; optionally
+        `imap={...}` (the same keys) where replies and bounce reports are read."""
         body = given(
             fromEmail=from_email,
             fromName=from_name,
             smtp=wire_smtp(smtp),
+            imap=map_given(imap, wire_imap),
             dailyLimit=daily_limit,
             minIntervalSeconds=min_interval_seconds,
         )
@@ -121,16 +139,19 @@ class AsyncEmailAccounts(AsyncAPIResource):
         from_email: str | NotGiven = NOT_GIVEN,
         from_name: str | NotGiven = NOT_GIVEN,
         smtp: SmtpSettingsUpdateParam | NotGiven = NOT_GIVEN,
+        imap: ImapSettingsUpdateParam | NotGiven | None = NOT_GIVEN,
         daily_limit: int | NotGiven = NOT_GIVEN,
         min_interval_seconds: int | NotGiven = NOT_GIVEN,
         timeout: Timeout | NotGiven = NOT_GIVEN,
     ) -> EmailAccount:
         """Change the fields passed; inside `smtp`, only the settings passed change (an account in
-        `error` becomes `active` again)."""
+        `error` becomes `active` again); the same inside `imap`, and `imap=None` removes the IMAP
+        settings."""
         body = given(
             fromEmail=from_email,
             fromName=from_name,
             smtp=map_given(smtp, wire_smtp),
+            imap=map_given(imap, wire_imap),
             dailyLimit=daily_limit,
             minIntervalSeconds=min_interval_seconds,
         )
