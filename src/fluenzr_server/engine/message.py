@@ -14,6 +14,12 @@ Header safety, whatever the input (names, subjects and custom fields come from c
 - `Message-ID` is `<unique@sender-domain>` (RFC 5322 §3.6.4). Later steps of a sequence thread under the
   first: the caller passes the first message's id as `in_reply_to` and `references`, and
   `reply_subject` for a step without its own subject.
+
+Cost (a worker builds every message it sends): what is the same for many messages is made once and
+reused, never re-parsed: each header field's class (`_HeaderClasses`), the `From` field of a mailbox
+(`sender_field`), and the body's MIME fields per transfer encoding (`_body_fields`). Header objects are
+immutable, so one object may sit in any number of messages. Anything added per step (an HTML part,
+tracking headers) can be cached the same way: an `lru_cache`d function of the values it depends on.
 """
 
 from __future__ import annotations
@@ -22,10 +28,12 @@ import re
 import secrets
 import time
 from datetime import datetime
-from email import policy
-from email.headerregistry import Address
+from email import charset as email_charset
+from email import contentmanager, policy
+from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.utils import format_datetime
+from functools import lru_cache
 
 import idna
 
@@ -36,8 +44,31 @@ _LABEL = re.compile(r"^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$")  # LDH (and "_",
 _LOCAL_PART = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")  # dot-atom
 _REPLY_PREFIX = re.compile(r"^\s*(?:re\s*(?:\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 
+
+
+class _HeaderClasses(HeaderRegistry):
+    """The stock registry with each field's class made once: `HeaderRegistry.__getitem__` builds a new
+    class (`type(...)`) for every header it parses, which was the largest single cost of a message."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._made: dict[str, type[BaseHeader]] = {}
+
+    def map_to_type(self, name: str, cls: type[BaseHeader]) -> None:
+        super().map_to_type(name, cls)
+        self._made.clear()
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = super().__getitem__(name)
+        return made
+
+
 # 7bit: a non-ASCII body is quoted-printable or base64, so no server needs 8BITMIME (RFC 6152).
-_POLICY = policy.SMTP.clone(cte_type="7bit")
+_POLICY = policy.SMTP.clone(cte_type="7bit", header_factory=_HeaderClasses())
+_CHARSET = "utf-8"
 
 # Headers this module writes itself; `headers` may not set them.
 RESERVED_HEADERS = frozenset(
@@ -89,6 +120,40 @@ def _address(display_name: str | None, email_address: str) -> Address:
     return Address(display_name=_one_line(display_name or ""), username=local, domain=ascii_domain(domain))
 
 
+def _field(name: str, value: object) -> BaseHeader:
+    field: BaseHeader = _POLICY.header_factory(name, value)
+    return field
+
+
+@lru_cache(maxsize=4096)
+def sender_field(from_name: str, from_email: str) -> BaseHeader:
+    """The parsed `From` field of a mailbox, made once and shared by every message it sends. Raises
+    `ValueError` for an address `build_message` refuses (the refusal is not cached)."""
+    return _field("From", _address(from_name, from_email))
+
+
+@lru_cache(maxsize=8)
+def _body_fields(cte: str) -> tuple[BaseHeader, ...]:
+    """The MIME fields of a text/plain UTF-8 body sent with `cte`, in the order `set_content` writes them."""
+    charset = email_charset.ALIASES.get(_CHARSET, _CHARSET)
+    return (
+        _field("Content-Type", f'text/plain; charset="{charset}"'),
+        _field("Content-Transfer-Encoding", cte),
+        _field("MIME-Version", "1.0"),
+    )
+
+
+def _set_text_body(message: EmailMessage, body: str) -> None:
+    """`message.set_content(body, subtype="plain", charset="utf-8")` with its fields reused: the body is
+    encoded by the `email` package's own text encoder (the transfer encoding it picks: 7bit, or the
+    shorter of quoted-printable and base64), and the three MIME fields come from `_body_fields`.
+    `test_message.py` checks the bytes are those of `set_content` for every kind of body."""
+    cte, payload = contentmanager._encode_text(body, _CHARSET, None, message.policy)  # type: ignore[attr-defined]
+    message.set_payload(payload)
+    for field in _body_fields(cte):
+        message[field.name] = field
+
+
 def new_message_id(from_email: str) -> str:
     """A new, globally unique `<time.random@sender-domain>` (RFC 5322 §3.6.4); the domain as A-labels."""
     domain = ascii_domain(from_email.rpartition("@")[2])
@@ -130,7 +195,7 @@ def build_message(
     if date.tzinfo is None or date.utcoffset() is None:
         raise ValueError("date must be aware")
     message = EmailMessage(policy=_POLICY)
-    message["From"] = _address(from_name, from_email)
+    message["From"] = sender_field(from_name, from_email)
     message["To"] = _address(to_name, to_email)
     message["Subject"] = _one_line(subject)
     message["Date"] = format_datetime(date)
@@ -146,5 +211,5 @@ def build_message(
         message[name] = _one_line(value)
     # Normalise line ends: `set_content` and the SMTP policy write CRLF for each "\n".
     body = body_text.replace("\r\n", "\n").replace("\r", "\n")
-    message.set_content(body, subtype="plain", charset="utf-8")
+    _set_text_body(message, body)
     return message
