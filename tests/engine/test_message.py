@@ -296,7 +296,9 @@ def test_reused_fields_give_the_bytes_of_a_fresh_build(text: str) -> None:
 
 @given(st.text(max_size=300), st.text(max_size=60), st.text(max_size=60))
 @settings(max_examples=200, deadline=None)
-def test_reused_fields_give_the_bytes_of_a_fresh_build_for_any_text(text: str, subject: str, name: str) -> None:
+def test_reused_fields_give_the_bytes_of_a_fresh_build_for_any_text(
+    text: str, subject: str, name: str
+) -> None:
     options = {"body_text": text, "subject": subject, "from_name": name, "to_name": name}
     assert wire(build(**options)) == reference(**options)
 
