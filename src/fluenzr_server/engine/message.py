@@ -45,7 +45,6 @@ _LOCAL_PART = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+
 _REPLY_PREFIX = re.compile(r"^\s*(?:re\s*(?:\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 
 
-
 class _HeaderClasses(HeaderRegistry):
     """The stock registry with each field's class made once: `HeaderRegistry.__getitem__` builds a new
     class (`type(...)`) for every header it parses, which was the largest single cost of a message."""
