@@ -267,6 +267,10 @@ def test_a_body_with_leading_dots_and_bare_cr_survives() -> None:
 
 def reference(**changes: Any) -> bytes:
     """What `build` gives, made the plain way: each field parsed afresh and the body set by `set_content`."""
+    return fresh_message(**changes).as_bytes()
+
+
+def fresh_message(**changes: Any) -> EmailMessage:
     message = build(**changes)
     plain = EmailMessage(policy=policy.SMTP.clone(cte_type="7bit"))
     for name, value in message.items():
@@ -274,7 +278,7 @@ def reference(**changes: Any) -> bytes:
             plain[name] = str(value)
     text = changes.get("body_text", "Hi Ada!\n\nAre you free on Tuesday?\n")
     plain.set_content(text.replace("\r\n", "\n").replace("\r", "\n"), subtype="plain", charset="utf-8")
-    return plain.as_bytes()
+    return plain
 
 
 @pytest.mark.parametrize(
@@ -307,3 +311,14 @@ def test_one_mailbox_shares_one_parsed_from_field() -> None:
     first, second = build(to_email="a@example.com"), build(to_email="b@example.com")
     assert first["From"] is second["From"]
     assert build(from_name="Other")["From"] is not first["From"]
+
+
+def test_a_shared_field_is_folded_for_each_policy_it_is_written_with() -> None:
+    long_name = "Samantha " * 12  # From folds at 78 columns, not at 200
+    wide = policy.SMTP.clone(cte_type="7bit", max_line_length=200)
+    for _ in range(2):  # the second round reads the folds kept by the first
+        message = build(from_name=long_name)
+        fresh = fresh_message(from_name=long_name)
+        assert message.as_bytes() == reference(from_name=long_name)
+        assert message.as_bytes(policy=wide) == fresh.as_bytes(policy=wide)
+        assert message.as_bytes(policy=wide) != message.as_bytes()

@@ -16,9 +16,9 @@ Header safety, whatever the input (names, subjects and custom fields come from c
   `reply_subject` for a step without its own subject.
 
 Cost (a worker builds every message it sends): what is the same for many messages is made once and
-reused, never re-parsed: each header field's class (`_HeaderClasses`), the `From` field of a mailbox
-(`sender_field`), and the body's MIME fields per transfer encoding (`_body_fields`). Header objects are
-immutable, so one object may sit in any number of messages. Anything added per step (an HTML part,
+reused, never re-parsed nor re-folded: each header field's class (`_HeaderClasses`), the `From` field
+of a mailbox (`sender_field`), the `Date` of the current second and the body's MIME fields per transfer
+encoding (`_body_fields`). Header objects are immutable, so one object may sit in any number of messages. Anything added per step (an HTML part,
 tracking headers) can be cached the same way: an `lru_cache`d function of the values it depends on.
 """
 
@@ -66,7 +66,8 @@ class _HeaderClasses(HeaderRegistry):
 
 
 # 7bit: a non-ASCII body is quoted-printable or base64, so no server needs 8BITMIME (RFC 6152).
-_POLICY = policy.SMTP.clone(cte_type="7bit", header_factory=_HeaderClasses())
+_HEADERS = _HeaderClasses()
+_POLICY = policy.SMTP.clone(cte_type="7bit", header_factory=_HEADERS)
 _CHARSET = "utf-8"
 
 # Headers this module writes itself; `headers` may not set them.
@@ -119,16 +120,40 @@ def _address(display_name: str | None, email_address: str) -> Address:
     return Address(display_name=_one_line(display_name or ""), username=local, domain=ascii_domain(domain))
 
 
-def _field(name: str, value: object) -> BaseHeader:
-    field: BaseHeader = _POLICY.header_factory(name, value)
-    return field
+class _FoldedOnce:
+    """For a field shared by many messages: folded (serialised) once per kind of policy, not once per
+    message. Folding depends on the field and on these policy settings only (`Header.fold`)."""
+
+    def fold(self, *, policy: policy.Policy) -> str:
+        key = (policy.linesep, policy.max_line_length, getattr(policy, "utf8", False), policy.cte_type)
+        folds: dict[tuple[object, ...], str] = self.__dict__.setdefault("_folds", {})
+        folded = folds.get(key)
+        if folded is None:
+            folded = folds[key] = super().fold(policy=policy)  # type: ignore[misc]
+        return folded
+
+
+@lru_cache(maxsize=64)
+def _shared_class(cls: type[BaseHeader]) -> type[BaseHeader]:
+    return type("_Shared" + cls.__name__, (_FoldedOnce, cls), {})
+
+
+def _shared_field(name: str, value: object) -> BaseHeader:
+    """A parsed field meant to sit in many messages (header objects are immutable)."""
+    return _shared_class(_HEADERS[name])(name, value)
 
 
 @lru_cache(maxsize=4096)
 def sender_field(from_name: str, from_email: str) -> BaseHeader:
     """The parsed `From` field of a mailbox, made once and shared by every message it sends. Raises
     `ValueError` for an address `build_message` refuses (the refusal is not cached)."""
-    return _field("From", _address(from_name, from_email))
+    return _shared_field("From", _address(from_name, from_email))
+
+
+@lru_cache(maxsize=16)
+def _date_field(text: str) -> BaseHeader:
+    """The `Date` field, shared by the messages built within the same second."""
+    return _shared_field("Date", text)
 
 
 @lru_cache(maxsize=8)
@@ -136,9 +161,9 @@ def _body_fields(cte: str) -> tuple[BaseHeader, ...]:
     """The MIME fields of a text/plain UTF-8 body sent with `cte`, in the order `set_content` writes them."""
     charset = email_charset.ALIASES.get(_CHARSET, _CHARSET)
     return (
-        _field("Content-Type", f'text/plain; charset="{charset}"'),
-        _field("Content-Transfer-Encoding", cte),
-        _field("MIME-Version", "1.0"),
+        _shared_field("Content-Type", f'text/plain; charset="{charset}"'),
+        _shared_field("Content-Transfer-Encoding", cte),
+        _shared_field("MIME-Version", "1.0"),
     )
 
 
@@ -197,7 +222,7 @@ def build_message(
     message["From"] = sender_field(from_name, from_email)
     message["To"] = _address(to_name, to_email)
     message["Subject"] = _one_line(subject)
-    message["Date"] = format_datetime(date)
+    message["Date"] = _date_field(format_datetime(date))
     message["Message-ID"] = _message_id(message_id)
     if in_reply_to:
         message["In-Reply-To"] = _message_id(in_reply_to)
