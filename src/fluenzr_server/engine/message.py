@@ -18,8 +18,9 @@ Header safety, whatever the input (names, subjects and custom fields come from c
 Cost (a worker builds every message it sends): what is the same for many messages is made once and
 reused, never re-parsed nor re-folded: each header field's class (`_HeaderClasses`), the `From` field
 of a mailbox (`sender_field`), the `Date` of the current second and the body's MIME fields per transfer
-encoding (`_body_fields`). Header objects are immutable, so one object may sit in any number of messages. Anything added per step (an HTML part,
-tracking headers) can be cached the same way: an `lru_cache`d function of the values it depends on.
+encoding (`_body_fields`). Header objects are immutable, so one object may sit in any number of
+messages. Anything added per step (an HTML part, tracking headers) can be cached the same way: an
+`lru_cache`d function of the values it depends on, returning `_shared_field`s.
 """
 
 from __future__ import annotations
