@@ -76,7 +76,7 @@ async def test_the_engine_sends_from_its_own_process_and_a_dead_one_is_replaced(
         assert first is not None and first.pid != os.getpid() and first.pid in children_of(os.getpid())
         campaign = await harness.campaign(mailbox, await harness.contacts(2))
         await sink.wait_for_async(2, seconds=30)
-        await wait_until(lambda: sent(harness, campaign["id"], 2), seconds=30)  # recorded: nothing lost
+        await wait_until(lambda: sent(harness, campaign["id"], 2), seconds=30, what="2 recorded as sent")
 
         os.kill(first.pid, signal.SIGKILL)
         assert await wait_for(lambda: engine.starts == 2 and engine.process is not first, 15)
