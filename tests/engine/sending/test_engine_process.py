@@ -152,3 +152,27 @@ def test_serve_stops_its_engine_process_with_it(tmp_path: Path) -> None:
     assert server.wait(timeout=40) == 0
     assert not alive(child)
     assert "Traceback" not in (tmp_path / "server.log").read_text()
+
+
+async def test_a_database_of_this_process_only_keeps_the_engine_on_its_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ticked: list[Resources] = []
+
+    class Recorder:
+        name = "recorder"
+
+        async def tick(self, resources: Resources) -> int:
+            ticked.append(resources)
+            return 0
+
+    monkeypatch.setattr("fluenzr_server.engine.embedded.default_tasks", lambda resources: [Recorder()])
+    resources = Resources.open(engine_settings("sqlite:///:memory:"))
+    before = set(children_of(os.getpid()))
+    try:
+        async with embedded(resources):
+            assert await wait_for(lambda: bool(ticked), 5)
+            assert set(children_of(os.getpid())) == before
+    finally:
+        await resources.close()
+    assert all(seen is resources for seen in ticked)
