@@ -153,8 +153,13 @@ class EngineProcess:
                 delay,
             )
             await asyncio.sleep(delay)
-            if not self._stopping:
-                self._spawn()
+            while not self._stopping:
+                try:
+                    self._spawn()
+                    break
+                except OSError:  # out of processes or memory, for now: try again later
+                    log.exception("cannot start the engine process; trying again in %s s", RESTART_DELAYS[-1])
+                    await asyncio.sleep(RESTART_DELAYS[-1])
 
     async def stop(self) -> None:
         """Ask the child to finish its batch and stop (SIGTERM); killed after `stop_timeout`."""
