@@ -126,8 +126,10 @@ class SendTask:
                     live = await sending.running(db, (j.campaign_id for j in jobs[index:]))
                     checked = time.monotonic()
                 if job.campaign_id not in live:
-                    await sending.unclaim(db, [job], now=now())
-                    index += 1
+                    # Paused (or otherwise stopped): every queued job of such a campaign goes back at once.
+                    rest = jobs[index:]
+                    await sending.unclaim(db, [j for j in rest if j.campaign_id not in live], now=now())
+                    jobs = [*jobs[:index], *(j for j in rest if j.campaign_id in live)]
                     continue
                 if leased_until - time.monotonic() < 2 * settings.smtp_timeout_seconds + 1:
                     leased_until = time.monotonic() + settings.engine_lease_seconds
