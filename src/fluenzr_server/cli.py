@@ -82,27 +82,19 @@ def cmd_worker(_args: argparse.Namespace, settings: Settings) -> None:
     import logging
     import signal
 
-    from fluenzr_server.engine.embedded import close_tasks
-    from fluenzr_server.engine.runner import run_tasks
-    from fluenzr_server.engine.tasks import default_tasks
+    from fluenzr_server.engine.process import run_engine
 
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
 
     async def run() -> None:
-        resources = Resources.open(settings)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        tasks = default_tasks(resources)
-        print(f"worker {os.getpid()} running: {', '.join(task.name for task in tasks)}", flush=True)
-        try:
-            await run_tasks(tasks, resources, stop)
-        finally:
-            await close_tasks(tasks)
-            await resources.close()
+        print(f"worker {os.getpid()} running", flush=True)
+        await run_engine(settings, stop)
 
     asyncio.run(run())
 

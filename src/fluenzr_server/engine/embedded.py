@@ -1,14 +1,21 @@
-"""The engine inside the API process (`serve`, `dev`, `make run`): started and stopped with the app."""
+"""The engine of `serve`, `dev` and `make run`: started and stopped with the app (its lifespan).
+
+It runs in a child process that `serve` supervises (`engine/process.py`: why, and how it is restarted and
+stopped). A database only this process can see (in-memory SQLite) keeps the engine on the app's own
+event loop instead, as before.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fluenzr_server.engine.runner import Task, run_tasks
+from sqlalchemy.engine import make_url
+
+from fluenzr_server.engine.process import close_tasks, engine_process
+from fluenzr_server.engine.runner import run_tasks
 from fluenzr_server.engine.tasks import default_tasks
 from fluenzr_server.resources import Resources
 
@@ -16,24 +23,35 @@ log = logging.getLogger("fluenzr.engine")
 STOP_TIMEOUT_SECONDS = 30.0
 
 
-async def close_tasks(tasks: Sequence[Task]) -> None:
-    for task in tasks:
-        close = getattr(task, "aclose", None)
-        if close is not None:
-            with contextlib.suppress(Exception):
-                await close()
+def in_memory(database_url: str) -> bool:
+    """Whether the database lives in this process only (SQLite `:memory:` or `mode=memory`)."""
+    url = make_url(database_url)
+    if not url.drivername.startswith("sqlite"):
+        return False
+    return url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
 
 
 @asynccontextmanager
 async def embedded(resources: Resources) -> AsyncIterator[None]:
-    """Run `default_tasks` in the background while the block runs; nothing when FLUENZR_ENGINE=off.
+    """Run the engine while the block runs; nothing when FLUENZR_ENGINE=off.
 
-    On exit the tasks finish their current batch (at most `STOP_TIMEOUT_SECONDS`, then they are
-    cancelled: work not started is given back, a conversation cut short becomes `unknown`).
+    On exit the engine finishes its current batch (at most `STOP_TIMEOUT_SECONDS`, then it is stopped
+    hard: work not started is given back, a conversation cut short becomes `unknown`).
     """
     if not resources.settings.engine:
         yield
         return
+    if not in_memory(resources.settings.database_url):
+        async with engine_process(resources.settings, stop_timeout=STOP_TIMEOUT_SECONDS):
+            yield
+        return
+    async with in_process(resources):
+        yield
+
+
+@asynccontextmanager
+async def in_process(resources: Resources) -> AsyncIterator[None]:
+    """The engine's tasks on this event loop, with these resources, while the block runs."""
     tasks = default_tasks(resources)
     stop = asyncio.Event()
     runner = asyncio.create_task(run_tasks(tasks, resources, stop), name="fluenzr-engine")
@@ -46,4 +64,4 @@ async def embedded(resources: Resources) -> AsyncIterator[None]:
             await asyncio.wait_for(runner, timeout=STOP_TIMEOUT_SECONDS)
         except TimeoutError:
             log.warning("engine tasks did not stop in %s s; cancelled", STOP_TIMEOUT_SECONDS)
-        await close_tasks(tasks)
+        await close_tasks(list(tasks))

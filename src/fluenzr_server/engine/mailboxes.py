@@ -49,6 +49,15 @@ def can_send(row: Row[Any], now: datetime) -> bool:
     return row.next_send_at is None or aware(row.next_send_at) <= now
 
 
+def grantable(row: Row[Any], now: datetime) -> int:
+    """How many sends `reserve` could grant the mailbox now: 0 when it may not send, 1 when it keeps an
+    interval between sends, else what is left of its daily limit."""
+    if not can_send(row, now):
+        return 0
+    left = int(row.daily_limit) - used_today(row, now)
+    return min(left, 1) if int(row.min_interval_seconds) > 0 else left
+
+
 async def reserve(conn: AsyncConnection, mailbox_id: str, *, wanted: int, now: datetime) -> int:
     """Reserve up to `wanted` sends from the mailbox starting now; how many were granted (0..wanted)."""
     if wanted <= 0:

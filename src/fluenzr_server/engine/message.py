@@ -19,6 +19,13 @@ Header safety, whatever the input (names, subjects and custom fields come from c
 - `Message-ID` is `<unique@sender-domain>` (RFC 5322 §3.6.4). Later steps of a sequence thread under the
   first: the caller passes the first message's id as `in_reply_to` and `references`, and
   `reply_subject` for a step without its own subject.
+
+Cost (a worker builds every message it sends): what is the same for many messages is made once and
+reused, never re-parsed nor re-folded: each header field's class (`_HeaderClasses`), the `From` field
+of a mailbox (`sender_field`), the `Date` of the current second and the body's MIME fields per transfer
+encoding (`_body_fields`). Header objects are immutable, so one object may sit in any number of
+messages. Anything added per step (an HTML part, tracking headers) can be cached the same way: an
+`lru_cache`d function of the values it depends on, returning `_shared_field`s.
 """
 
 from __future__ import annotations
@@ -27,10 +34,13 @@ import re
 import secrets
 import time
 from datetime import datetime
-from email.headerregistry import Address
+from email import charset as email_charset
+from email import contentmanager, policy
+from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.policy import EmailPolicy
 from email.utils import format_datetime
+from functools import lru_cache
 from typing import Any
 
 import idna
@@ -86,8 +96,30 @@ _STRUCTURAL_PARSED: dict[tuple[str, str], tuple[str, Any]] = {}
 _STRUCTURAL_FOLDED: dict[tuple[str, str], bytes] = {}
 
 
+class _HeaderClasses(HeaderRegistry):
+    """The stock registry with each field's class made once: `HeaderRegistry.__getitem__` builds a new
+    class (`type(...)`) for every header it parses, which was the largest single cost of a message."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._made: dict[str, type[BaseHeader]] = {}
+
+    def map_to_type(self, name: str, cls: type[BaseHeader]) -> None:
+        super().map_to_type(name, cls)
+        self._made.clear()
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = super().__getitem__(name)
+        return made
+
+
+_HEADERS = _HeaderClasses()
 # 7bit: a non-ASCII body is quoted-printable or base64, so no server needs 8BITMIME (RFC 6152).
-_POLICY = _SmtpPolicy(linesep="\r\n", cte_type="7bit")
+_POLICY = _SmtpPolicy(linesep="\r\n", cte_type="7bit", header_factory=_HEADERS)
+_CHARSET = "utf-8"
 
 # Headers this module writes itself; `headers` may not set them.
 RESERVED_HEADERS = frozenset(
@@ -139,6 +171,64 @@ def _address(display_name: str | None, email_address: str) -> Address:
     return Address(display_name=_one_line(display_name or ""), username=local, domain=ascii_domain(domain))
 
 
+class _FoldedOnce:
+    """For a field shared by many messages: folded (serialised) once per kind of policy, not once per
+    message. Folding depends on the field and on these policy settings only (`Header.fold`)."""
+
+    def fold(self, *, policy: policy.Policy) -> str:
+        key = (policy.linesep, policy.max_line_length, getattr(policy, "utf8", False), policy.cte_type)
+        folds: dict[tuple[object, ...], str] = self.__dict__.setdefault("_folds", {})
+        folded = folds.get(key)
+        if folded is None:
+            folded = folds[key] = super().fold(policy=policy)  # type: ignore[misc]
+        return folded
+
+
+@lru_cache(maxsize=64)
+def _shared_class(cls: type[BaseHeader]) -> type[BaseHeader]:
+    return type("_Shared" + cls.__name__, (_FoldedOnce, cls), {})
+
+
+def _shared_field(name: str, value: object) -> BaseHeader:
+    """A parsed field meant to sit in many messages (header objects are immutable)."""
+    return _shared_class(_HEADERS[name])(name, value)
+
+
+@lru_cache(maxsize=4096)
+def sender_field(from_name: str, from_email: str) -> BaseHeader:
+    """The parsed `From` field of a mailbox, made once and shared by every message it sends. Raises
+    `ValueError` for an address `build_message` refuses (the refusal is not cached)."""
+    return _shared_field("From", _address(from_name, from_email))
+
+
+@lru_cache(maxsize=16)
+def _date_field(text: str) -> BaseHeader:
+    """The `Date` field, shared by the messages built within the same second."""
+    return _shared_field("Date", text)
+
+
+@lru_cache(maxsize=8)
+def _body_fields(cte: str) -> tuple[BaseHeader, ...]:
+    """The MIME fields of a text/plain UTF-8 body sent with `cte`, in the order `set_content` writes them."""
+    charset = email_charset.ALIASES.get(_CHARSET, _CHARSET)
+    return (
+        _shared_field("Content-Type", f'text/plain; charset="{charset}"'),
+        _shared_field("Content-Transfer-Encoding", cte),
+        _shared_field("MIME-Version", "1.0"),
+    )
+
+
+def _set_text_body(message: EmailMessage, body: str) -> None:
+    """`message.set_content(body, subtype="plain", charset="utf-8")` with its fields reused: the body is
+    encoded by the `email` package's own text encoder (the transfer encoding it picks: 7bit, or the
+    shorter of quoted-printable and base64), and the three MIME fields come from `_body_fields`.
+    `test_message.py` checks the bytes are those of `set_content` for every kind of body."""
+    cte, payload = contentmanager._encode_text(body, _CHARSET, None, message.policy)  # type: ignore[attr-defined]
+    message.set_payload(payload)
+    for field in _body_fields(cte):
+        message[field.name] = field
+
+
 def new_message_id(from_email: str) -> str:
     """A new, globally unique `<time.random@sender-domain>` (RFC 5322 §3.6.4); the domain as A-labels."""
     domain = ascii_domain(from_email.rpartition("@")[2])
@@ -185,10 +275,10 @@ def build_message(
     if date.tzinfo is None or date.utcoffset() is None:
         raise ValueError("date must be aware")
     message = EmailMessage(policy=_POLICY)
-    message["From"] = _address(from_name, from_email)
+    message["From"] = sender_field(from_name, from_email)
     message["To"] = _address(to_name, to_email)
     message["Subject"] = _one_line(subject)
-    message["Date"] = format_datetime(date)
+    message["Date"] = _date_field(format_datetime(date))
     message["Message-ID"] = _message_id(message_id)
     if in_reply_to:
         message["In-Reply-To"] = _message_id(in_reply_to)
@@ -207,7 +297,7 @@ def build_message(
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     # Normalise line ends: `set_content` and the SMTP policy write CRLF for each "\n".
     body = body_text.replace("\r\n", "\n").replace("\r", "\n")
-    message.set_content(body, subtype="plain", charset="utf-8")
+    _set_text_body(message, body)
     if body_html is not None:
         message.add_alternative(body_html.replace("\r\n", "\n").replace("\r", "\n"), subtype="html")
     return message

@@ -24,7 +24,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
@@ -46,6 +46,7 @@ from fluenzr_server.tracking.links import Links
 log = logging.getLogger("fluenzr.engine.sending")
 
 LIVE_LEAD_STATES = ("active", "paused")
+_LONG_AGO = datetime(1970, 1, 1, tzinfo=UTC)
 _leads = t.campaign_contacts
 _messages = t.messages
 _campaigns = t.campaigns
@@ -185,19 +186,44 @@ async def claim(
         sendable = await sendable_campaigns(conn, now=now)
         if not sendable:
             return []
-        leads = await pick_due(
-            conn,
-            _leads,
-            now=now,
-            limit=limit,
-            where=and_(_leads.c.status == "active", _leads.c.campaign_id.in_(list(sendable))),
-            due_column="next_send_at",
-        )
+        leads = await _pick_leads(conn, sendable, now=now, limit=limit)
         if not leads:
             return []
         return await _claim_leads(
             conn, leads, sendable, now, owner, lease_seconds, smtp_timeout, secret_box, links
         )
+
+
+async def _pick_leads(
+    conn: AsyncConnection, sendable: dict[str, Sendable], *, now: datetime, limit: int
+) -> list[Row[Any]]:
+    """Due leads of the sendable campaigns, shared out between their mailboxes: each mailbox gets an
+    equal share of `limit`, and never more than it may send now (`mailboxes.grantable`), so every
+    mailbox's connection has work at once and no lead is locked for a mailbox that cannot take it. When
+    more mailboxes can send than `limit`, those that have waited longest come first; the rest are
+    picked by the next claim."""
+    campaigns_of: dict[str, list[str]] = defaultdict(list)
+    mailbox_rows: dict[str, Any] = {}
+    for campaign_id, target in sendable.items():
+        campaigns_of[target.mailbox.id].append(campaign_id)
+        mailbox_rows[target.mailbox.id] = target.mailbox
+    waited = sorted(mailbox_rows.values(), key=lambda row: aware(row.next_send_at or _LONG_AGO))
+    share = -(-limit // len(waited))  # ceiling division
+    leads: list[Row[Any]] = []
+    for mailbox in waited[:limit]:
+        wanted = min(share, mailboxes.grantable(mailbox, now), limit - len(leads))
+        if wanted <= 0:
+            continue
+        campaign_ids = campaigns_of[mailbox.id]
+        leads += await pick_due(
+            conn,
+            _leads,
+            now=now,
+            limit=wanted,
+            where=and_(_leads.c.campaign_id.in_(campaign_ids), _leads.c.status == "active"),
+            due_column="next_send_at",
+        )
+    return leads
 
 
 async def _claim_leads(
@@ -268,7 +294,8 @@ async def _claim_leads(
     jobs: list[Job] = []
     inserts: list[dict[str, Any]] = []
     password_cache: dict[str, str] = {}
-    for mailbox_id, items in ready.items():
+    # Mailbox rows are locked in one order (by id) in every transaction, so two workers never deadlock.
+    for mailbox_id, items in sorted(ready.items()):
         granted = await mailboxes.reserve(conn, mailbox_id, wanted=len(items), now=now)
         for lead, contact, target, rendered, earlier in items[:granted]:
             mailbox = target.mailbox
@@ -564,7 +591,7 @@ async def _record_sent(
         ),
         lead_rows,
     )
-    for mailbox_id in {job.mailbox_id for job in jobs}:
+    for mailbox_id in sorted({job.mailbox_id for job in jobs}):
         await mailboxes.succeeded(conn, mailbox_id)
     await events.emit_many(
         conn, [(job.account_id, "email.sent", _email_event(job, now, None)) for job in jobs]

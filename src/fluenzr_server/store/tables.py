@@ -243,8 +243,9 @@ campaign_contacts = Table(
         "bounced_at",
         "unsubscribed_at",
     ),
-    # The engine's pick: active leads by due time.
+    # The engine's pick: active leads by due time; per campaign (a mailbox's share of a claim).
     Index("ix_campaign_contacts_due", "status", "next_send_at"),
+    Index("ix_campaign_contacts_campaign_due", "campaign_id", "status", "next_send_at"),
     # listCampaignContacts in the order leads were added, with and without a status filter.
     Index("ix_campaign_contacts_campaign_status", "campaign_id", "status", "added_at", "contact_id"),
     Index("ix_campaign_contacts_campaign_added", "campaign_id", "added_at", "contact_id"),
