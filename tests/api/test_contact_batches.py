@@ -37,6 +37,19 @@ BAD_ROWS: list[Any] = [
     {"email": "ada@example.com", "customFields": {f"f{i}": i for i in range(51)}},
     {"email": f"{'a' * 65}@example.com"},  # the service's RFC 5321 local-part limit, not the schema's
     {"email": "ada@exa_mple.com"},
+    # Each field rule of ContactCreate once more, at the edges the fast pre-check must see as the schema does.
+    {"email": "ada@example.com\n"},  # ECMA `$`: a trailing newline does not match
+    {"email": None},
+    {"email": "a@b"},
+    {"email": "ada@example.com", "firstName": "Ada\n"},
+    {"email": "ada@example.com", "lastName": "\u2028"},
+    {"email": "ada@example.com", "lastName": "😀" * 101},
+    {"email": "ada@example.com", "company": "C" * 201},
+    {"email": "ada@example.com", "company": True},
+    {"email": "ada@example.com", "customFields": []},
+    {"email": "ada@example.com", "customFields": {"note": "x" * 1001}},
+    {"email": "ada@example.com", "customFields": {"note": "a\x85b"}},
+    {"email": "ada@example.com", "customFields": {"n": None}},
 ]
 
 
@@ -217,6 +230,44 @@ async def test_events_only_for_changed_rows_with_the_public_representation(
     for contact_id, row in by_contact.items():
         assert row.data == ok(await client.get(f"/contacts/{contact_id}"))
         assert_id(row.id, "evt")
+
+
+async def test_event_data_is_the_stored_contact_for_any_json_values(
+    client: httpx.AsyncClient, database: Database, tenant: Tenant
+) -> None:
+    """Events are presented from the values written, not read back: they must still equal GET's answer
+    for numbers in any spelling, big integers, non-ASCII text, and fields an upsert leaves as they were."""
+    existing = await create_contact(client, firstName="Old", company="Keep", customFields={"x": 1})
+    fresh = unique_email()
+    raw = (
+        '{"mode": "upsert", "contacts": ['
+        f'{{"email": "{fresh.upper()}", "lastName": "Ñandú 😀", "customFields": '
+        '{"e": 1e2, "f": 1.50, "z": -0.0, "big": 123456789012345678901234567890,'
+        ' "b": false, "s": "\\u00e9"}},'
+        f'{{"email": "{existing["email"]}", "firstName": "New", "customFields": {{"y": 2E-3}}}}'
+        "]}"
+    )
+    before = {row.id for row in await events_of(database, tenant.account_id)}
+    answer = await client.post("/contacts/batch", content=raw, headers={"Content-Type": "application/json"})
+    result = ok_object(answer)
+    assert [row["status"] for row in result["results"]] == ["created", "updated"]
+    new = {
+        row.data["id"]: row for row in await events_of(database, tenant.account_id) if row.id not in before
+    }
+    assert len(new) == 2
+    for row in result["results"]:
+        stored = ok(await client.get(f"/contacts/{row['id']}"))
+        assert new[row["id"]].data == stored
+    created = new[result["results"][0]["id"]].data
+    assert created["customFields"]["big"] == 123456789012345678901234567890
+    assert created["customFields"]["e"] == 100.0 and isinstance(created["customFields"]["e"], float)
+    updated = new[existing["id"]].data
+    assert (updated["firstName"], updated["company"], updated["customFields"]) == (
+        "New",
+        "Keep",
+        {"y": 0.002},
+    )
+    assert updated["createdAt"] == existing["createdAt"] and updated["updatedAt"] > existing["updatedAt"]
 
 
 async def test_a_failing_batch_rolls_back_rows_memberships_and_events(

@@ -26,12 +26,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from fluenzr_server.batch_rows import row_validator
 from fluenzr_server.errors import ApiError, Conflict, ValidationFailed
 from fluenzr_server.ids import new_id
-from fluenzr_server.services.common import normalise_email, now
+from fluenzr_server.services.common import normalise_email, now, wire_time
 from fluenzr_server.services.contacts import bump_contacts_version
 from fluenzr_server.services.events import emit_many
 from fluenzr_server.store import tables as t
 from fluenzr_server.store.database import Database
-from fluenzr_server.wire.contacts import present
 
 Mode = Literal["create", "upsert"]
 MAX_ROWS = 1000
@@ -211,6 +210,23 @@ async def _store(
     await _update(conn, account_id, updates, outcome)
 
 
+def _presented(values: dict[str, Any], created_at: str, updated_at: str) -> dict[str, Any]:
+    """`wire.contacts.present` of the row these column values make, without reading it back: what a
+    JSON column returns equals what was written (json.loads(json.dumps(v)) == v for any parsed body),
+    and both databases keep a timestamp's microseconds. `groupIds` is set by `_emit`."""
+    return {
+        "id": values["id"],
+        "email": values["email"],
+        "firstName": values["first_name"],
+        "lastName": values["last_name"],
+        "company": values["company"],
+        "customFields": values["custom_fields"],
+        "groupIds": [],
+        "createdAt": created_at,
+        "updatedAt": updated_at,
+    }
+
+
 async def _insert(
     db: Database, conn: AsyncConnection, account_id: str, new: list[_Row], outcome: _Outcome
 ) -> list[_Row]:
@@ -218,8 +234,8 @@ async def _insert(
     if not new:
         return []
     stamp = now()
-    values = [
-        {
+    values = {
+        row.email: {
             **_DEFAULTS,
             **row.given,
             "id": new_id("ctc"),
@@ -229,20 +245,22 @@ async def _insert(
             "updated_at": stamp,
         }
         for row in sorted(new, key=lambda row: row.email)
-    ]
+    }
     # executemany: one cached statement that SQLAlchemy sends as multi-row INSERTs ("insertmanyvalues"),
-    # rather than a 1,000-row VALUES clause compiled afresh for every batch.
-    statement = db.insert_ignore_many(t.contacts).returning(*t.contacts.c)
-    inserted = {row.email: row for row in (await conn.execute(statement, values)).all()}
+    # rather than a 1,000-row VALUES clause compiled afresh for every batch. Only the emails come back:
+    # the rest of each stored row is what was sent.
+    statement = db.insert_ignore_many(t.contacts).returning(t.contacts.c.email)
+    inserted = set((await conn.execute(statement, list(values.values()))).scalars())
+    at = wire_time(stamp)
     lost: list[_Row] = []
     for row in new:
-        stored = inserted.get(row.email)
-        if stored is None:
+        if row.email not in inserted:
             lost.append(row)
             continue
-        outcome.results[row.index] = {"index": row.index, "status": "created", "id": stored.id}
-        outcome.stored_ids.append(stored.id)
-        outcome.events.append(("contact.created", present(stored, [])))
+        stored = values[row.email]
+        outcome.results[row.index] = {"index": row.index, "status": "created", "id": stored["id"]}
+        outcome.stored_ids.append(stored["id"])
+        outcome.events.append(("contact.created", _presented(stored, at, at)))
         outcome.changed = True
     return lost
 
@@ -257,13 +275,17 @@ async def _update(
     if not updates:
         return
     stamp = now()
+    merged = {
+        match.id: {column: row.given.get(column, getattr(match, column)) for column in _DEFAULTS}
+        for row, match in updates
+    }
     params = [
         {
-            "b_id": match.id,
-            **{f"b_{column}": row.given.get(column, getattr(match, column)) for column in _DEFAULTS},
+            "b_id": contact_id,
+            **{f"b_{column}": value for column, value in columns.items()},
             "b_updated_at": stamp,
         }
-        for row, match in sorted(updates, key=lambda update: str(update[1].id))
+        for contact_id, columns in sorted(merged.items())
     ]
     statement = (
         update(t.contacts)
@@ -271,21 +293,13 @@ async def _update(
         .values({column: bindparam(f"b_{column}") for column in [*_DEFAULTS, "updated_at"]})
     )
     await conn.execute(statement, params)
-    ids = [match.id for _row, match in updates]
-    fresh = {row.id: row for row in await _rows_by_id(conn, ids)}
+    at = wire_time(stamp)
     for row, match in updates:
         outcome.results[row.index] = {"index": row.index, "status": "updated", "id": match.id}
         outcome.stored_ids.append(match.id)
-        outcome.events.append(("contact.updated", present(fresh[match.id], [])))
+        values = {**merged[match.id], "id": match.id, "email": match.email}
+        outcome.events.append(("contact.updated", _presented(values, wire_time(match.created_at), at)))
     outcome.changed = True
-
-
-async def _rows_by_id(conn: AsyncConnection, ids: list[str]) -> list[Row[Any]]:
-    rows: list[Row[Any]] = []
-    for start in range(0, len(ids), _CHUNK):
-        query = select(t.contacts).where(t.contacts.c.id.in_(ids[start : start + _CHUNK]))
-        rows.extend((await conn.execute(query)).all())
-    return rows
 
 
 async def _join_group(db: Database, conn: AsyncConnection, group_id: str, contact_ids: list[str]) -> int:
