@@ -406,3 +406,46 @@ async def test_concurrent_upserts_of_the_same_emails_store_each_once(
     async with database.read() as conn:
         query = select(func.count()).select_from(t.contacts).where(t.contacts.c.email.in_(emails))
         assert (await conn.execute(query)).scalar_one() == len(emails)
+
+
+async def test_earlier_emails_make_a_row_a_duplicate_as_inside_one_batch(
+    client: httpx.AsyncClient, database: Database, tenant: Tenant
+) -> None:
+    first, other = unique_email("first"), unique_email("other")
+    rows = [
+        {"email": first.upper(), "firstName": "Later"},
+        {"email": first, "firstName": 7},
+        {"email": other},
+    ]
+    events = len(await events_of(database, tenant.account_id))
+    result = await batch(client, rows, mode="upsert", earlierEmails={first.upper(): 1234})
+    conflict = {"email": first, "firstIndex": 1234}
+    assert result["results"][0] == {
+        "index": 0,
+        "status": "error",
+        "error": {
+            "code": "CONFLICT",
+            "message": "The email is given by an earlier row of this batch",
+            "details": conflict,
+        },
+    }
+    single = (await client.post("/contacts", json=rows[1])).json()["error"]
+    assert (
+        result["results"][1]["error"] == single and single["code"] == "VALIDATION_ERROR"
+    )  # its own checks first
+    assert result["results"][2]["status"] == "created"
+    assert (await client.get("/contacts", params={"email": first})).json()["meta"]["total"] == 0
+    assert len(await events_of(database, tenant.account_id)) == events + 1
+    # The same rows in one batch after a first row with that email: the same answers.
+    whole = await batch(client, [{"email": first}, *rows[:2]], mode="upsert")
+    assert [r["error"]["code"] for r in whole["results"][1:]] == ["CONFLICT", "VALIDATION_ERROR"]
+    assert whole["results"][1]["error"]["details"] == {"email": first, "firstIndex": 0}
+
+
+@pytest.mark.parametrize(
+    "earlier", [[], {"a@example.com": -1}, {"a@example.com": "1"}, {f"u{i}@x.io": 0 for i in range(1001)}]
+)
+async def test_malformed_earlier_emails_are_a_400(client: httpx.AsyncClient, earlier: Any) -> None:
+    body = {"contacts": [{"email": unique_email()}], "earlierEmails": earlier}
+    details = error(await client.post("/contacts/batch", json=body), 400, "VALIDATION_ERROR")
+    assert details and all(field.startswith("earlierEmails") for field in details), details

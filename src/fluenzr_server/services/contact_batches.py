@@ -15,7 +15,7 @@ unsubscribe) is stored all the same and carries `"suppressed": true`: no campaig
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -71,10 +71,11 @@ def _error(index: int, exc: ApiError) -> dict[str, Any]:
     }
 
 
-def _check_rows(contacts: Sequence[Any], outcome: _Outcome) -> list[_Row]:
-    """Rows that pass createContact's checks, first occurrence of each email only; the rest as errors."""
+def _check_rows(contacts: Sequence[Any], outcome: _Outcome, earlier: Mapping[str, int]) -> list[_Row]:
+    """Rows that pass createContact's checks, first occurrence of each email only (`earlier`: emails that
+    earlier batches of the same import gave, with the import index of the row); the rest as errors."""
     validator = row_validator("ContactCreate")
-    first_index: dict[str, int] = {}
+    first_index: dict[str, int] = {email.lower(): index for email, index in earlier.items()}
     valid: list[_Row] = []
     for index, row in enumerate(contacts):
         problem = validator.check(row)
@@ -106,11 +107,14 @@ async def create_contacts_batch(
     contacts: Sequence[Any],
     mode: Mode = "create",
     group_id: str | None = None,
+    earlier_emails: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
     """Create (`mode="create"`) or create-or-update by email (`mode="upsert"`) up to 1,000 contacts.
 
     `contacts` are raw rows (any JSON value each); `group_id`, when given, must be a group of the account
-    (else `ValidationFailed` on `groupId`, nothing written) and every stored row joins it. Returns
+    (else `ValidationFailed` on `groupId`, nothing written) and every stored row joins it.
+    `earlier_emails` ({email: index in the import}) makes a valid row with one of those emails a `CONFLICT`
+    with that `firstIndex`, as if the earlier batches' rows were the first rows of this one. Returns
     `{"mode", "groupId", "counts": {status: n}, "results": [...]}` with one result per row, in order.
     """
     if not 1 <= len(contacts) <= MAX_ROWS:
@@ -118,7 +122,7 @@ async def create_contacts_batch(
             f"contacts must have 1 to {MAX_ROWS} rows", {"contacts": f"must have 1 to {MAX_ROWS} items"}
         )
     outcome = _Outcome(results=[None] * len(contacts))
-    rows = _check_rows(contacts, outcome)
+    rows = _check_rows(contacts, outcome, earlier_emails or {})
     if rows or group_id is not None:
         async with db.write() as conn:
             if group_id is not None:
