@@ -449,3 +449,24 @@ async def test_malformed_earlier_emails_are_a_400(client: httpx.AsyncClient, ear
     body = {"contacts": [{"email": unique_email()}], "earlierEmails": earlier}
     details = error(await client.post("/contacts/batch", json=body), 400, "VALIDATION_ERROR")
     assert details and all(field.startswith("earlierEmails") for field in details), details
+
+
+async def test_rows_are_matched_by_id_when_the_driver_cannot_count_them(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the insert's row count is unknown (-1) or short, the stored rows are looked up: the answer
+    names exactly the rows that were stored."""
+    real = contact_batches.insert_rows
+
+    async def uncounted(*args: Any, **kwargs: Any) -> int:
+        await real(*args, **kwargs)
+        return -1
+
+    monkeypatch.setattr(contact_batches, "insert_rows", uncounted)
+    taken = await create_contact(client)
+    rows = [{"email": unique_email()}, {"email": unique_email()}]
+    result = await batch(client, rows)
+    assert [row["status"] for row in result["results"]] == ["created", "created"]
+    for row, sent in zip(result["results"], rows, strict=True):
+        assert ok(await client.get(f"/contacts/{row['id']}"))["email"] == sent["email"]
+    assert taken["id"] not in {row["id"] for row in result["results"]}

@@ -30,6 +30,7 @@ from fluenzr_server.services.common import normalise_email, now, wire_time
 from fluenzr_server.services.contacts import bump_contacts_version
 from fluenzr_server.services.events import emit_many
 from fluenzr_server.store import tables as t
+from fluenzr_server.store.bulk import insert_rows
 from fluenzr_server.store.database import Database
 
 Mode = Literal["create", "upsert"]
@@ -250,11 +251,9 @@ async def _insert(
         }
         for row in sorted(new, key=lambda row: row.email)
     }
-    # executemany: one cached statement that SQLAlchemy sends as multi-row INSERTs ("insertmanyvalues"),
-    # rather than a 1,000-row VALUES clause compiled afresh for every batch. Only the emails come back:
-    # the rest of each stored row is what was sent.
-    statement = db.insert_ignore_many(t.contacts).returning(t.contacts.c.email)
-    inserted = set((await conn.execute(statement, list(values.values()))).scalars())
+    # One executemany through the driver; the rest of each stored row is what was sent.
+    count = await insert_rows(conn, t.contacts, list(values.values()), skip_conflicts=True)
+    inserted = set(values) if count == len(values) else await _inserted(conn, list(values.values()))
     at = wire_time(stamp)
     lost: list[_Row] = []
     for row in new:
@@ -267,6 +266,22 @@ async def _insert(
         outcome.events.append(("contact.created", _presented(stored, at, at)))
         outcome.changed = True
     return lost
+
+
+async def _inserted(conn: AsyncConnection, values: list[dict[str, Any]]) -> set[str]:
+    """The emails of `values` whose row was inserted (its id is stored with its email), when the driver's
+    count says some were skipped (an email a concurrent writer took first) or cannot say."""
+    mine = {(row["id"], row["email"]) for row in values}
+    ids = [row["id"] for row in values]
+    found: set[str] = set()
+    for start in range(0, len(ids), _CHUNK):
+        query = select(t.contacts.c.id, t.contacts.c.email).where(
+            t.contacts.c.id.in_(ids[start : start + _CHUNK])
+        )
+        found.update(
+            email for contact_id, email in (await conn.execute(query)).all() if (contact_id, email) in mine
+        )
+    return found
 
 
 async def _update(
