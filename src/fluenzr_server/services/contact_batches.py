@@ -19,7 +19,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import ColumnElement, String, any_, bindparam, literal, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -143,6 +144,14 @@ async def create_contacts_batch(
     return {"mode": mode, "groupId": group_id, "counts": counts, "results": results}
 
 
+def _one_of(conn: AsyncConnection, column: ColumnElement[str], values: list[str]) -> ColumnElement[bool]:
+    """`column IN (values)`; on PostgreSQL `column = ANY(array)`, one parameter instead of 1,000 (the same
+    rows, by the same index; psycopg adapts each of 1,000 parameters at about 8 µs a row)."""
+    if conn.dialect.name == "postgresql":
+        return column == any_(literal(values, ARRAY(String)))
+    return column.in_(values)
+
+
 async def _mark_suppressed(
     conn: AsyncConnection, account_id: str, rows: list[_Row], outcome: _Outcome
 ) -> None:
@@ -152,7 +161,7 @@ async def _mark_suppressed(
     for start in range(0, len(emails), _CHUNK):
         query = select(t.suppressions.c.email).where(
             t.suppressions.c.account_id == account_id,
-            t.suppressions.c.email.in_(emails[start : start + _CHUNK]),
+            _one_of(conn, t.suppressions.c.email, emails[start : start + _CHUNK]),
         )
         for email in (await conn.execute(query)).scalars():
             result = outcome.results[stored[email]]
@@ -173,7 +182,8 @@ async def _existing(
     found: dict[str, Row[Any]] = {}
     for start in range(0, len(emails), _CHUNK):
         query = select(t.contacts).where(
-            t.contacts.c.account_id == account_id, t.contacts.c.email.in_(emails[start : start + _CHUNK])
+            t.contacts.c.account_id == account_id,
+            _one_of(conn, t.contacts.c.email, emails[start : start + _CHUNK]),
         )
         if db.dialect == "postgresql":  # in email order, so concurrent batches lock rows in one order
             query = query.order_by(t.contacts.c.email).with_for_update()
