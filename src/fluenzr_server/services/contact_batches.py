@@ -218,7 +218,7 @@ async def _store(
                     outcome.results[row.index] = {"index": row.index, "status": "unchanged", "id": match.id}
                     outcome.stored_ids.append(match.id)
         # Rows a concurrent writer inserted first (PostgreSQL) are matched again in the next round.
-        pending = await _insert(db, conn, account_id, new, outcome)
+        pending = await _insert(conn, account_id, new, outcome)
     for row in pending:
         retry = Conflict("The contact changed during the request; retry", {"email": row.email})
         outcome.results[row.index] = _error(row.index, retry)
@@ -242,9 +242,7 @@ def _presented(values: dict[str, Any], created_at: str, updated_at: str) -> dict
     }
 
 
-async def _insert(
-    db: Database, conn: AsyncConnection, account_id: str, new: list[_Row], outcome: _Outcome
-) -> list[_Row]:
+async def _insert(conn: AsyncConnection, account_id: str, new: list[_Row], outcome: _Outcome) -> list[_Row]:
     """Insert the new rows; those whose email another writer took first are returned, not inserted."""
     if not new:
         return []
