@@ -250,6 +250,7 @@ async def _insert(conn: AsyncConnection, account_id: str, new: list[_Row], outco
     values = {
         row.email: {
             **_DEFAULTS,
+            "custom_fields": {},  # each row its own map: the outbox event carries it
             **row.given,
             "id": new_id("ctc"),
             "account_id": account_id,
