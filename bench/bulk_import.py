@@ -65,6 +65,7 @@ class Figure:
     target: str
     seconds: float
     cpu_seconds: float | None = None  # the server process group's user + system CPU during the import
+    client_cpu_seconds: float | None = None  # this process's CPU: the SDK client, or the raw INSERTs
 
     @property
     def rate(self) -> float:
@@ -111,22 +112,24 @@ def drop_database(kind: str, url: str) -> None:
         engine.dispose()
 
 
-async def through_the_server(base_url: str, api_key: str, rows: list[dict[str, Any]]) -> float:
+async def through_the_server(base_url: str, api_key: str, rows: list[dict[str, Any]]) -> tuple[float, float]:
+    """Wall seconds and this process's CPU seconds (the SDK client) of the import."""
     async with AsyncFluenzrClient(api_key=api_key, base_url=base_url, timeout=300) as client:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         answer = await client.contacts.import_all(rows, mode="upsert", concurrency=CONCURRENCY)
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     if answer.counts.created != ROWS:
         raise SystemExit(f"server import stored {answer.counts} of {ROWS} rows")
-    return seconds
+    return seconds, cpu
 
 
-async def raw_insert(url: str, account_id: str, rows: list[dict[str, Any]]) -> float:
-    """The ceiling: the rows by multi-row INSERTs in one transaction, same driver, nothing else."""
+async def raw_insert(url: str, account_id: str, rows: list[dict[str, Any]]) -> tuple[float, float]:
+    """The ceiling: the rows by multi-row INSERTs in one transaction, same driver, nothing else; its wall
+    seconds and CPU seconds (this process: making the values, the driver and, on SQLite, the database)."""
     engine = create_async_engine(async_url(url))
     per_statement = (32766 if engine.dialect.name == "sqlite" else 65535) // len(COLUMNS)
     now = datetime.now(UTC)
-
+    cpu = time.process_time()
     values = [
         (
             new_id("ctc"),
@@ -150,9 +153,9 @@ async def raw_insert(url: str, account_id: str, rows: list[dict[str, Any]]) -> f
             # Only placeholders are formatted in; every value is a bound parameter.
             sql = f"INSERT INTO contacts ({', '.join(COLUMNS)}) VALUES " + ", ".join([one] * len(chunk))  # noqa: S608
             await conn.exec_driver_sql(sql, tuple(value for row in chunk for value in row))
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     await engine.dispose()
-    return seconds
+    return seconds, cpu
 
 
 def measure(kind: str) -> list[Figure]:
@@ -181,15 +184,17 @@ def measure(kind: str) -> list[Figure]:
             server = Server(f"import-{kind}", argv, port=port, env=env, log_dir=folder)
             with running(server, "/v1/health"):
                 cpu_before = server.cpu_seconds()
-                served = asyncio.run(through_the_server(f"{server.base_url}/v1", api_key, crm_rows("server")))
+                served, client_cpu = asyncio.run(
+                    through_the_server(f"{server.base_url}/v1", api_key, crm_rows("server"))
+                )
                 cpu_after = server.cpu_seconds()
             cpu = cpu_after - cpu_before if cpu_before is not None and cpu_after is not None else None
-            ceiling = asyncio.run(raw_insert(url, account_id, crm_rows("ceiling")))
+            ceiling, ceiling_cpu = asyncio.run(raw_insert(url, account_id, crm_rows("ceiling")))
         finally:
             drop_database(kind, url)
     return [
-        Figure(kind, "server (SDK import_all)", served, cpu),
-        Figure(kind, "ceiling (raw multi-row INSERT)", ceiling),
+        Figure(kind, "server (SDK import_all)", served, cpu, client_cpu),
+        Figure(kind, "ceiling (raw multi-row INSERT)", ceiling, None, ceiling_cpu),
     ]
 
 
@@ -201,18 +206,24 @@ def report(figures: list[Figure]) -> str:
         f'Python {platform.python_version()}; {ROWS:,} rows, `import_all(mode="upsert", '
         f"concurrency={CONCURRENCY})`, one server process, rate limit 1000/minute.",
         "",
-        "| database | path | wall time | rows/s | share of ceiling | server CPU |",
-        "|---|---|---:|---:|---:|---:|",
+        "| database | path | wall time | rows/s | share of ceiling | server CPU (µs/row) "
+        "| client CPU (µs/row) |",
+        "|---|---|---:|---:|---:|---:|---:|",
     ]
+
+    def cpu(seconds: float | None) -> str:
+        return f"{seconds:.1f} s ({seconds / ROWS * 1e6:.0f})" if seconds is not None else ""
+
     for kind in dict.fromkeys(f.database for f in figures):
         served, ceiling = [f for f in figures if f.database == kind]
-        cpu = f"{served.cpu_seconds:.1f} s" if served.cpu_seconds is not None else "n/a"
         lines.append(
             f"| {kind} | {served.target} | {served.seconds:.1f} s | {served.rate:,.0f} | "
-            f"{served.rate / ceiling.rate:.0%} | {cpu} |"
+            f"{served.rate / ceiling.rate:.0%} | {cpu(served.cpu_seconds) or 'n/a'} | "
+            f"{cpu(served.client_cpu_seconds)} |"
         )
         lines.append(
-            f"| {kind} | {ceiling.target} | {ceiling.seconds:.1f} s | {ceiling.rate:,.0f} | 100% | |"
+            f"| {kind} | {ceiling.target} | {ceiling.seconds:.1f} s | {ceiling.rate:,.0f} | 100% | | "
+            f"{cpu(ceiling.client_cpu_seconds)} |"
         )
     sqlite = [f for f in figures if f.database == "sqlite"]
     if sqlite:
@@ -227,8 +238,11 @@ def report(figures: list[Figure]) -> str:
         ]
     lines += [
         "",
-        "Server CPU is the server's own user + system time during the import (the SDK client and the",
-        "database server are not in it); on a machine shared with other load, wall time exceeds it.",
+        "Server CPU is the server process's own user + system time during the import (the SDK client",
+        "and the PostgreSQL server are not in it); client CPU is the benchmark process's: the SDK helper",
+        "for the server path; for the ceiling, all the raw INSERTs cost (the values, the driver and, on",
+        "SQLite, the database engine itself). On a machine shared with other load, wall time exceeds CPU.",
+        f"Load average at the end: {' / '.join(f'{x:.1f}' for x in os.getloadavg())} (1 / 5 / 15 min).",
     ]
     return "\n".join(lines) + "\n"
 

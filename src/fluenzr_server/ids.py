@@ -16,21 +16,20 @@ KEY_DISPLAY_CHARS = len(API_KEY_PREFIX) + 8
 # Random bytes below this are used (index = byte % 62); the rest are dropped, so every character is
 # equally likely. 248 = 4 * 62.
 _UNBIASED_BELOW = 256 - 256 % len(_ALPHABET)
+# bytes.translate table: byte b -> _ALPHABET[b % 62], applied after the bytes >= 248 are deleted.
+_TO_ALPHABET = bytes(ord(_ALPHABET[byte % len(_ALPHABET)]) for byte in range(256))
+_BIASED = bytes(range(_UNBIASED_BELOW, 256))
 
 
 def new_id(prefix: str, length: int = 16) -> str:
     """`prefix_` and `length` uniformly random alphanumerics, from one read of the OS CSPRNG (two, rarely).
 
-    Equivalent to `secrets.choice` per character, without a system call per character: a batch import
-    makes thousands of ids per request."""
-    chars: list[str] = []
+    Equivalent to `secrets.choice` per character, without a system call or a Python step per character:
+    a batch import makes thousands of ids per request."""
+    chars = b""
     while len(chars) < length:
-        chars.extend(
-            _ALPHABET[byte % len(_ALPHABET)]
-            for byte in secrets.token_bytes(length + 8)
-            if byte < _UNBIASED_BELOW
-        )
-    return f"{prefix}_" + "".join(chars[:length])
+        chars += secrets.token_bytes(length + 8).translate(_TO_ALPHABET, _BIASED)
+    return f"{prefix}_{chars[:length].decode('ascii')}"
 
 
 def new_api_key() -> str:

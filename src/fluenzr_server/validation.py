@@ -13,6 +13,7 @@ from collections.abc import AsyncGenerator, Collection, Iterable
 from typing import Any
 from urllib.parse import parse_qsl
 
+import orjson
 from connexion.json_schema import Draft4RequestValidator
 from connexion.validators import JSONRequestBodyValidator, ParameterValidator
 from jsonschema import Draft4Validator, validators
@@ -179,6 +180,22 @@ def _finite_float(text: str) -> float:
 
 def unstorable_text(value: Any, path: str = "") -> tuple[str, str] | None:
     """The first string no database can store (NUL, lone surrogate) as (field, reason), else None."""
+    if _surely_storable(value):
+        return None
+    return _unstorable_text(value, path)
+
+
+def _surely_storable(value: Any) -> bool:
+    """True when orjson encodes `value` (it refuses lone surrogates) without any `\\u0000` in the output (it
+    escapes NUL so): a one-pass check in C for the common case. False means "look closer": also for an
+    escaped backslash before `u0000`, an integer wider than 64 bits or a non-string key."""
+    try:
+        return b"\\u0000" not in orjson.dumps(value)
+    except (orjson.JSONEncodeError, TypeError):
+        return False
+
+
+def _unstorable_text(value: Any, path: str) -> tuple[str, str] | None:
     if isinstance(value, str):
         if "\x00" in value:
             return path or "body", "must not contain NUL characters"
@@ -195,11 +212,41 @@ def unstorable_text(value: Any, path: str = "") -> tuple[str, str] | None:
         return None
     for key, item in items:
         where = f"{path}.{key}" if path else str(key)
-        found = unstorable_text(key, where) if isinstance(key, str) else None
-        found = found or unstorable_text(item, where)
+        found = _unstorable_text(key, where) if isinstance(key, str) else None
+        found = found or _unstorable_text(item, where)
         if found:
             return found
     return None
+
+
+_ANNOTATIONS = frozenset({"description", "title", "example", "examples"})
+
+
+def without_open_items(schema: Any) -> Any:
+    """`schema` without the `items` keywords that accept anything (only annotations, as in
+    `ContactBatchCreate.contacts`, whose rows are checked one by one later): the same verdicts, without
+    jsonschema visiting each of 1,000 array items to find nothing to check."""
+    if isinstance(schema, list):
+        return [without_open_items(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    return {
+        key: without_open_items(value)
+        for key, value in schema.items()
+        if not (key == "items" and isinstance(value, dict) and set(value) <= _ANNOTATIONS)
+    }
+
+
+# Connexion builds a body validator per request, from the operation's one schema object: prune it once.
+# The schema is kept with its pruned copy, so its id() is never reused while it is a key here.
+_PRUNED: dict[int, tuple[Any, Any]] = {}
+
+
+def _pruned(schema: Any) -> Any:
+    cached = _PRUNED.get(id(schema))
+    if cached is None or cached[0] is not schema:
+        cached = _PRUNED[id(schema)] = (schema, without_open_items(schema))
+    return cached[1]
 
 
 class EnvelopeJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
@@ -231,8 +278,8 @@ class EnvelopeJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # Built once per operation, not per request (Connexion's own property builds one every time).
-        self._compiled = BodySchemaValidator(self._schema, format_checker=FORMAT_CHECKER)
+        # Connexion's own property would build one on every access; this is one per request.
+        self._compiled = BodySchemaValidator(_pruned(self._schema), format_checker=FORMAT_CHECKER)
 
     async def wrap_receive(self, receive: Any, *, scope: Scope) -> Any:
         # Connexion's message for a missing body has no details; the edge made Content-Length exact.

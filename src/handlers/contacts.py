@@ -57,5 +57,6 @@ async def create_contacts_batch(user: str, body: dict[str, Any]) -> Result:
         contacts=body["contacts"],
         mode=body.get("mode", "create"),
         group_id=body.get("groupId"),
+        earlier_emails=body.get("earlierEmails"),
     )
     return envelope.ok(result), 200

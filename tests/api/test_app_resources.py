@@ -3,6 +3,7 @@ and nothing is read from the environment once the app is built (DESIGN.md "Resou
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -147,3 +148,12 @@ async def test_an_app_given_resources_leaves_them_open_for_their_owner(database_
     assert not database.disposed, "the app closed resources it was lent"
     await borrowed.close()
     assert database.disposed
+
+
+def test_an_app_that_owns_its_resources_freezes_what_start_up_built(database_url: str) -> None:
+    gc.unfreeze()
+    app = build_app(settings_for(database_url))
+    assert gc.get_freeze_count() == 0
+    with TestClient(app, base_url="http://testserver/v1"):
+        assert gc.get_freeze_count() > 0  # the collector's full passes no longer rescan start-up's objects
+    gc.unfreeze()

@@ -37,6 +37,19 @@ BAD_ROWS: list[Any] = [
     {"email": "ada@example.com", "customFields": {f"f{i}": i for i in range(51)}},
     {"email": f"{'a' * 65}@example.com"},  # the service's RFC 5321 local-part limit, not the schema's
     {"email": "ada@exa_mple.com"},
+    # Each field rule of ContactCreate once more, at the edges the fast pre-check must see as the schema does.
+    {"email": "ada@example.com\n"},  # ECMA `$`: a trailing newline does not match
+    {"email": None},
+    {"email": "a@b"},
+    {"email": "ada@example.com", "firstName": "Ada\n"},
+    {"email": "ada@example.com", "lastName": "\u2028"},
+    {"email": "ada@example.com", "lastName": "😀" * 101},
+    {"email": "ada@example.com", "company": "C" * 201},
+    {"email": "ada@example.com", "company": True},
+    {"email": "ada@example.com", "customFields": []},
+    {"email": "ada@example.com", "customFields": {"note": "x" * 1001}},
+    {"email": "ada@example.com", "customFields": {"note": "a\x85b"}},
+    {"email": "ada@example.com", "customFields": {"n": None}},
 ]
 
 
@@ -219,6 +232,44 @@ async def test_events_only_for_changed_rows_with_the_public_representation(
         assert_id(row.id, "evt")
 
 
+async def test_event_data_is_the_stored_contact_for_any_json_values(
+    client: httpx.AsyncClient, database: Database, tenant: Tenant
+) -> None:
+    """Events are presented from the values written, not read back: they must still equal GET's answer
+    for numbers in any spelling, big integers, non-ASCII text, and fields an upsert leaves as they were."""
+    existing = await create_contact(client, firstName="Old", company="Keep", customFields={"x": 1})
+    fresh = unique_email()
+    raw = (
+        '{"mode": "upsert", "contacts": ['
+        f'{{"email": "{fresh.upper()}", "lastName": "Ñandú 😀", "customFields": '
+        '{"e": 1e2, "f": 1.50, "z": -0.0, "big": 123456789012345678901234567890,'
+        ' "b": false, "s": "\\u00e9"}},'
+        f'{{"email": "{existing["email"]}", "firstName": "New", "customFields": {{"y": 2E-3}}}}'
+        "]}"
+    )
+    before = {row.id for row in await events_of(database, tenant.account_id)}
+    answer = await client.post("/contacts/batch", content=raw, headers={"Content-Type": "application/json"})
+    result = ok_object(answer)
+    assert [row["status"] for row in result["results"]] == ["created", "updated"]
+    new = {
+        row.data["id"]: row for row in await events_of(database, tenant.account_id) if row.id not in before
+    }
+    assert len(new) == 2
+    for row in result["results"]:
+        stored = ok(await client.get(f"/contacts/{row['id']}"))
+        assert new[row["id"]].data == stored
+    created = new[result["results"][0]["id"]].data
+    assert created["customFields"]["big"] == 123456789012345678901234567890
+    assert created["customFields"]["e"] == 100.0 and isinstance(created["customFields"]["e"], float)
+    updated = new[existing["id"]].data
+    assert (updated["firstName"], updated["company"], updated["customFields"]) == (
+        "New",
+        "Keep",
+        {"y": 0.002},
+    )
+    assert updated["createdAt"] == existing["createdAt"] and updated["updatedAt"] > existing["updatedAt"]
+
+
 async def test_a_failing_batch_rolls_back_rows_memberships_and_events(
     client: httpx.AsyncClient, database: Database, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -355,3 +406,67 @@ async def test_concurrent_upserts_of_the_same_emails_store_each_once(
     async with database.read() as conn:
         query = select(func.count()).select_from(t.contacts).where(t.contacts.c.email.in_(emails))
         assert (await conn.execute(query)).scalar_one() == len(emails)
+
+
+async def test_earlier_emails_make_a_row_a_duplicate_as_inside_one_batch(
+    client: httpx.AsyncClient, database: Database, tenant: Tenant
+) -> None:
+    first, other = unique_email("first"), unique_email("other")
+    rows = [
+        {"email": first.upper(), "firstName": "Later"},
+        {"email": first, "firstName": 7},
+        {"email": other},
+    ]
+    events = len(await events_of(database, tenant.account_id))
+    result = await batch(client, rows, mode="upsert", earlierEmails={first.upper(): 1234})
+    conflict = {"email": first, "firstIndex": 1234}
+    assert result["results"][0] == {
+        "index": 0,
+        "status": "error",
+        "error": {
+            "code": "CONFLICT",
+            "message": "The email is given by an earlier row of this batch",
+            "details": conflict,
+        },
+    }
+    single = (await client.post("/contacts", json=rows[1])).json()["error"]
+    assert (
+        result["results"][1]["error"] == single and single["code"] == "VALIDATION_ERROR"
+    )  # its own checks first
+    assert result["results"][2]["status"] == "created"
+    assert (await client.get("/contacts", params={"email": first})).json()["meta"]["total"] == 0
+    assert len(await events_of(database, tenant.account_id)) == events + 1
+    # The same rows in one batch after a first row with that email: the same answers.
+    whole = await batch(client, [{"email": first}, *rows[:2]], mode="upsert")
+    assert [r["error"]["code"] for r in whole["results"][1:]] == ["CONFLICT", "VALIDATION_ERROR"]
+    assert whole["results"][1]["error"]["details"] == {"email": first, "firstIndex": 0}
+
+
+@pytest.mark.parametrize(
+    "earlier", [[], {"a@example.com": -1}, {"a@example.com": "1"}, {f"u{i}@x.io": 0 for i in range(1001)}]
+)
+async def test_malformed_earlier_emails_are_a_400(client: httpx.AsyncClient, earlier: Any) -> None:
+    body = {"contacts": [{"email": unique_email()}], "earlierEmails": earlier}
+    details = error(await client.post("/contacts/batch", json=body), 400, "VALIDATION_ERROR")
+    assert details and all(field.startswith("earlierEmails") for field in details), details
+
+
+async def test_rows_are_matched_by_id_when_the_driver_cannot_count_them(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the insert's row count is unknown (-1) or short, the stored rows are looked up: the answer
+    names exactly the rows that were stored."""
+    real = contact_batches.insert_rows
+
+    async def uncounted(*args: Any, **kwargs: Any) -> int:
+        await real(*args, **kwargs)
+        return -1
+
+    monkeypatch.setattr(contact_batches, "insert_rows", uncounted)
+    taken = await create_contact(client)
+    rows = [{"email": unique_email()}, {"email": unique_email()}]
+    result = await batch(client, rows)
+    assert [row["status"] for row in result["results"]] == ["created", "created"]
+    for row, sent in zip(result["results"], rows, strict=True):
+        assert ok(await client.get(f"/contacts/{row['id']}"))["email"] == sent["email"]
+    assert taken["id"] not in {row["id"] for row in result["results"]}

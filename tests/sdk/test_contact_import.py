@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from fluenzr import AsyncFluenzrClient, ContactBatch, FluenzrClient, ValidationError
-from fluenzr._batching import MAX_BATCH_BYTES, chunks, wire_row
+from fluenzr._batching import MAX_BATCH_BYTES, FirstWins, chunks, wire_row
 
 from fluenzr_server.app import build_app
 from fluenzr_server.ratelimit import RateLimiter
@@ -124,15 +124,102 @@ def test_import_all_merges_batches_in_input_order(
     rows[2001] = {"email": f"P10@{where}"}  # a duplicate of row 10, which an earlier batch created
     answer = live.contacts.import_all(iter(rows))
     batches = [r for r in requests_sent if r.url.path.endswith("/contacts/batch")]
-    assert len(batches) == 3
+    assert len(batches) == 3  # row 10's batch is answered before row 2001 is sent: it goes with earlierEmails
     assert len({r.headers["Idempotency-Key"] for r in batches}) == 3
+    assert json.loads(batches[2].content)["earlierEmails"] == {f"p10@{where}": 10}
     assert [r.index for r in answer.results] == list(range(2345))
     assert (answer.counts.created, answer.counts.error) == (2343, 2)
     assert answer.results[1500].status == "error"
     duplicate = answer.results[2001].error
     assert duplicate is not None and duplicate.code == "CONFLICT"
-    assert duplicate.details["existingId"] == answer.results[10].id
+    assert duplicate.details == {"email": f"p10@{where}", "firstIndex": 10}
     assert live.contacts.list(email=where).total == 2343
+
+
+def duplicate_rows(where: str) -> list[Any]:
+    """600 rows with duplicate emails across (and inside) batches of 50: valid and invalid first rows."""
+    rows: list[Any] = [{"email": f"d{i}@{where}", "first_name": f"F{i}"} for i in range(600)]
+    rows[7] = {"email": f"d7@{where}", "first_name": 7}  # invalid: the first VALID row with d7 wins
+    rows[20] = {"email": f"D5@{where}", "first_name": "same batch as row 5"}
+    rows[450] = {"email": f"D5@{where.upper()}", "first_name": "later batch"}
+    rows[455] = {"email": f"d5@{where}", "first_name": 5}  # an invalid duplicate: its own error first
+    rows[460] = {"email": f"d7@{where}", "first_name": "first valid d7"}
+    rows[470] = {"email": f"D7@{where}", "first_name": "after the first valid d7"}
+    rows[480] = {"email": f"d7@{where}", "first_name": 8}
+    rows[599] = {"email": f"d599@{where}", "company": "Last"}
+    return rows
+
+
+def comparable(answer: ContactBatch, where: str) -> list[Any]:
+    return [
+        (
+            r.index,
+            r.status,
+            r.error and (r.error.code, r.error.message, json.dumps(r.error.details).replace(where, "~")),
+        )
+        for r in answer.results
+    ]
+
+
+@pytest.mark.parametrize("mode", ["create", "upsert"])
+async def test_import_all_answers_duplicates_across_batches_as_one_batch_does(
+    live_server: LiveServer, mode: Any
+) -> None:
+    async with AsyncFluenzrClient(api_key=live_server.api_key, base_url=live_server.base_url) as client:
+        one, split = domain(), domain()
+        whole = await client.contacts.create_many(duplicate_rows(one), mode=mode)
+        parts = await client.contacts.import_all(
+            duplicate_rows(split), mode=mode, batch_size=50, concurrency=3
+        )
+        assert comparable(parts, split) == comparable(whole, one)
+        assert parts.counts == whole.counts and parts.counts.error == 6
+        d5 = parts.results[450].error
+        assert (
+            d5 is not None
+            and d5.code == "CONFLICT"
+            and d5.details == {"email": f"d5@{split}", "firstIndex": 5}
+        )
+        assert parts.results[455].error is not None and parts.results[455].error.code == "VALIDATION_ERROR"
+        assert parts.results[460].status == "created"
+        assert parts.results[470].error is not None and parts.results[470].error.details["firstIndex"] == 460
+        stored = await client.contacts.get(parts.results[5].id or "")
+        assert stored.first_name == "F5"  # the first row won: no later row changed it
+    with FluenzrClient(api_key=live_server.api_key, base_url=live_server.base_url) as sync:
+        again = domain()
+        sequential = sync.contacts.import_all(duplicate_rows(again), mode=mode, batch_size=50)
+        assert comparable(sequential, again) == comparable(whole, one)
+
+
+def test_first_wins_holds_rows_until_their_email_is_answered() -> None:
+    plan = FirstWins(batch_size=2)
+    rows = [{"email": "a@x.io"}, {"email": "A@x.io"}, {"email": "b@x.io"}, {"email": "a@x.io"}, "odd"]
+    first = list(plan.first_round(rows))
+    assert [chunk.positions for chunk in first] == [[0, 2], [4]] and not any(chunk.earlier for chunk in first)
+    refused = {"code": "VALIDATION_ERROR", "message": "m", "details": {}}
+    plan.record(
+        first[0],
+        ContactBatch.from_dict(
+            {
+                "mode": "create",
+                "counts": {},
+                "results": [
+                    {"index": 0, "status": "error", "error": refused},
+                    {"index": 1, "status": "created", "id": "ctc_b"},
+                ],
+            }
+        ),
+    )
+    second = plan.next_round()  # row 0 failed its checks: row 1 is a first row now, row 3 waits for it
+    assert [(chunk.positions, chunk.earlier) for chunk in second] == [([1], {})]
+    plan.record(
+        second[0],
+        ContactBatch.from_dict(
+            {"mode": "create", "counts": {}, "results": [{"index": 0, "status": "created", "id": "ctc_a"}]}
+        ),
+    )
+    third = plan.next_round()
+    assert [(chunk.positions, chunk.earlier) for chunk in third] == [([3], {"a@x.io": 1})]
+    assert plan.next_round() == []
 
 
 async def test_async_import_all_runs_batches_in_parallel(live_server: LiveServer) -> None:

@@ -7,7 +7,14 @@ from typing import Any
 import pytest
 from jsonschema import Draft4Validator
 
-from fluenzr_server.validation import failed, read_only_fields, summary, unstorable_text
+from fluenzr_server.validation import (
+    _unstorable_text,
+    failed,
+    read_only_fields,
+    summary,
+    unstorable_text,
+    without_open_items,
+)
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -84,3 +91,41 @@ def test_unstorable_text_finds_nul_and_lone_surrogates() -> None:
     assert unstorable_text({"a": ["ok", "bad\x00"]}) == ("a.1", "must not contain NUL characters")
     assert unstorable_text({"k\ud800": 1}) == ("k\ud800", "must be valid Unicode (no lone surrogates)")
     assert unstorable_text({"fine": "ünïcode 👍"}) is None
+
+
+# Values the one-pass (orjson) check must send to the walk, or may let through; the walk decides.
+TRICKY: list[Any] = [
+    "bad\x00",
+    {"k\x00": 1},
+    {"a": "\ud800"},
+    ["\udfff", "ok"],
+    "a\\u0000",  # a backslash then "u0000": not a NUL
+    {"big": 2**70, "bad": "\x00"},
+    {"big": 2**70, "fine": "ok"},
+    {1: "\x00"},  # a non-string key: not walked, its value is
+    {"nested": [{"deep": ["x", "\x00"]}]},
+    ("\x00",),  # not JSON: neither checks it
+    None,
+    1.5,
+    "ünïcode 👍\u2028",
+]
+
+
+@pytest.mark.parametrize("value", TRICKY)
+def test_unstorable_text_answers_as_the_full_walk(value: Any) -> None:
+    assert unstorable_text(value) == _unstorable_text(value, "")
+
+
+def test_open_items_are_dropped_and_constraining_ones_kept() -> None:
+    schema = {
+        "properties": {
+            "rows": {"type": "array", "maxItems": 2, "items": {"description": "any row"}},
+            "tags": {"type": "array", "items": {"type": "string", "description": "a tag"}},
+        }
+    }
+    pruned = without_open_items(schema)
+    assert "items" not in pruned["properties"]["rows"] and pruned["properties"]["rows"]["maxItems"] == 2
+    assert pruned["properties"]["tags"] == schema["properties"]["tags"]
+    for body in ({"rows": [1, None, {"x": 1}]}, {"rows": [1]}, {"tags": ["a", 1]}, {"rows": "x"}):
+        before = [e.message for e in Draft4Validator(schema).iter_errors(body)]
+        assert [e.message for e in Draft4Validator(pruned).iter_errors(body)] == before

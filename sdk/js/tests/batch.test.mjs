@@ -68,3 +68,37 @@ test("contacts.importAll rejects when a batch is refused as a whole", async () =
   const rows = [...Array(1200).keys()].map((i) => ({ email: `g${i}-${run}@example.com` }));
   await assert.rejects(client.contacts.importAll(rows, { groupId: "grp_notMine", concurrency: 2 }), BadRequestError);
 });
+
+// Rows with duplicate emails across (and inside) batches of 50: valid and invalid first rows.
+function duplicateRows(domain) {
+  const rows = [...Array(600).keys()].map((i) => ({ email: `d${i}@${domain}`, firstName: `F${i}` }));
+  rows[7] = { email: `d7@${domain}`, firstName: 7 }; // invalid: the first VALID row with d7 wins
+  rows[20] = { email: `D5@${domain}`, firstName: "same batch as row 5" };
+  rows[450] = { email: `D5@${domain.toUpperCase()}`, firstName: "later batch" };
+  rows[455] = { email: `d5@${domain}`, firstName: 5 }; // an invalid duplicate: its own error first
+  rows[460] = { email: `d7@${domain}`, firstName: "first valid d7" };
+  rows[470] = { email: `D7@${domain}`, firstName: "after the first valid d7" };
+  rows[480] = { email: `d7@${domain}`, firstName: 8 };
+  return rows;
+}
+
+function comparable(answer, domain) {
+  return answer.results.map((r) => [r.index, r.status, r.error && JSON.stringify(r.error).replaceAll(domain, "~")]);
+}
+
+for (const mode of ["create", "upsert"]) {
+  test(`contacts.importAll (${mode}): duplicate emails across batches answered as in one batch`, async () => {
+    const one = `dup1-${mode}-${run}.example.com`;
+    const split = `dup2-${mode}-${run}.example.com`;
+    const whole = await client.contacts.createMany(duplicateRows(one), { mode });
+    const parts = await client.contacts.importAll(duplicateRows(split), { mode, batchSize: 50, concurrency: 3 });
+    assert.deepEqual(comparable(parts, split), comparable(whole, one));
+    assert.deepEqual(parts.counts, whole.counts);
+    assert.equal(parts.counts.error, 6);
+    assert.deepEqual(parts.results[450].error.details, { email: `d5@${split}`, firstIndex: 5 });
+    assert.equal(parts.results[455].error.code, "VALIDATION_ERROR");
+    assert.equal(parts.results[460].status, "created");
+    assert.equal(parts.results[470].error.details.firstIndex, 460);
+    assert.equal((await client.contacts.get(parts.results[5].id)).firstName, "F5"); // no later row changed it
+  });
+}

@@ -15,11 +15,12 @@ unsubscribe) is stored all the same and carries `"suppressed": true`: no campaig
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import ColumnElement, String, any_, bindparam, literal, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -27,12 +28,12 @@ from fluenzr_server.batch_rows import row_validator
 from fluenzr_server.errors import ApiError, Conflict, ValidationFailed
 from fluenzr_server.ids import new_id
 from fluenzr_server.services import suppressions
-from fluenzr_server.services.common import normalise_email, now
+from fluenzr_server.services.common import normalise_email, now, wire_time
 from fluenzr_server.services.contacts import bump_contacts_version
 from fluenzr_server.services.events import emit_many
 from fluenzr_server.store import tables as t
+from fluenzr_server.store.bulk import insert_rows
 from fluenzr_server.store.database import Database
-from fluenzr_server.wire.contacts import present
 
 Mode = Literal["create", "upsert"]
 MAX_ROWS = 1000
@@ -73,10 +74,11 @@ def _error(index: int, exc: ApiError) -> dict[str, Any]:
     }
 
 
-def _check_rows(contacts: Sequence[Any], outcome: _Outcome) -> list[_Row]:
-    """Rows that pass createContact's checks, first occurrence of each email only; the rest as errors."""
+def _check_rows(contacts: Sequence[Any], outcome: _Outcome, earlier: Mapping[str, int]) -> list[_Row]:
+    """Rows that pass createContact's checks, first occurrence of each email only (`earlier`: emails that
+    earlier batches of the same import gave, with the import index of the row); the rest as errors."""
     validator = row_validator("ContactCreate")
-    first_index: dict[str, int] = {}
+    first_index: dict[str, int] = {email.lower(): index for email, index in earlier.items()}
     valid: list[_Row] = []
     for index, row in enumerate(contacts):
         problem = validator.check(row)
@@ -108,11 +110,14 @@ async def create_contacts_batch(
     contacts: Sequence[Any],
     mode: Mode = "create",
     group_id: str | None = None,
+    earlier_emails: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
     """Create (`mode="create"`) or create-or-update by email (`mode="upsert"`) up to 1,000 contacts.
 
     `contacts` are raw rows (any JSON value each); `group_id`, when given, must be a group of the account
-    (else `ValidationFailed` on `groupId`, nothing written) and every stored row joins it. Returns
+    (else `ValidationFailed` on `groupId`, nothing written) and every stored row joins it.
+    `earlier_emails` ({email: index in the import}) makes a valid row with one of those emails a `CONFLICT`
+    with that `firstIndex`, as if the earlier batches' rows were the first rows of this one. Returns
     `{"mode", "groupId", "counts": {status: n}, "results": [...]}` with one result per row, in order.
     """
     if not 1 <= len(contacts) <= MAX_ROWS:
@@ -120,7 +125,7 @@ async def create_contacts_batch(
             f"contacts must have 1 to {MAX_ROWS} rows", {"contacts": f"must have 1 to {MAX_ROWS} items"}
         )
     outcome = _Outcome(results=[None] * len(contacts))
-    rows = _check_rows(contacts, outcome)
+    rows = _check_rows(contacts, outcome, earlier_emails or {})
     if rows or group_id is not None:
         async with db.write() as conn:
             if group_id is not None:
@@ -138,6 +143,14 @@ async def create_contacts_batch(
     for result in results:
         counts[result["status"]] += 1
     return {"mode": mode, "groupId": group_id, "counts": counts, "results": results}
+
+
+def _one_of(conn: AsyncConnection, column: ColumnElement[str], values: list[str]) -> ColumnElement[bool]:
+    """`column IN (values)`; on PostgreSQL `column = ANY(array)`, one parameter instead of 1,000 (the same
+    rows, by the same index; psycopg adapts each of 1,000 parameters at about 8 µs a row)."""
+    if conn.dialect.name == "postgresql":
+        return column == any_(literal(values, ARRAY(String)))
+    return column.in_(values)
 
 
 async def _mark_suppressed(
@@ -167,7 +180,8 @@ async def _existing(
     found: dict[str, Row[Any]] = {}
     for start in range(0, len(emails), _CHUNK):
         query = select(t.contacts).where(
-            t.contacts.c.account_id == account_id, t.contacts.c.email.in_(emails[start : start + _CHUNK])
+            t.contacts.c.account_id == account_id,
+            _one_of(conn, t.contacts.c.email, emails[start : start + _CHUNK]),
         )
         if db.dialect == "postgresql":  # in email order, so concurrent batches lock rows in one order
             query = query.order_by(t.contacts.c.email).with_for_update()
@@ -202,23 +216,39 @@ async def _store(
                     outcome.results[row.index] = {"index": row.index, "status": "unchanged", "id": match.id}
                     outcome.stored_ids.append(match.id)
         # Rows a concurrent writer inserted first (PostgreSQL) are matched again in the next round.
-        pending = await _insert(db, conn, account_id, new, outcome)
+        pending = await _insert(conn, account_id, new, outcome)
     for row in pending:
         retry = Conflict("The contact changed during the request; retry", {"email": row.email})
         outcome.results[row.index] = _error(row.index, retry)
     await _update(conn, account_id, updates, outcome)
 
 
-async def _insert(
-    db: Database, conn: AsyncConnection, account_id: str, new: list[_Row], outcome: _Outcome
-) -> list[_Row]:
+def _presented(values: dict[str, Any], created_at: str, updated_at: str) -> dict[str, Any]:
+    """`wire.contacts.present` of the row these column values make, without reading it back: what a
+    JSON column returns equals what was written (json.loads(json.dumps(v)) == v for any parsed body),
+    and both databases keep a timestamp's microseconds. `groupIds` is set by `_emit`."""
+    return {
+        "id": values["id"],
+        "email": values["email"],
+        "firstName": values["first_name"],
+        "lastName": values["last_name"],
+        "company": values["company"],
+        "customFields": values["custom_fields"],
+        "groupIds": [],
+        "createdAt": created_at,
+        "updatedAt": updated_at,
+    }
+
+
+async def _insert(conn: AsyncConnection, account_id: str, new: list[_Row], outcome: _Outcome) -> list[_Row]:
     """Insert the new rows; those whose email another writer took first are returned, not inserted."""
     if not new:
         return []
     stamp = now()
-    values = [
-        {
+    values = {
+        row.email: {
             **_DEFAULTS,
+            "custom_fields": {},  # each row its own map: the outbox event carries it
             **row.given,
             "id": new_id("ctc"),
             "account_id": account_id,
@@ -227,22 +257,38 @@ async def _insert(
             "updated_at": stamp,
         }
         for row in sorted(new, key=lambda row: row.email)
-    ]
-    # executemany: one cached statement that SQLAlchemy sends as multi-row INSERTs ("insertmanyvalues"),
-    # rather than a 1,000-row VALUES clause compiled afresh for every batch.
-    statement = db.insert_ignore_many(t.contacts).returning(*t.contacts.c)
-    inserted = {row.email: row for row in (await conn.execute(statement, values)).all()}
+    }
+    # One executemany through the driver; the rest of each stored row is what was sent.
+    count = await insert_rows(conn, t.contacts, list(values.values()), skip_conflicts=True)
+    inserted = set(values) if count == len(values) else await _inserted(conn, list(values.values()))
+    at = wire_time(stamp)
     lost: list[_Row] = []
     for row in new:
-        stored = inserted.get(row.email)
-        if stored is None:
+        if row.email not in inserted:
             lost.append(row)
             continue
-        outcome.results[row.index] = {"index": row.index, "status": "created", "id": stored.id}
-        outcome.stored_ids.append(stored.id)
-        outcome.events.append(("contact.created", present(stored, [])))
+        stored = values[row.email]
+        outcome.results[row.index] = {"index": row.index, "status": "created", "id": stored["id"]}
+        outcome.stored_ids.append(stored["id"])
+        outcome.events.append(("contact.created", _presented(stored, at, at)))
         outcome.changed = True
     return lost
+
+
+async def _inserted(conn: AsyncConnection, values: list[dict[str, Any]]) -> set[str]:
+    """The emails of `values` whose row was inserted (its id is stored with its email), when the driver's
+    count says some were skipped (an email a concurrent writer took first) or cannot say."""
+    mine = {(row["id"], row["email"]) for row in values}
+    ids = [row["id"] for row in values]
+    found: set[str] = set()
+    for start in range(0, len(ids), _CHUNK):
+        query = select(t.contacts.c.id, t.contacts.c.email).where(
+            t.contacts.c.id.in_(ids[start : start + _CHUNK])
+        )
+        found.update(
+            email for contact_id, email in (await conn.execute(query)).all() if (contact_id, email) in mine
+        )
+    return found
 
 
 async def _update(
@@ -255,13 +301,17 @@ async def _update(
     if not updates:
         return
     stamp = now()
+    merged = {
+        match.id: {column: row.given.get(column, getattr(match, column)) for column in _DEFAULTS}
+        for row, match in updates
+    }
     params = [
         {
-            "b_id": match.id,
-            **{f"b_{column}": row.given.get(column, getattr(match, column)) for column in _DEFAULTS},
+            "b_id": contact_id,
+            **{f"b_{column}": value for column, value in columns.items()},
             "b_updated_at": stamp,
         }
-        for row, match in sorted(updates, key=lambda update: str(update[1].id))
+        for contact_id, columns in sorted(merged.items())
     ]
     statement = (
         update(t.contacts)
@@ -269,21 +319,13 @@ async def _update(
         .values({column: bindparam(f"b_{column}") for column in [*_DEFAULTS, "updated_at"]})
     )
     await conn.execute(statement, params)
-    ids = [match.id for _row, match in updates]
-    fresh = {row.id: row for row in await _rows_by_id(conn, ids)}
+    at = wire_time(stamp)
     for row, match in updates:
         outcome.results[row.index] = {"index": row.index, "status": "updated", "id": match.id}
         outcome.stored_ids.append(match.id)
-        outcome.events.append(("contact.updated", present(fresh[match.id], [])))
+        values = {**merged[match.id], "id": match.id, "email": match.email}
+        outcome.events.append(("contact.updated", _presented(values, wire_time(match.created_at), at)))
     outcome.changed = True
-
-
-async def _rows_by_id(conn: AsyncConnection, ids: list[str]) -> list[Row[Any]]:
-    rows: list[Row[Any]] = []
-    for start in range(0, len(ids), _CHUNK):
-        query = select(t.contacts).where(t.contacts.c.id.in_(ids[start : start + _CHUNK]))
-        rows.extend((await conn.execute(query)).all())
-    return rows
 
 
 async def _join_group(db: Database, conn: AsyncConnection, group_id: str, contact_ids: list[str]) -> int:

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from fluenzr_server.ids import new_id
 from fluenzr_server.services.common import now, wire_time
 from fluenzr_server.store import tables as t
+from fluenzr_server.store.bulk import insert_rows
 
 # Sent only by POST /webhooks/{id}/test, to that one endpoint; never subscribed to.
 TEST_EVENT = "webhook.test"
@@ -75,7 +76,7 @@ async def emit_many(conn: AsyncConnection, items: list[tuple[str, str, dict[str,
         {"id": event_id, "account_id": account_id, "type": type_, "data": data, "created_at": stamp}
         for event_id, (account_id, type_, data) in zip(ids, items, strict=True)
     ]
-    await conn.execute(insert(t.events), rows)
+    await insert_rows(conn, t.events, rows)
     accounts = sorted({account_id for account_id, _, _ in items})
     hooks = select(t.webhooks.c.id, t.webhooks.c.account_id, t.webhooks.c.events).where(
         t.webhooks.c.account_id.in_(accounts), t.webhooks.c.active.is_(True)
@@ -89,8 +90,7 @@ async def emit_many(conn: AsyncConnection, items: list[tuple[str, str, dict[str,
         for hook_id, subscribed in endpoints.get(account_id, [])
         if type_ in subscribed
     ]
-    if deliveries:
-        await conn.execute(insert(t.webhook_deliveries), deliveries)
+    await insert_rows(conn, t.webhook_deliveries, deliveries)
     return ids
 
 

@@ -56,12 +56,6 @@ class Database:
             return postgresql.insert(table).values(rows).on_conflict_do_nothing()
         return sqlite.insert(table).values(rows).on_conflict_do_nothing()
 
-    def insert_ignore_many(self, table: Table) -> Insert:
-        """`insert_ignore` for executemany: `conn.execute(statement, rows)` (compiled once and cached)."""
-        if self.dialect == "postgresql":
-            return postgresql.insert(table).on_conflict_do_nothing()
-        return sqlite.insert(table).on_conflict_do_nothing()
-
     async def dispose(self) -> None:
         await self.engine.dispose()
         if self.loop_engine is not None:

@@ -92,7 +92,7 @@ export interface paths {
          *       updates only the fields the row gives (`customFields`, when given, replaces the whole map); a
          *       row that would change nothing is `unchanged`.
          *     - The same email twice in one batch: the first row wins, the later ones are errors with `CONFLICT`
-         *       and `details.firstIndex`.
+         *       and `details.firstIndex`. `earlierEmails` extends this across the batches of one import.
          *     - `groupId`: every stored row (created, updated or unchanged) is also made a member of this group.
          *
          *     `results` has one entry per input row, in input order. Every created or updated contact emits a
@@ -954,6 +954,10 @@ export interface components {
             mode?: components["schemas"]["ContactBatchMode"];
             /** @description A group of your account that every stored row joins (a foreign or unknown id is a 400). */
             groupId?: string;
+            /** @description For an import cut into several batches (the SDKs' `importAll` / `import_all` send it): emails that earlier rows of the same import gave, each with that row's index in the import. A row of this batch whose email is one of them (case-insensitively) is checked as usual and then, instead of being stored, is an error with `CONFLICT` and `details.firstIndex` set to that index, exactly as a later duplicate inside one batch is. */
+            earlierEmails?: {
+                [key: string]: number;
+            };
         };
         /** @description Why a row was not stored, exactly as `createContact` would have answered it. */
         ContactBatchRowError: {

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, ClassVar, Literal, TypeAlias, TypeVar
 
 __all__ = [
@@ -91,6 +92,7 @@ _M = TypeVar("_M", bound="Model")
 _Converters: TypeAlias = Mapping[str, Callable[[Any], Any]]
 
 
+@lru_cache(maxsize=4096)  # field names: a few dozen, looked up for every key of every row of an import
 def to_camel(name: str) -> str:
     """`email_account_id` → `emailAccountId`."""
     head, *rest = name.split("_")

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterable, Iterable, Mapping
 from typing import Any
 
 from .._base_client import path_id
-from .._batching import MAX_BATCH_ROWS, Chunk, achunks, batch_body, chunks, merge, rate_limit_wait, wire_rows
+from .._batching import MAX_BATCH_ROWS, Chunk, FirstWins, batch_body, merge, rate_limit_wait, wire_rows
 from .._types import NOT_GIVEN, NotGiven, Timeout, given, map_given
 from ..models import Contact, ContactBatch, ContactBatchMode, CustomFieldValue, Deleted
 from ..pagination import AsyncPageRequest, SyncPage
@@ -86,6 +86,7 @@ class Contacts(SyncAPIResource):
         *,
         mode: ContactBatchMode = "create",
         group_id: str | NotGiven = NOT_GIVEN,
+        earlier_emails: Mapping[str, int] | NotGiven = NOT_GIVEN,
         timeout: Timeout | NotGiven = NOT_GIVEN,
     ) -> ContactBatch:
         """Create (`mode="create"`) or create-or-update by email (`mode="upsert"`) up to 1,000 contacts.
@@ -93,9 +94,12 @@ class Contacts(SyncAPIResource):
         `contacts` are mappings of contact fields (`email`, `first_name` or `firstName`, …). Each row is
         checked on its own: a bad row is an `error` result (with what `create` would have raised), never an
         exception; `upsert` updates only the fields a row gives. Every stored row joins `group_id` when given.
+        `earlier_emails` ({email: index}, for an import you split yourself; `import_all` does this for you):
+        a row with one of those emails is a `CONFLICT` with that `firstIndex`, as a duplicate in one batch.
         One request; raises `ValidationError` only when the batch itself is malformed.
         """
-        body = batch_body(wire_rows(contacts), mode, group_id)
+        earlier = None if isinstance(earlier_emails, NotGiven) else earlier_emails
+        body = batch_body(wire_rows(contacts), mode, group_id, earlier)
         return self._client.request(
             ContactBatch, "POST", "/contacts/batch", json=body, timeout=timeout, idempotent=True
         )
@@ -111,17 +115,30 @@ class Contacts(SyncAPIResource):
     ) -> ContactBatch:
         """`create_many` over any number of `contacts`: read lazily in batches of `batch_size` (at most 1,000,
         and under the 1 MiB body limit), sent one after another, waiting for the rate-limit window when it
-        is used up. Returns one `ContactBatch` for the whole input, `index`es counted from its start."""
-        answers = []
-        for chunk in chunks(contacts, batch_size):
+        is used up. Returns one `ContactBatch` for the whole input, `index`es counted from its start.
+
+        A duplicate email is answered as inside one batch, across batches too: the first row with an email
+        that passes the checks wins; a later one is a `CONFLICT` error with `details.firstIndex` (rows
+        with an email an earlier batch also gives are sent after it, with `earlierEmails`)."""
+        plan = FirstWins(batch_size)
+        answers: list[tuple[Chunk, ContactBatch]] = []
+
+        def send(chunk: Chunk) -> None:
             wait = rate_limit_wait(self._client.rate_limit, self._client._now())
             if wait:
                 self._client._sleep(wait)
-            body = batch_body(chunk.rows, mode, group_id)
+            body = batch_body(chunk.rows, mode, group_id, chunk.earlier)
             answer = self._client.request(
                 ContactBatch, "POST", "/contacts/batch", json=body, timeout=timeout, idempotent=True
             )
+            plan.record(chunk, answer)
             answers.append((chunk, answer))
+
+        for chunk in plan.first_round(contacts):
+            send(chunk)
+        while held := plan.next_round():
+            for chunk in held:
+                send(chunk)
         return merge(mode, group_id, answers)
 
 
@@ -197,6 +214,7 @@ class AsyncContacts(AsyncAPIResource):
         *,
         mode: ContactBatchMode = "create",
         group_id: str | NotGiven = NOT_GIVEN,
+        earlier_emails: Mapping[str, int] | NotGiven = NOT_GIVEN,
         timeout: Timeout | NotGiven = NOT_GIVEN,
     ) -> ContactBatch:
         """Create (`mode="create"`) or create-or-update by email (`mode="upsert"`) up to 1,000 contacts.
@@ -204,9 +222,12 @@ class AsyncContacts(AsyncAPIResource):
         `contacts` are mappings of contact fields (`email`, `first_name` or `firstName`, …). Each row is
         checked on its own: a bad row is an `error` result (with what `create` would have raised), never an
         exception; `upsert` updates only the fields a row gives. Every stored row joins `group_id` when given.
+        `earlier_emails` ({email: index}, for an import you split yourself; `import_all` does this for you):
+        a row with one of those emails is a `CONFLICT` with that `firstIndex`, as a duplicate in one batch.
         One request; raises `ValidationError` only when the batch itself is malformed.
         """
-        body = batch_body(wire_rows(contacts), mode, group_id)
+        earlier = None if isinstance(earlier_emails, NotGiven) else earlier_emails
+        body = batch_body(wire_rows(contacts), mode, group_id, earlier)
         return await self._client.request(
             ContactBatch, "POST", "/contacts/batch", json=body, timeout=timeout, idempotent=True
         )
@@ -227,19 +248,23 @@ class AsyncContacts(AsyncAPIResource):
         whole input, `index`es counted from its start. The first failing batch cancels the others and its
         exception is raised (batches already answered are stored).
 
-        With `mode="upsert"`, a later row for an email that an earlier batch still in flight also has may
-        be matched against the state before that batch; give each email once, or use `concurrency=1`.
+        A duplicate email is answered as inside one batch, across batches too: the first row with an email
+        that passes the checks wins; a later one is a `CONFLICT` error with `details.firstIndex`. (Rows
+        with an email that an earlier batch also gives wait until it is answered, then go with
+        `earlierEmails`; so a later row is never matched against the state before the earlier batch.)
         """
         if concurrency < 1:
             raise ValueError("concurrency must be 1 or more")
+        plan = FirstWins(batch_size)
         answers: list[tuple[Chunk, ContactBatch]] = []
         in_flight: set[asyncio.Task[None]] = set()
 
         async def send(chunk: Chunk) -> None:
-            body = batch_body(chunk.rows, mode, group_id)
+            body = batch_body(chunk.rows, mode, group_id, chunk.earlier)
             answer = await self._client.request(
                 ContactBatch, "POST", "/contacts/batch", json=body, timeout=timeout, idempotent=True
             )
+            plan.record(chunk, answer)
             answers.append((chunk, answer))
 
         async def settle(until: int) -> None:
@@ -249,14 +274,21 @@ class AsyncContacts(AsyncAPIResource):
                 for task in done:
                     task.result()  # the first failure propagates; `finally` cancels the rest
 
+        async def launch(chunk: Chunk) -> None:
+            await settle(concurrency - 1)
+            wait = rate_limit_wait(self._client.rate_limit, self._client._now())
+            if wait:
+                await self._client._sleep(wait)
+            in_flight.add(asyncio.create_task(send(chunk)))
+
         try:
-            async for chunk in achunks(contacts, batch_size):
-                await settle(concurrency - 1)
-                wait = rate_limit_wait(self._client.rate_limit, self._client._now())
-                if wait:
-                    await self._client._sleep(wait)
-                in_flight.add(asyncio.create_task(send(chunk)))
+            async for chunk in plan.afirst_round(contacts):
+                await launch(chunk)
             await settle(0)
+            while held := plan.next_round():
+                for chunk in held:
+                    await launch(chunk)
+                await settle(0)
         finally:
             for task in in_flight:
                 task.cancel()
