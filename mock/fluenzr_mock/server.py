@@ -23,6 +23,7 @@ from fluenzr_mock.responder import Responder
 from fluenzr_server import envelope
 from fluenzr_server.auth import SECURITY_MAP
 from fluenzr_server.concrete_paths import ConcretePathMethods
+from fluenzr_server.connexion_once import OnceAsyncApp
 from fluenzr_server.failures import error_handlers
 from fluenzr_server.spec import load_spec
 from fluenzr_server.stack import middlewares, validator_map
@@ -113,7 +114,7 @@ def build_mock_app(
         validate_responses=validate_responses,
         concrete_paths=partial(ConcretePathMethods, spec=spec),
     )
-    app = AsyncApp(__name__, lifespan=_no_database, middlewares=stack)
+    app = OnceAsyncApp(__name__, lifespan=_no_database, middlewares=stack)
     app.add_api(
         spec,
         resolver=MockResolver(contract, Responder(seed=seed)),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -78,6 +79,12 @@ class BearerAuth(BearerSecurityHandler):  # type: ignore[misc]
             return check(request, token)
 
         return verify
+
+    @staticmethod
+    @functools.cache
+    def _accepts_kwarg(func: Callable[..., Any], keyword: str) -> bool:
+        # Connexion inspects the info function's signature on every request; it never changes.
+        return bool(BearerSecurityHandler._accepts_kwarg(func, keyword))
 
 
 # The security handlers for `add_api(security_map=...)`: Connexion's, with the bearer one replaced.

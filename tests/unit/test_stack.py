@@ -17,7 +17,7 @@ SERVER_STACK = [
     "ResourcesMiddleware",
     "EdgeMiddleware",
     "ExceptionMiddleware",
-    "SwaggerUIMiddleware",
+    "DocsRouting",
     "ConcretePathMethods",
     "RoutingMiddleware",
     "SecurityMiddleware",
