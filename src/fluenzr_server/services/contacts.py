@@ -15,6 +15,7 @@ from fluenzr_server.services import events
 from fluenzr_server.services.common import normalise_email, now, pick
 from fluenzr_server.store import tables as t
 from fluenzr_server.store.database import Database
+from fluenzr_server.store.one_hop import one_hop
 from fluenzr_server.store.paging import CachedCount, CountCache, PageRequest, fetch_page
 from fluenzr_server.wire.contacts import present
 
@@ -115,6 +116,7 @@ async def _conflict(db: Database, account_id: str, email: str) -> Conflict:
     return Conflict("A contact with this email already exists", {"email": email, "existingId": existing})
 
 
+@one_hop
 async def create_contact(db: Database, *, account_id: str, body: dict[str, Any]) -> dict[str, Any]:
     values = pick(body, _WRITABLE)
     values["email"] = normalise_email(body["email"])
@@ -138,6 +140,7 @@ async def create_contact(db: Database, *, account_id: str, body: dict[str, Any])
     return created
 
 
+@one_hop
 async def update_contact(
     db: Database, *, account_id: str, contact_id: str, body: dict[str, Any]
 ) -> dict[str, Any]:
@@ -161,6 +164,7 @@ async def update_contact(
         raise await _conflict(db, account_id, values["email"]) from None
 
 
+@one_hop
 async def delete_contact(db: Database, *, account_id: str, contact_id: str) -> None:
     async with db.write() as conn:
         scope = and_(t.contacts.c.account_id == account_id, t.contacts.c.id == contact_id)

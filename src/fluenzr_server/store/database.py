@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Insert, Table
 from sqlalchemy.dialects import postgresql, sqlite
@@ -13,6 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from fluenzr_server.store.engine import create_engine
 from fluenzr_server.store.loop_sqlite import LoopConnection, loop_engine
+from fluenzr_server.store.one_hop import drive, in_hop
+
+T = TypeVar("T")
 
 
 class Database:
@@ -28,12 +31,14 @@ class Database:
         # SQLite reads run on the event loop (store/loop_sqlite.py): one indexed read costs microseconds,
         # a thread round trip per statement cost far more.
         self.loop_engine = loop_engine(url) if self.dialect == "sqlite" else None
+        # A `@one_hop` service's writes (store/one_hop.py): in place, in the one worker thread it runs in.
+        self.hop_write_engine = loop_engine(url, for_writes=True) if self.dialect == "sqlite" else None
 
     @asynccontextmanager
     async def read(self, *, offload: bool = False) -> AsyncIterator[AsyncConnection]:
         """A connection for reads. On SQLite its statements run in place on the event loop, unless
         `offload` (a read that may scan many rows, e.g. a substring filter): then on the driver's thread."""
-        if self.loop_engine is not None and not offload:
+        if self.loop_engine is not None and (not offload or in_hop()):
             async with LoopConnection(self.loop_engine) as conn:
                 yield conn
             return
@@ -43,12 +48,26 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """A transaction: committed when the block ends, rolled back when it raises."""
+        if self.hop_write_engine is not None and in_hop():
+            # The hop holds this process's write turn; statements execute in place in its thread.
+            async with LoopConnection(self.hop_write_engine) as conn:
+                with conn.sync_connection.begin():  # type: ignore[union-attr]
+                    yield conn
+            return
         if self._write_turn is None:
             async with self.write_engine.begin() as conn:
                 yield conn
             return
         async with self._write_turn, self.write_engine.begin() as conn:
             yield conn
+
+    async def one_hop(self, work: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        """`work()` (a whole service call) on SQLite as one worker-thread hop with this process's write
+        turn (`store/one_hop.py`); elsewhere, and inside a hop, as it is."""
+        if self._write_turn is None or in_hop():
+            return await work()
+        async with self._write_turn:
+            return await asyncio.to_thread(drive, work)
 
     def insert_ignore(self, table: Table, rows: list[dict[str, Any]]) -> Insert:
         """INSERT that skips rows whose primary key exists (idempotent membership adds)."""
@@ -64,7 +83,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
-        if self.loop_engine is not None:
-            self.loop_engine.sync_engine.dispose()
+        for sync in (self.loop_engine, self.hop_write_engine):
+            if sync is not None:
+                sync.sync_engine.dispose()
         if self.write_engine is not self.engine:
             await self.write_engine.dispose()
