@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, select, update
+from sqlalchemy import ColumnElement, and_, delete, exists, func, select, update
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -63,17 +64,41 @@ async def _group_ids(conn: AsyncConnection, contact_ids: list[str]) -> dict[str,
     return found
 
 
+def _group_ids_column(dialect: str) -> ColumnElement[Any]:
+    """The ids of the groups holding the contact, as a column of the contact's own query (one statement
+    per page instead of two): an array sorted by the database (PostgreSQL), or a comma-separated list
+    (SQLite, whose group_concat has no order; `_groups_of` sorts it by code point, SQLite's BINARY order).
+    """
+    members = t.group_members.c
+    folded = (
+        func.array_agg(aggregate_order_by(members.group_id, members.group_id))
+        if dialect == "postgresql"
+        else func.group_concat(members.group_id, ",")
+    )
+    return select(folded).where(members.contact_id == t.contacts.c.id).scalar_subquery().label("group_ids")
+
+
+def _groups_of(row: Any) -> list[str]:
+    """The group ids `_group_ids_column` folded into a row (ids never hold a comma: `ids.new_id`)."""
+    folded = row.group_ids
+    if not folded:
+        return []
+    return sorted(folded.split(",")) if isinstance(folded, str) else list(folded)
+
+
 async def load_contact(conn: AsyncConnection, *, account_id: str, contact_id: str) -> dict[str, Any]:
     """The contact as `GET /contacts/{id}` shows it, read inside `conn`'s transaction; NotFound if absent."""
     return await _load(conn, account_id, contact_id)
 
 
 async def _load(conn: AsyncConnection, account_id: str, contact_id: str) -> dict[str, Any]:
-    query = select(t.contacts).where(t.contacts.c.account_id == account_id, t.contacts.c.id == contact_id)
+    query = select(t.contacts, _group_ids_column(conn.dialect.name)).where(
+        t.contacts.c.account_id == account_id, t.contacts.c.id == contact_id
+    )
     row = (await conn.execute(query)).first()
     if row is None:
         raise NotFound(contact_id)
-    return present(row, (await _group_ids(conn, [contact_id]))[contact_id])
+    return present(row, _groups_of(row))
 
 
 async def list_contacts(
@@ -97,9 +122,9 @@ async def list_contacts(
             sort_column=_SORTS[request.sort],
             request=request,
             cached_count=count,
+            columns=[_group_ids_column(db.dialect)],
         )
-        groups = await _group_ids(conn, [row.id for row in rows])
-    return [present(row, groups[row.id]) for row in rows], total
+    return [present(row, _groups_of(row)) for row in rows], total
 
 
 async def get_contact(db: Database, *, account_id: str, contact_id: str) -> dict[str, Any]:

@@ -9,7 +9,7 @@ same order on both databases (tests/api/test_collation.py).
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,10 +83,16 @@ async def fetch_page(
     sort_column: ColumnElement[Any],
     request: PageRequest,
     cached_count: CachedCount | None = None,
+    columns: Sequence[ColumnElement[Any]] = (),
 ) -> tuple[list[Row[Any]], int]:
+    """A page of `table`'s rows (with `columns` beside each, e.g. a correlated subquery) and the total."""
     ordering = _sort_keys(table, sort_column, request.order == "desc")
     query: Select[Any] = (
-        select(table).where(*where).order_by(*ordering).limit(request.per_page).offset(request.offset)
+        select(table, *columns)
+        .where(*where)
+        .order_by(*ordering)
+        .limit(request.per_page)
+        .offset(request.offset)
     )
     rows = list((await conn.execute(query)).all())
     if request.page == 1 and len(rows) < request.per_page:
