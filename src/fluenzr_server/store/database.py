@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from sqlalchemy import Insert, Table
@@ -16,6 +17,29 @@ from fluenzr_server.store.loop_sqlite import LoopConnection, loop_engine
 from fluenzr_server.store.one_hop import drive, in_hop
 
 T = TypeVar("T")
+
+
+class _SharedRead:
+    """The read connection of one request (`Database.request_scope`), opened at its first read."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self.conn: AsyncConnection | None = None
+
+    async def connection(self) -> AsyncConnection:
+        if self.conn is None:
+            loop = self.database.loop_engine
+            conn = LoopConnection(loop) if loop is not None else self.database.engine.connect()
+            self.conn = await conn.start()
+        return self.conn
+
+    async def release(self) -> None:
+        if self.conn is not None:
+            conn, self.conn = self.conn, None
+            await conn.close()  # PostgreSQL: back to the pool, its read transaction rolled back
+
+
+_shared_read: ContextVar[_SharedRead | None] = ContextVar("fluenzr_shared_read", default=None)
 
 
 class Database:
@@ -35,9 +59,36 @@ class Database:
         self.hop_write_engine = loop_engine(url, for_writes=True) if self.dialect == "sqlite" else None
 
     @asynccontextmanager
+    async def request_scope(self) -> AsyncIterator[None]:
+        """One request (the edge opens it): its reads share one connection, from the API-key lookup to
+        the handler's queries, opened at the first read and released at the end (or before a write, so a
+        request never holds two connections: a pool of N serves N requests without waiting on itself)."""
+        shared = _SharedRead(self)
+        token = _shared_read.set(shared)
+        try:
+            yield
+        finally:
+            _shared_read.reset(token)
+            await shared.release()
+
+    def _shared(self) -> _SharedRead | None:
+        shared = _shared_read.get()
+        return shared if shared is not None and shared.database is self and not in_hop() else None
+
+    @asynccontextmanager
     async def read(self, *, offload: bool = False) -> AsyncIterator[AsyncConnection]:
         """A connection for reads. On SQLite its statements run in place on the event loop, unless
-        `offload` (a read that may scan many rows, e.g. a substring filter): then on the driver's thread."""
+        `offload` (a read that may scan many rows, e.g. a substring filter): then on the driver's thread.
+        Inside `request_scope`, the request's shared connection (not for SQLite's offloaded reads)."""
+        shared = self._shared()
+        if shared is not None and not (offload and self.loop_engine is not None):
+            conn = await shared.connection()
+            try:
+                yield conn
+            except BaseException:
+                await shared.release()  # nothing half-done stays behind (PostgreSQL: an aborted transaction)
+                raise
+            return
         if self.loop_engine is not None and (not offload or in_hop()):
             async with LoopConnection(self.loop_engine) as conn:
                 yield conn
@@ -48,6 +99,9 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """A transaction: committed when the block ends, rolled back when it raises."""
+        shared = self._shared()
+        if shared is not None:
+            await shared.release()
         if self.hop_write_engine is not None and in_hop():
             # The hop holds this process's write turn; statements execute in place in its thread.
             async with LoopConnection(self.hop_write_engine) as conn:
@@ -66,6 +120,9 @@ class Database:
         turn (`store/one_hop.py`); elsewhere, and inside a hop, as it is."""
         if self._write_turn is None or in_hop():
             return await work()
+        shared = self._shared()
+        if shared is not None:
+            await shared.release()  # its sqlite3 connection belongs to the event loop's thread
         async with self._write_turn:
             return await asyncio.to_thread(drive, work)
 
