@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, func, select, update
+from sqlalchemy import ColumnElement, Select, and_, bindparam, delete, exists, func, select, update
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -34,17 +35,24 @@ _SORTS = {
 _TOTALS = CountCache()
 
 
+# The hot statements are built once (with bound parameters): building a statement and its cache key on
+# every call cost several times what running it costs (issue 12, bench/inproc.py).
+_BUMP_VERSION = (
+    update(t.accounts)
+    .where(t.accounts.c.id == bindparam("account"))
+    .values(contacts_version=t.accounts.c.contacts_version + 1)
+)
+_VERSION = select(t.accounts.c.contacts_version).where(t.accounts.c.id == bindparam("account"))
+_INSERT = t.contacts.insert().returning(*t.contacts.c)
+
+
 async def bump_contacts_version(conn: AsyncConnection, account_id: str) -> None:
     """Mark the account's contacts lists as changed (call inside the write's own transaction)."""
-    version = t.accounts.c.contacts_version
-    await conn.execute(
-        update(t.accounts).where(t.accounts.c.id == account_id).values(contacts_version=version + 1)
-    )
+    await conn.execute(_BUMP_VERSION, {"account": account_id})
 
 
 async def _contacts_version(conn: AsyncConnection, account_id: str) -> int:
-    query = select(t.accounts.c.contacts_version).where(t.accounts.c.id == account_id)
-    return int((await conn.execute(query)).scalar_one())
+    return int((await conn.execute(_VERSION, {"account": account_id})).scalar_one())
 
 
 def _escape_like(term: str) -> str:
@@ -91,11 +99,16 @@ async def load_contact(conn: AsyncConnection, *, account_id: str, contact_id: st
     return await _load(conn, account_id, contact_id)
 
 
-async def _load(conn: AsyncConnection, account_id: str, contact_id: str) -> dict[str, Any]:
-    query = select(t.contacts, _group_ids_column(conn.dialect.name)).where(
-        t.contacts.c.account_id == account_id, t.contacts.c.id == contact_id
+@functools.cache
+def _load_query(dialect: str) -> Select[Any]:
+    return select(t.contacts, _group_ids_column(dialect)).where(
+        t.contacts.c.account_id == bindparam("account"), t.contacts.c.id == bindparam("contact")
     )
-    row = (await conn.execute(query)).first()
+
+
+async def _load(conn: AsyncConnection, account_id: str, contact_id: str) -> dict[str, Any]:
+    query = _load_query(conn.dialect.name)
+    row = (await conn.execute(query, {"account": account_id, "contact": contact_id})).first()
     if row is None:
         raise NotFound(contact_id)
     return present(row, _groups_of(row))
@@ -155,8 +168,7 @@ async def create_contact(db: Database, *, account_id: str, body: dict[str, Any])
     )
     try:
         async with db.write() as conn:
-            inserted = t.contacts.insert().values(values).returning(*t.contacts.c)
-            row = (await conn.execute(inserted)).one()
+            row = (await conn.execute(_INSERT, values)).one()
             await bump_contacts_version(conn, account_id)
             created = present(row, [])
             await events.emit(conn, account_id=account_id, type="contact.created", data=created)
