@@ -117,7 +117,7 @@ async def _load(conn: AsyncConnection, account_id: str, contact_id: str) -> dict
 async def list_contacts(
     db: Database, *, account_id: str, request: PageRequest, email: str | None, group: str | None
 ) -> tuple[list[dict[str, Any]], int]:
-    where = [t.contacts.c.account_id == account_id]
+    where = [t.contacts.c.account_id == bindparam("account")]
     if email:
         where.append(t.contacts.c.email.like(f"%{_escape_like(email.lower())}%", escape="\\"))
     if group:
@@ -136,6 +136,9 @@ async def list_contacts(
             request=request,
             cached_count=count,
             columns=[_group_ids_column(db.dialect)],
+            params={"account": account_id},
+            # The unfiltered list (the common one) keeps its statement; a filter's text is in its statement.
+            reuse=None if email or group else ("contacts", db.dialect),
         )
     return [present(row, _groups_of(row)) for row in rows], total
 
