@@ -36,7 +36,9 @@ class _SharedRead:
     async def release(self) -> None:
         if self.conn is not None:
             conn, self.conn = self.conn, None
-            await conn.close()  # PostgreSQL: back to the pool, its read transaction rolled back
+            # Back to the pool (PostgreSQL: its read transaction rolled back), even when the request is
+            # cancelled meanwhile (a client gone): the close goes on, shielded, as AsyncConnection's own.
+            await asyncio.shield(conn.close())
 
 
 _shared_read: ContextVar[_SharedRead | None] = ContextVar("fluenzr_shared_read", default=None)
