@@ -72,6 +72,24 @@ async def list_campaign_contacts(
     return listed(found, request)
 
 
+async def get_campaign_contact(user: str, campaign_id: str, contact_id: str) -> Result:
+    """One lead."""
+    lead = await leads.get_lead(db(), account_id=user, campaign_id=campaign_id, contact_id=contact_id)
+    return envelope.ok(lead), 200
+
+
+async def pause_campaign_contact(user: str, campaign_id: str, contact_id: str) -> Result:
+    """active → paused for one lead (idempotent)."""
+    lead = await leads.pause_lead(db(), account_id=user, campaign_id=campaign_id, contact_id=contact_id)
+    return envelope.ok(lead), 200
+
+
+async def resume_campaign_contact(user: str, campaign_id: str, contact_id: str) -> Result:
+    """paused → active for one lead (idempotent)."""
+    lead = await leads.resume_lead(db(), account_id=user, campaign_id=campaign_id, contact_id=contact_id)
+    return envelope.ok(lead), 200
+
+
 async def get_campaign_sending_status(user: str, campaign_id: str) -> Result:
     """Why the campaign is or is not sending now, and when it sends next."""
     return envelope.ok(

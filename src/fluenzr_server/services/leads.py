@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from fluenzr_server.errors import NotFound
+from fluenzr_server.errors import InvalidState, NotFound
 from fluenzr_server.services.common import wire_time
 from fluenzr_server.store import tables as t
 from fluenzr_server.store.database import Database
@@ -66,3 +67,85 @@ async def list_leads(
                 (await conn.execute(select(func.count()).select_from(_leads).where(*where))).scalar_one()
             )
     return [present(row) for row in rows], total
+
+
+# A lead that has stopped: nothing left to pause or resume.
+_STOPPED = ("completed", "replied", "bounced", "unsubscribed", "failed")
+
+
+async def _lead(conn: AsyncConnection, account_id: str, campaign_id: str, contact_id: str) -> Row[Any]:
+    query = (
+        select(_leads, t.contacts.c.email)
+        .join(t.contacts, t.contacts.c.id == _leads.c.contact_id)
+        .join(t.campaigns, t.campaigns.c.id == _leads.c.campaign_id)
+        .where(
+            _leads.c.campaign_id == campaign_id,
+            _leads.c.contact_id == contact_id,
+            t.campaigns.c.account_id == account_id,
+        )
+    )
+    row = (await conn.execute(query)).first()
+    if row is None:
+        raise NotFound(contact_id, "No such contact in this campaign")
+    return row
+
+
+async def get_lead(db: Database, *, account_id: str, campaign_id: str, contact_id: str) -> dict[str, Any]:
+    """One lead; NotFound when the campaign is another account's or the contact is not in it."""
+    async with db.read() as conn:
+        return present(await _lead(conn, account_id, campaign_id, contact_id))
+
+
+async def pause_lead(db: Database, *, account_id: str, campaign_id: str, contact_id: str) -> dict[str, Any]:
+    """`active` → `paused` for this lead alone (a paused lead: no-op). InvalidState for a stopped lead and
+    for one whose step is in flight (`active` with no `next_send_at`: the claim cleared it), so that an
+    outcome recorded for an `active` lead can never land on a paused one."""
+    async with db.write() as conn:
+        row = await _lead(conn, account_id, campaign_id, contact_id)
+        if row.status == "paused":
+            return present(row)
+        _refuse_stopped(row)
+        paused = await conn.execute(
+            update(_leads)
+            .where(
+                _leads.c.campaign_id == campaign_id,
+                _leads.c.contact_id == contact_id,
+                _leads.c.status == "active",
+                _leads.c.next_send_at.is_not(None),
+            )
+            .values(status="paused")
+        )
+        if paused.rowcount != 1:
+            raise InvalidState(
+                "A step is being sent to this contact right now; try again in a few seconds",
+                {"status": "active", "sending": True},
+            )
+        return present(await _lead(conn, account_id, campaign_id, contact_id))
+
+
+async def resume_lead(db: Database, *, account_id: str, campaign_id: str, contact_id: str) -> dict[str, Any]:
+    """`paused` → `active` (an active lead: no-op); InvalidState for a stopped lead. The step it waited
+    for keeps its `next_send_at`: due at once if that has passed."""
+    async with db.write() as conn:
+        row = await _lead(conn, account_id, campaign_id, contact_id)
+        if row.status == "active":
+            return present(row)
+        _refuse_stopped(row)
+        await conn.execute(
+            update(_leads)
+            .where(
+                _leads.c.campaign_id == campaign_id,
+                _leads.c.contact_id == contact_id,
+                _leads.c.status == "paused",
+            )
+            .values(status="active")
+        )
+        return present(await _lead(conn, account_id, campaign_id, contact_id))
+
+
+def _refuse_stopped(row: Row[Any]) -> None:
+    if row.status in _STOPPED:
+        raise InvalidState(
+            f"This lead has stopped ({row.status}): there is nothing to pause or resume",
+            {"status": row.status},
+        )

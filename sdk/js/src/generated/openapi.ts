@@ -428,6 +428,107 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/campaigns/{campaignId}/contacts/{contactId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The campaign's id.
+                 * @example cmp_9Rt4Ws2Qa7Lm
+                 */
+                campaignId: components["parameters"]["campaignId"];
+                /**
+                 * @description The contact's id.
+                 * @example ctc_7Hq2LmX9pR4s
+                 */
+                contactId: components["parameters"]["contactId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get one lead
+         * @description One contact's place in the campaign's sequence (404 when the contact is not in the campaign).
+         */
+        get: operations["getCampaignContact"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/campaigns/{campaignId}/contacts/{contactId}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The campaign's id.
+                 * @example cmp_9Rt4Ws2Qa7Lm
+                 */
+                campaignId: components["parameters"]["campaignId"];
+                /**
+                 * @description The contact's id.
+                 * @example ctc_7Hq2LmX9pR4s
+                 */
+                contactId: components["parameters"]["contactId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pause one lead
+         * @description `active` → `paused`, for this contact alone: its next step is not sent until it is resumed; the rest
+         *     of the campaign goes on. The step it was waiting for keeps its place (`currentStep`, `nextSendAt`),
+         *     so resuming neither repeats nor skips a step. Pausing a paused lead is a no-op 200. A lead whose step
+         *     is being handed to the SMTP server at this moment (`active` with `nextSendAt` null) is 409
+         *     `INVALID_STATE`: try again in a few seconds. A lead that has stopped (`completed`, `replied`,
+         *     `bounced`, `unsubscribed`, `failed`) is 409 `INVALID_STATE`. A campaign does not complete while one
+         *     of its leads is paused.
+         */
+        post: operations["pauseCampaignContact"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/campaigns/{campaignId}/contacts/{contactId}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The campaign's id.
+                 * @example cmp_9Rt4Ws2Qa7Lm
+                 */
+                campaignId: components["parameters"]["campaignId"];
+                /**
+                 * @description The contact's id.
+                 * @example ctc_7Hq2LmX9pR4s
+                 */
+                contactId: components["parameters"]["contactId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume one lead
+         * @description `paused` → `active`: the lead's next step is sent when it is due (at once if `nextSendAt` has passed,
+         *     inside the campaign's window and the mailbox's limits) and the campaign is running. Resuming an active
+         *     lead is a no-op 200; a lead that has stopped is 409 `INVALID_STATE`.
+         */
+        post: operations["resumeCampaignContact"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/campaigns/{campaignId}/stats": {
         parameters: {
             query?: never;
@@ -1116,6 +1217,11 @@ export interface components {
             /** @description Why the lead stopped (`failed`, `bounced`, suppressed). */
             readonly reason: string | null;
             addedAt: components["schemas"]["Timestamp"];
+        };
+        LeadEnvelope: {
+            /** @enum {boolean} */
+            success: true;
+            data: components["schemas"]["Lead"];
         };
         LeadList: {
             /** @enum {boolean} */
@@ -2657,6 +2763,145 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getCampaignContact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The campaign's id.
+                 * @example cmp_9Rt4Ws2Qa7Lm
+                 */
+                campaignId: components["parameters"]["campaignId"];
+                /**
+                 * @description The contact's id.
+                 * @example ctc_7Hq2LmX9pR4s
+                 */
+                contactId: components["parameters"]["contactId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The lead. */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeadEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["PlanRequired"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    pauseCampaignContact: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Any unique string (a UUID, say) of up to 255 printable ASCII characters. A retry with the same key replays the first response (`Idempotent-Replayed: true`) instead of acting twice; the same key with a different request is a 400, a retry while the first is still running a 409. Keys are per account and kept 24 hours. The official SDKs send one with every POST.
+                 * @example 8e1f0c7a-5b2d-4f6e-9a3c-1d2e3f4a5b6c
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description The campaign's id.
+                 * @example cmp_9Rt4Ws2Qa7Lm
+                 */
+                campaignId: components["parameters"]["campaignId"];
+                /**
+                 * @description The contact's id.
+                 * @example ctc_7Hq2LmX9pR4s
+                 */
+                contactId: components["parameters"]["contactId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The lead is paused. */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeadEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["PlanRequired"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    resumeCampaignContact: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Any unique string (a UUID, say) of up to 255 printable ASCII characters. A retry with the same key replays the first response (`Idempotent-Replayed: true`) instead of acting twice; the same key with a different request is a 400, a retry while the first is still running a 409. Keys are per account and kept 24 hours. The official SDKs send one with every POST.
+                 * @example 8e1f0c7a-5b2d-4f6e-9a3c-1d2e3f4a5b6c
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description The campaign's id.
+                 * @example cmp_9Rt4Ws2Qa7Lm
+                 */
+                campaignId: components["parameters"]["campaignId"];
+                /**
+                 * @description The contact's id.
+                 * @example ctc_7Hq2LmX9pR4s
+                 */
+                contactId: components["parameters"]["contactId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The lead is active again. */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeadEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["PlanRequired"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            409: components["responses"]["Conflict"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };

@@ -70,6 +70,29 @@ export class Campaigns extends APIResource {
     return this._client.requestPage<Lead>(path`/campaigns/${campaignId}/contacts`, params, options);
   }
 
+  /** `getCampaignContact`: one lead (404 when the contact is not in the campaign). */
+  getContact(campaignId: string, contactId: string, options?: RequestOptions): Promise<Lead> {
+    return this._client.request({ method: "GET", path: path`/campaigns/${campaignId}/contacts/${contactId}`, options });
+  }
+
+  /** `pauseCampaignContact`: this lead alone; 409 `INVALID_STATE` while its step is in flight or once it stopped. */
+  pauseContact(campaignId: string, contactId: string, options?: RequestOptions): Promise<Lead> {
+    return this._client.request({
+      method: "POST",
+      path: path`/campaigns/${campaignId}/contacts/${contactId}/pause`,
+      options,
+    });
+  }
+
+  /** `resumeCampaignContact`: `paused` → `active`; 409 `INVALID_STATE` once the lead stopped. */
+  resumeContact(campaignId: string, contactId: string, options?: RequestOptions): Promise<Lead> {
+    return this._client.request({
+      method: "POST",
+      path: path`/campaigns/${campaignId}/contacts/${contactId}/resume`,
+      options,
+    });
+  }
+
   /** `getCampaignSendingStatus`: whether it sends now, every reason it does not, and the next send time. */
   getSendingStatus(campaignId: string, options?: RequestOptions): Promise<SendingStatus> {
     return this._client.request({ method: "GET", path: path`/campaigns/${campaignId}/sending-status`, options });

@@ -132,6 +132,28 @@ class Campaigns(SyncAPIResource):
         path = f"/campaigns/{path_id(campaign_id)}/contacts"
         return self._client.get_page(Lead, path, params=params, timeout=timeout)
 
+    def get_contact(
+        self, campaign_id: str, contact_id: str, *, timeout: Timeout | NotGiven = NOT_GIVEN
+    ) -> Lead:
+        """One lead: the contact's place in the campaign's sequence."""
+        path = f"/campaigns/{path_id(campaign_id)}/contacts/{path_id(contact_id)}"
+        return self._client.request(Lead, "GET", path, timeout=timeout)
+
+    def pause_contact(
+        self, campaign_id: str, contact_id: str, *, timeout: Timeout | NotGiven = NOT_GIVEN
+    ) -> Lead:
+        """`active` → `paused` for this lead alone (a no-op on a paused lead); 409 while its step is in
+        flight or once it has stopped."""
+        path = f"/campaigns/{path_id(campaign_id)}/contacts/{path_id(contact_id)}/pause"
+        return self._client.request(Lead, "POST", path, timeout=timeout, idempotent=True)
+
+    def resume_contact(
+        self, campaign_id: str, contact_id: str, *, timeout: Timeout | NotGiven = NOT_GIVEN
+    ) -> Lead:
+        """`paused` → `active` (a no-op on an active lead); 409 once it has stopped."""
+        path = f"/campaigns/{path_id(campaign_id)}/contacts/{path_id(contact_id)}/resume"
+        return self._client.request(Lead, "POST", path, timeout=timeout, idempotent=True)
+
     def get_sending_status(
         self, campaign_id: str, *, timeout: Timeout | NotGiven = NOT_GIVEN
     ) -> SendingStatus:
@@ -228,6 +250,28 @@ class AsyncCampaigns(AsyncAPIResource):
         params = given(page=page, perPage=per_page, status=status)
         path = f"/campaigns/{path_id(campaign_id)}/contacts"
         return self._client.get_page(Lead, path, params=params, timeout=timeout)
+
+    async def get_contact(
+        self, campaign_id: str, contact_id: str, *, timeout: Timeout | NotGiven = NOT_GIVEN
+    ) -> Lead:
+        """One lead: the contact's place in the campaign's sequence."""
+        path = f"/campaigns/{path_id(campaign_id)}/contacts/{path_id(contact_id)}"
+        return await self._client.request(Lead, "GET", path, timeout=timeout)
+
+    async def pause_contact(
+        self, campaign_id: str, contact_id: str, *, timeout: Timeout | NotGiven = NOT_GIVEN
+    ) -> Lead:
+        """`active` → `paused` for this lead alone (a no-op on a paused lead); 409 while its step is in
+        flight or once it has stopped."""
+        path = f"/campaigns/{path_id(campaign_id)}/contacts/{path_id(contact_id)}/pause"
+        return await self._client.request(Lead, "POST", path, timeout=timeout, idempotent=True)
+
+    async def resume_contact(
+        self, campaign_id: str, contact_id: str, *, timeout: Timeout | NotGiven = NOT_GIVEN
+    ) -> Lead:
+        """`paused` → `active` (a no-op on an active lead); 409 once it has stopped."""
+        path = f"/campaigns/{path_id(campaign_id)}/contacts/{path_id(contact_id)}/resume"
+        return await self._client.request(Lead, "POST", path, timeout=timeout, idempotent=True)
 
     async def get_sending_status(
         self, campaign_id: str, *, timeout: Timeout | NotGiven = NOT_GIVEN
