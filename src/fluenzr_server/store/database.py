@@ -62,9 +62,10 @@ class Database:
 
     @asynccontextmanager
     async def request_scope(self) -> AsyncIterator[None]:
-        """One request (the edge opens it): its reads share one connection, from the API-key lookup to
-        the handler's queries, opened at the first read and released at the end (or before a write, so a
-        request never holds two connections: a pool of N serves N requests without waiting on itself)."""
+        """One request (the edge opens it): on PostgreSQL its reads share one connection, from the API-key
+        lookup to the handler's queries (one checkout, one BEGIN/ROLLBACK instead of two), opened at the
+        first read and released at the end (or before a write, so a request never holds two connections:
+        a pool of N serves N requests without waiting on itself). SQLite reads need no sharing (`_shared`)."""
         shared = _SharedRead(self)
         token = _shared_read.set(shared)
         try:
@@ -74,6 +75,11 @@ class Database:
             await shared.release()
 
     def _shared(self) -> _SharedRead | None:
+        if self.loop_engine is not None:
+            # SQLite: a read on the loop checks a connection out and back in within one synchronous step,
+            # so sharing saves nothing; holding one across the request's awaits would grow the pool past
+            # its size under concurrency, and connections beyond it are closed and reopened (PRAGMAs).
+            return None
         shared = _shared_read.get()
         return shared if shared is not None and shared.database is self and not in_hop() else None
 
