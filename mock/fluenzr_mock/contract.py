@@ -8,6 +8,7 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from fluenzr_mock.generate import generate
@@ -62,12 +63,14 @@ class Operation:
     path: str
     path_params: tuple[str, ...]
     responses: dict[str, Response] = field(repr=False)
+    # The query parameters' defaults, as Connexion hands them to a handler when a request omits them.
+    query_defaults: dict[str, Any] = field(default_factory=dict, repr=False)
 
-    @property
+    @cached_property
     def statuses(self) -> list[str]:
         return sorted(self.responses, key=_status_order)
 
-    @property
+    @cached_property
     def default_status(self) -> str:
         """The lowest documented 2xx status (what a client gets when it asks for nothing special)."""
         successes = [status for status in self.statuses if status.startswith("2")]
@@ -146,6 +149,11 @@ class Contract:
                     responses={
                         str(status): _response(str(status), response)
                         for status, response in op.get("responses", {}).items()
+                    },
+                    query_defaults={
+                        p["name"]: p["schema"]["default"]
+                        for p in parameters
+                        if p.get("in") == "query" and "default" in p.get("schema", {})
                     },
                 )
                 self.operations[operation.operation_id] = operation

@@ -1,25 +1,111 @@
-"""The one handler behind every operation: pick a status and a body from the contract as `Prefer` asks."""
+"""The one handler behind every operation: pick a status and a body from the contract as `Prefer` asks.
+
+An example answer is serialised once: its bytes and headers are kept per operation, status, example and
+page (`respond`), made at start-up for each operation's default answer (`prepare`) and on first use for
+the others. A request then costs a lookup, plus, where the path names an id, putting that id in a copy.
+"""
 
 from __future__ import annotations
 
 import copy
 import random
 import secrets
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
+import orjson
 from jsonschema import Draft4Validator
+from starlette.responses import Response as StarletteResponse
 
 from fluenzr_mock.contract import Operation, Response
 from fluenzr_mock.generate import generate, merge_all_of
 from fluenzr_mock.prefer import Preferences
+from fluenzr_server import envelope
 from fluenzr_server.errors import ValidationFailed
+
+# Serialised answers kept (least recently used go first): one per operation, status, example and page.
+CANNED_ANSWERS = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class Canned:
+    """An answer serialised ahead of its requests: status, JSON body and headers, as bytes."""
+
+    status: int
+    body: bytes
+    raw_headers: tuple[tuple[bytes, bytes], ...]
+
+    @classmethod
+    def of(cls, status: int, body: bytes) -> Canned:
+        headers = StarletteResponse(body, status_code=status, media_type=envelope.JSON).raw_headers
+        return cls(status, body, tuple(headers))
+
+    @classmethod
+    def empty(cls, status: int) -> Canned:
+        """An answer without a body (204: RFC 9110 §15.3.5)."""
+        return cls(status, b"", tuple(StarletteResponse(b"", status_code=status).raw_headers))
+
+
+class CannedResponse(StarletteResponse):
+    """A Starlette response sending a `Canned` answer as it is (Connexion passes framework responses on)."""
+
+    def __init__(self, canned: Canned) -> None:
+        self.status_code = canned.status
+        self.body = canned.body
+        self.raw_headers = list(canned.raw_headers)
+        self.background = None
 
 
 class Responder:
     def __init__(self, *, seed: int | None = None) -> None:
         self.seed = seed
+        self._canned: OrderedDict[tuple[str, str, str, int, int], Canned] = OrderedDict()
+
+    def prepare(self, operation: Operation, query_defaults: Mapping[str, Any]) -> None:
+        """Serialise the operation's default answer now (start-up), for a request with no query."""
+        status = self._status(operation, Preferences())
+        examples = operation.responses[status].examples
+        if examples:
+            self._example(operation, status, next(iter(examples)), Page.of(query_defaults))
+
+    def respond(
+        self,
+        operation: Operation,
+        prefs: Preferences,
+        path_values: Mapping[str, str],
+        query: Mapping[str, Any] | None = None,
+    ) -> StarletteResponse:
+        """`answer` as a response, from the serialised example when the answer is one."""
+        status = self._status(operation, prefs)
+        response = operation.responses[status]
+        if response.schema is None:
+            return CannedResponse(Canned.empty(int(status)))
+        page = Page.of(query or {})
+        if prefs.dynamic or not response.examples:
+            code, body = self.answer(operation, prefs, path_values, query)
+            return CannedResponse(Canned.of(code, envelope.dumps(body)))
+        name = prefs.example if prefs.example is not None else next(iter(response.examples))
+        canned = self._example(operation, status, name, page)
+        if operation.path_params and path_values:
+            echoed = echo_path(orjson.loads(canned.body), response.schema, operation, path_values)
+            canned = Canned.of(canned.status, envelope.dumps(echoed))
+        return CannedResponse(canned)
+
+    def _example(self, operation: Operation, status: str, name: str, page: Page) -> Canned:
+        key = (operation.operation_id, status, name, page.page, page.per_page)
+        canned = self._canned.get(key)
+        if canned is None:
+            body = page.apply(copy.deepcopy(operation.responses[status].examples[name]))
+            canned = Canned.of(int(status), envelope.dumps(body))
+            self._canned[key] = canned
+            while len(self._canned) > CANNED_ANSWERS:
+                self._canned.popitem(last=False)
+        else:
+            self._canned.move_to_end(key)
+        return canned
 
     def answer(
         self,
@@ -31,6 +117,8 @@ class Responder:
         """The status and body for one request; `query` (the validated query parameters) sets the page."""
         status = self._status(operation, prefs)
         response = operation.responses[status]
+        if response.schema is None:
+            return CannedResponse(Canned.empty(int(status)))
         page = Page.of(query or {})
         if prefs.dynamic or not response.examples:
             body = self._generated(operation, response, prefs.seed, page)
@@ -142,5 +230,10 @@ def echo_path(
 def _fits(value: str, schema: dict[str, Any] | None) -> bool:
     if not schema:
         return True
-    validator = Draft4Validator(merge_all_of(schema), format_checker=Draft4Validator.FORMAT_CHECKER)
-    return bool(validator.is_valid(value))
+    return bool(_validator(orjson.dumps(schema, option=orjson.OPT_SORT_KEYS)).is_valid(value))
+
+
+@lru_cache(maxsize=256)
+def _validator(schema: bytes) -> Draft4Validator:
+    """A compiled validator per schema (the contract's few id schemas), keyed by its canonical JSON."""
+    return Draft4Validator(merge_all_of(orjson.loads(schema)), format_checker=Draft4Validator.FORMAT_CHECKER)

@@ -11,8 +11,8 @@ from functools import partial
 from typing import Any
 
 from connexion import AsyncApp, request
-from connexion.lifecycle import ConnexionResponse
 from connexion.resolver import Resolution, Resolver
+from starlette.responses import Response as StarletteResponse
 
 from fluenzr_mock import DEFAULT_PORT
 from fluenzr_mock.checks import check_body, check_path
@@ -20,9 +20,9 @@ from fluenzr_mock.contract import Contract, Operation
 from fluenzr_mock.edge import CorsPolicy, MockEdgeMiddleware
 from fluenzr_mock.prefer import parse_prefer
 from fluenzr_mock.responder import Responder
-from fluenzr_server import envelope
 from fluenzr_server.auth import SECURITY_MAP
 from fluenzr_server.concrete_paths import ConcretePathMethods
+from fluenzr_server.connexion_once import OnceAsyncApp
 from fluenzr_server.failures import error_handlers
 from fluenzr_server.spec import load_spec
 from fluenzr_server.stack import middlewares, validator_map
@@ -31,7 +31,7 @@ MAX_BODY_BYTES = 1024 * 1024
 MOCK_ACCOUNT = "org_mock"
 BEARER_INFO_FUNC = f"{__name__}.mock_bearer_info"
 
-Handler = Callable[..., Coroutine[Any, Any, ConnexionResponse]]
+Handler = Callable[..., Coroutine[Any, Any, StarletteResponse]]
 
 
 async def mock_bearer_info(token: str) -> dict[str, object] | None:
@@ -49,20 +49,12 @@ def mock_spec(spec: dict[str, Any] | None = None) -> dict[str, Any]:
 
 
 def make_handler(operation: Operation, responder: Responder) -> Handler:
-    async def mock_handler(**kwargs: Any) -> ConnexionResponse:
+    async def mock_handler(**kwargs: Any) -> StarletteResponse:
         check_body(operation.operation_id, kwargs.get("body"))
         path_values = {name: str(kwargs[name]) for name in operation.path_params if name in kwargs}
         check_path(operation.operation_id, path_values)
         prefs = parse_prefer(request.headers.getlist("prefer"))
-        status, body = responder.answer(operation, prefs, path_values, query=kwargs)
-        if operation.responses[str(status)].schema is None:
-            return ConnexionResponse(status_code=status, body=b"")  # 204: no body (RFC 9110 §15.3.5)
-        return ConnexionResponse(
-            status_code=status,
-            mimetype=envelope.JSON,
-            content_type=envelope.JSON,
-            body=envelope.dumps(body),
-        )
+        return responder.respond(operation, prefs, path_values, query=kwargs)
 
     mock_handler.__name__ = mock_handler.__qualname__ = operation.operation_id
     mock_handler.__doc__ = f"Mock of {operation.method} {operation.path}."
@@ -74,6 +66,8 @@ class MockResolver(Resolver):  # type: ignore[misc]
 
     def __init__(self, contract: Contract, responder: Responder) -> None:
         super().__init__()
+        for operation in contract.operations.values():
+            responder.prepare(operation, operation.query_defaults)
         self.handlers = {
             operation_id: make_handler(operation, responder)
             for operation_id, operation in contract.operations.items()
@@ -116,7 +110,7 @@ def build_mock_app(
         validate_responses=validate_responses,
         concrete_paths=partial(ConcretePathMethods, spec=spec),
     )
-    app = AsyncApp(__name__, lifespan=_no_database, middlewares=stack)
+    app = OnceAsyncApp(__name__, lifespan=_no_database, middlewares=stack)
     app.add_api(
         spec,
         resolver=MockResolver(contract, Responder(seed=seed)),

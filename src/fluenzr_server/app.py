@@ -20,6 +20,7 @@ from connexion.options import SwaggerUIOptions
 
 from fluenzr_server.auth import SECURITY_MAP
 from fluenzr_server.concrete_paths import ConcretePathMethods
+from fluenzr_server.connexion_once import OnceAsyncApp
 from fluenzr_server.edge import EdgeMiddleware
 from fluenzr_server.engine.embedded import embedded
 from fluenzr_server.envelope import EnvelopeJsonifier
@@ -96,7 +97,7 @@ def build_app(
         trust_forwarded_for=settings.trust_forwarded_for,
         docs_prefix=base_path(spec) + "/ui",
     )
-    app = AsyncApp(
+    app = OnceAsyncApp(
         __name__,
         lifespan=_lifespan(held, settings, lifespan),
         middlewares=middlewares(

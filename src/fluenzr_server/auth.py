@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from connexion.security import NO_VALUE, SECURITY_HANDLERS, BearerSecurityHandler
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from fluenzr_server.errors import PlanRequired, Unauthorized
 from fluenzr_server.ids import API_KEY_PREFIX, hash_api_key
@@ -79,9 +80,23 @@ class BearerAuth(BearerSecurityHandler):  # type: ignore[misc]
 
         return verify
 
+    @staticmethod
+    @functools.cache
+    def _accepts_kwarg(func: Callable[..., Any], keyword: str) -> bool:
+        # Connexion inspects the info function's signature on every request; it never changes.
+        return bool(BearerSecurityHandler._accepts_kwarg(func, keyword))
+
 
 # The security handlers for `add_api(security_map=...)`: Connexion's, with the bearer one replaced.
 SECURITY_MAP: dict[str, Any] = {**SECURITY_HANDLERS, "bearer": BearerAuth}
+
+
+# Built once: building a statement and its cache key costs several times what running this one costs.
+_KEY_QUERY = (
+    select(t.api_keys.c.id, t.api_keys.c.account_id, t.accounts.c.plan)
+    .join(t.accounts, t.accounts.c.id == t.api_keys.c.account_id)
+    .where(t.api_keys.c.key_hash == bindparam("key_hash"), t.api_keys.c.revoked_at.is_(None))
+)
 
 
 async def resolve_key(database: Database, token: str) -> Principal | None:
@@ -91,13 +106,8 @@ async def resolve_key(database: Database, token: str) -> Principal | None:
         return cache[token]
     principal = None
     if token.startswith(API_KEY_PREFIX) and len(token) <= MAX_KEY_LENGTH and token.isascii():
-        query = (
-            select(t.api_keys.c.id, t.api_keys.c.account_id, t.accounts.c.plan)
-            .join(t.accounts, t.accounts.c.id == t.api_keys.c.account_id)
-            .where(t.api_keys.c.key_hash == hash_api_key(token), t.api_keys.c.revoked_at.is_(None))
-        )
         async with database.read() as conn:
-            row = (await conn.execute(query)).first()
+            row = (await conn.execute(_KEY_QUERY, {"key_hash": hash_api_key(token)})).first()
         if row is not None:
             principal = Principal(account_id=row.account_id, plan=row.plan, key_id=row.id)
     if cache is not None:

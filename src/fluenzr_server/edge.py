@@ -53,8 +53,10 @@ class EdgeMiddleware:
         state["request_id"] = request_id
 
         async def handle(tracked_send: Send) -> None:
+            # One read connection for the request: the API-key lookup's, reused by the handler's reads.
             with key_cache():
-                await self._handle(scope, receive, tracked_send, request_id)
+                async with request_resources(scope).database.request_scope():
+                    await self._handle(scope, receive, tracked_send, request_id)
 
         await answer_or_500(
             handle,

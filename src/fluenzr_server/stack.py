@@ -23,9 +23,9 @@ from connexion.middleware.response_validation import (
 from connexion.middleware.routing import RoutingMiddleware
 from connexion.middleware.security import SecurityMiddleware
 from connexion.middleware.server_error import ServerErrorMiddleware
-from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.validators import VALIDATOR_MAP
 
+from fluenzr_server.connexion_once import DocsRouting
 from fluenzr_server.validation import EnvelopeParameterValidator, body_validator, read_only_fields
 
 # A middleware class, or a functools.partial of one with its options (Connexion instantiates them).
@@ -61,7 +61,8 @@ def middlewares(
         # anything unexpected) becomes the error envelope here (`failures.error_handlers`).
         ExceptionMiddleware,
         # Swagger UI and the served contract under <base path>/ui; before routing, which would 404 them.
-        SwaggerUIMiddleware,
+        # Only their own paths go through its router (`connexion_once.DocsRouting`): one routing pass.
+        DocsRouting,
         # A concrete path asked with a method it lacks is its 405, not a templated path's operation
         # (`GET /contacts/batch` is not getContact("batch"); `concrete_paths.ConcretePathMethods`).
         concrete_paths,

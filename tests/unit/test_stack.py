@@ -18,7 +18,7 @@ SERVER_STACK = [
     "TrackingRoutes",
     "EdgeMiddleware",
     "ExceptionMiddleware",
-    "SwaggerUIMiddleware",
+    "DocsRouting",
     "ConcretePathMethods",
     "RoutingMiddleware",
     "SecurityMiddleware",

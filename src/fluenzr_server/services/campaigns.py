@@ -20,6 +20,7 @@ from fluenzr_server.services.contacts import existing_ids
 from fluenzr_server.services.groups import member_ids
 from fluenzr_server.store import tables as t
 from fluenzr_server.store.database import Database
+from fluenzr_server.store.one_hop import one_hop
 from fluenzr_server.store.paging import PageRequest, counts_by, fetch_page
 from fluenzr_server.wire.campaigns import present
 
@@ -142,6 +143,7 @@ async def get_campaign(db: Database, *, account_id: str, campaign_id: str) -> di
         return await _load(conn, account_id, campaign_id)
 
 
+@one_hop
 async def create_campaign(db: Database, *, account_id: str, body: dict[str, Any]) -> dict[str, Any]:
     stamp = now()
     values = {
@@ -163,6 +165,7 @@ async def create_campaign(db: Database, *, account_id: str, body: dict[str, Any]
         return await _load(conn, account_id, values["id"])
 
 
+@one_hop
 async def update_campaign(
     db: Database, *, account_id: str, campaign_id: str, body: dict[str, Any]
 ) -> dict[str, Any]:
@@ -194,6 +197,7 @@ async def update_campaign(
         return await _load(conn, account_id, campaign_id)
 
 
+@one_hop
 async def start_campaign(db: Database, *, account_id: str, campaign_id: str) -> dict[str, Any]:
     async with db.write() as conn:
         row = await _row(conn, account_id, campaign_id, lock=True)
@@ -231,6 +235,7 @@ async def start_campaign(db: Database, *, account_id: str, campaign_id: str) -> 
         return await _load(conn, account_id, campaign_id)
 
 
+@one_hop
 async def pause_campaign(db: Database, *, account_id: str, campaign_id: str) -> dict[str, Any]:
     async with db.write() as conn:
         row = await _row(conn, account_id, campaign_id, lock=True)
@@ -245,6 +250,7 @@ async def pause_campaign(db: Database, *, account_id: str, campaign_id: str) -> 
         return paused
 
 
+@one_hop
 async def add_contacts(
     db: Database, *, account_id: str, campaign_id: str, body: dict[str, Any]
 ) -> dict[str, Any]:

@@ -27,9 +27,10 @@ def now() -> datetime:
 
 
 def wire_time(value: datetime) -> str:
-    if value.tzinfo is None:  # SQLite hands back naive datetimes; we only ever store UTC
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    # SQLite hands back naive datetimes: we only ever store UTC
+    return value.isoformat(timespec="microseconds") + "Z"
 
 
 def normalise_email(value: str, field: str = "email") -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from fluenzr_server.ids import new_id
@@ -25,16 +25,20 @@ from fluenzr_server.store.bulk import insert_rows
 # Sent only by POST /webhooks/{id}/test, to that one endpoint; never subscribed to.
 TEST_EVENT = "webhook.test"
 
+# Built once, run with bound parameters (every write emits: building them per call cost more than running).
+_INSERT_EVENT = insert(t.events)
+_ACTIVE_HOOKS = select(t.webhooks.c.id, t.webhooks.c.events).where(
+    t.webhooks.c.account_id == bindparam("account"), t.webhooks.c.active.is_(True)
+)
+
 
 async def emit(conn: AsyncConnection, *, account_id: str, type: str, data: dict[str, Any]) -> str:
     """Write one event of `type` for `account_id` inside `conn`'s transaction, with a pending delivery
     for each active webhook of the account subscribed to `type`; the event's id (`evt_…`)."""
     stamp = now()
     event_id = await _insert_event(conn, account_id=account_id, type=type, data=data, at=stamp)
-    hooks = select(t.webhooks.c.id, t.webhooks.c.events).where(
-        t.webhooks.c.account_id == account_id, t.webhooks.c.active.is_(True)
-    )
-    subscribed = [row.id for row in (await conn.execute(hooks)).all() if type in row.events]
+    hooks = (await conn.execute(_ACTIVE_HOOKS, {"account": account_id})).all()
+    subscribed = [row.id for row in hooks if type in row.events]
     if subscribed:
         await conn.execute(
             insert(t.webhook_deliveries),
@@ -59,9 +63,8 @@ async def _insert_event(
     conn: AsyncConnection, *, account_id: str, type: str, data: dict[str, Any], at: datetime
 ) -> str:
     event_id = new_id("evt")
-    await conn.execute(
-        insert(t.events).values(id=event_id, account_id=account_id, type=type, data=data, created_at=at)
-    )
+    row = {"id": event_id, "account_id": account_id, "type": type, "data": data, "created_at": at}
+    await conn.execute(_INSERT_EVENT, row)
     return event_id
 
 

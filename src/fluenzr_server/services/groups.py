@@ -13,6 +13,7 @@ from fluenzr_server.services.common import now, pick, retry_on_integrity_error, 
 from fluenzr_server.services.contacts import bump_contacts_version, existing_ids
 from fluenzr_server.store import tables as t
 from fluenzr_server.store.database import Database
+from fluenzr_server.store.one_hop import one_hop
 from fluenzr_server.store.paging import PageRequest, counts_by, fetch_page
 from fluenzr_server.wire.groups import present
 
@@ -51,6 +52,7 @@ async def get_group(db: Database, *, account_id: str, group_id: str) -> dict[str
         return await _load(conn, account_id, group_id)
 
 
+@one_hop
 async def create_group(db: Database, *, account_id: str, body: dict[str, Any]) -> dict[str, Any]:
     stamp = now()
     values = {
@@ -66,6 +68,7 @@ async def create_group(db: Database, *, account_id: str, body: dict[str, Any]) -
     return present(row, 0)
 
 
+@one_hop
 async def update_group(
     db: Database, *, account_id: str, group_id: str, body: dict[str, Any]
 ) -> dict[str, Any]:
@@ -77,6 +80,7 @@ async def update_group(
         return await _load(conn, account_id, group_id)
 
 
+@one_hop
 async def delete_group(db: Database, *, account_id: str, group_id: str) -> None:
     async with db.write() as conn:
         scope = and_(t.groups.c.account_id == account_id, t.groups.c.id == group_id)
@@ -85,6 +89,7 @@ async def delete_group(db: Database, *, account_id: str, group_id: str) -> None:
         await bump_contacts_version(conn, account_id)  # memberships went with it (`group` filter)
 
 
+@one_hop
 async def add_contacts(
     db: Database, *, account_id: str, group_id: str, contact_ids: list[str]
 ) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from fluenzr_server.net_policy import check_webhook_url
 from fluenzr_server.services.common import now, wire_time
 from fluenzr_server.store import tables as t
 from fluenzr_server.store.database import Database
+from fluenzr_server.store.one_hop import one_hop
 from fluenzr_server.store.paging import PageRequest, fetch_page
 from fluenzr_server.webhooks.secrets import ROTATION_OVERLAP, seal
 from fluenzr_server.wire.webhooks import present
@@ -56,6 +57,7 @@ async def get_webhook(db: Database, *, account_id: str, webhook_id: str) -> dict
         return present(await load(conn, account_id=account_id, webhook_id=webhook_id))
 
 
+@one_hop
 async def create_webhook(
     db: Database, *, account_id: str, body: dict[str, Any], allow_private: bool = False, box: SecretBox
 ) -> dict[str, Any]:
@@ -78,6 +80,7 @@ async def create_webhook(
     return present(row, secret=secret)
 
 
+@one_hop
 async def update_webhook(
     db: Database, *, account_id: str, webhook_id: str, body: dict[str, Any], allow_private: bool = False
 ) -> dict[str, Any]:
@@ -100,6 +103,7 @@ async def update_webhook(
         return present(await load(conn, account_id=account_id, webhook_id=webhook_id))
 
 
+@one_hop
 async def rotate_secret(
     db: Database, *, account_id: str, webhook_id: str, box: SecretBox, at: datetime | None = None
 ) -> dict[str, Any]:
@@ -118,6 +122,7 @@ async def rotate_secret(
     return {**rotated, "previousSecretExpiresAt": wire_time(expires)}
 
 
+@one_hop
 async def delete_webhook(db: Database, *, account_id: str, webhook_id: str) -> None:
     async with db.write() as conn:
         scope = and_(t.webhooks.c.account_id == account_id, t.webhooks.c.id == webhook_id)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
-from typing import Any
+from contextvars import ContextVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Insert, Table
 from sqlalchemy.dialects import postgresql, sqlite
@@ -13,6 +14,34 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from fluenzr_server.store.engine import create_engine
 from fluenzr_server.store.loop_sqlite import LoopConnection, loop_engine
+from fluenzr_server.store.one_hop import drive, in_hop
+
+T = TypeVar("T")
+
+
+class _SharedRead:
+    """The read connection of one request (`Database.request_scope`), opened at its first read."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self.conn: AsyncConnection | None = None
+
+    async def connection(self) -> AsyncConnection:
+        if self.conn is None:
+            loop = self.database.loop_engine
+            conn = LoopConnection(loop) if loop is not None else self.database.engine.connect()
+            self.conn = await conn.start()
+        return self.conn
+
+    async def release(self) -> None:
+        if self.conn is not None:
+            conn, self.conn = self.conn, None
+            # Back to the pool (PostgreSQL: its read transaction rolled back), even when the request is
+            # cancelled meanwhile (a client gone): the close goes on, shielded, as AsyncConnection's own.
+            await asyncio.shield(conn.close())
+
+
+_shared_read: ContextVar[_SharedRead | None] = ContextVar("fluenzr_shared_read", default=None)
 
 
 class Database:
@@ -28,12 +57,47 @@ class Database:
         # SQLite reads run on the event loop (store/loop_sqlite.py): one indexed read costs microseconds,
         # a thread round trip per statement cost far more.
         self.loop_engine = loop_engine(url) if self.dialect == "sqlite" else None
+        # A `@one_hop` service's writes (store/one_hop.py): in place, in the one worker thread it runs in.
+        self.hop_write_engine = loop_engine(url, for_writes=True) if self.dialect == "sqlite" else None
+
+    @asynccontextmanager
+    async def request_scope(self) -> AsyncIterator[None]:
+        """One request (the edge opens it): on PostgreSQL its reads share one connection, from the API-key
+        lookup to the handler's queries (one checkout, one BEGIN/ROLLBACK instead of two), opened at the
+        first read and released at the end (or before a write, so a request never holds two connections:
+        a pool of N serves N requests without waiting on itself). SQLite reads need no sharing (`_shared`)."""
+        shared = _SharedRead(self)
+        token = _shared_read.set(shared)
+        try:
+            yield
+        finally:
+            _shared_read.reset(token)
+            await shared.release()
+
+    def _shared(self) -> _SharedRead | None:
+        if self.loop_engine is not None:
+            # SQLite: a read on the loop checks a connection out and back in within one synchronous step,
+            # so sharing saves nothing; holding one across the request's awaits would grow the pool past
+            # its size under concurrency, and connections beyond it are closed and reopened (PRAGMAs).
+            return None
+        shared = _shared_read.get()
+        return shared if shared is not None and shared.database is self and not in_hop() else None
 
     @asynccontextmanager
     async def read(self, *, offload: bool = False) -> AsyncIterator[AsyncConnection]:
         """A connection for reads. On SQLite its statements run in place on the event loop, unless
-        `offload` (a read that may scan many rows, e.g. a substring filter): then on the driver's thread."""
-        if self.loop_engine is not None and not offload:
+        `offload` (a read that may scan many rows, e.g. a substring filter): then on the driver's thread.
+        Inside `request_scope`, the request's shared connection (not for SQLite's offloaded reads)."""
+        shared = self._shared()
+        if shared is not None and not (offload and self.loop_engine is not None):
+            conn = await shared.connection()
+            try:
+                yield conn
+            except BaseException:
+                await shared.release()  # nothing half-done stays behind (PostgreSQL: an aborted transaction)
+                raise
+            return
+        if self.loop_engine is not None and (not offload or in_hop()):
             async with LoopConnection(self.loop_engine) as conn:
                 yield conn
             return
@@ -43,12 +107,32 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """A transaction: committed when the block ends, rolled back when it raises."""
+        shared = self._shared()
+        if shared is not None:
+            await shared.release()
+        if self.hop_write_engine is not None and in_hop():
+            # The hop holds this process's write turn; statements execute in place in its thread.
+            async with LoopConnection(self.hop_write_engine) as conn:
+                with conn.sync_connection.begin():  # type: ignore[union-attr]
+                    yield conn
+            return
         if self._write_turn is None:
             async with self.write_engine.begin() as conn:
                 yield conn
             return
         async with self._write_turn, self.write_engine.begin() as conn:
             yield conn
+
+    async def one_hop(self, work: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        """`work()` (a whole service call) on SQLite as one worker-thread hop with this process's write
+        turn (`store/one_hop.py`); elsewhere, and inside a hop, as it is."""
+        if self._write_turn is None or in_hop():
+            return await work()
+        shared = self._shared()
+        if shared is not None:
+            await shared.release()  # its sqlite3 connection belongs to the event loop's thread
+        async with self._write_turn:
+            return await asyncio.to_thread(drive, work)
 
     def insert_ignore(self, table: Table, rows: list[dict[str, Any]]) -> Insert:
         """INSERT that skips rows whose primary key exists (idempotent membership adds)."""
@@ -58,7 +142,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
-        if self.loop_engine is not None:
-            self.loop_engine.sync_engine.dispose()
+        for sync in (self.loop_engine, self.hop_write_engine):
+            if sync is not None:
+                sync.sync_engine.dispose()
         if self.write_engine is not self.engine:
             await self.write_engine.dispose()

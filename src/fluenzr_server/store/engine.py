@@ -43,7 +43,7 @@ def install_sqlite_pragmas(sync_engine: Any) -> None:
         event.listen(sync_engine, "connect", _sqlite_pragmas)
 
 
-def _begin_immediate(sync_engine: Any) -> None:
+def install_begin_immediate(sync_engine: Any) -> None:
     """SQLite write transactions take the write lock up front (BEGIN IMMEDIATE).
 
     A deferred transaction that reads and then writes fails at once with SQLITE_BUSY when another writer
@@ -71,5 +71,5 @@ def create_engine(url: str, *, for_writes: bool = False) -> AsyncEngine:
     engine = create_async_engine(target, **kwargs)
     install_sqlite_pragmas(engine.sync_engine)
     if for_writes and target.get_backend_name() == "sqlite":
-        _begin_immediate(engine.sync_engine)
+        install_begin_immediate(engine.sync_engine)
     return engine

@@ -20,17 +20,26 @@ from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.pool import QueuePool
 
-from fluenzr_server.store.engine import install_sqlite_pragmas, sync_url
+from fluenzr_server.store.engine import install_begin_immediate, install_sqlite_pragmas, sync_url
 
 
-def loop_engine(url: str) -> AsyncEngine:
+def loop_engine(url: str, *, for_writes: bool = False) -> AsyncEngine:
     """An `AsyncEngine` holding a plain-sqlite3 engine, only to be opened through `LoopConnection`.
 
     Its pool never makes a caller wait (`max_overflow=-1`): a caller waiting on a pool lock would block the
-    event loop that the connection's holder needs to give it back.
+    event loop that the connection's holder needs to give it back. `for_writes`: transactions begin with
+    BEGIN IMMEDIATE, and connections may move between the worker threads of `store/one_hop.py`.
     """
-    engine = create_sync_engine(sync_url(url), poolclass=QueuePool, pool_size=8, max_overflow=-1)
+    engine = create_sync_engine(
+        sync_url(url),
+        poolclass=QueuePool,
+        pool_size=8,
+        max_overflow=-1,
+        connect_args={"check_same_thread": False} if for_writes else {},
+    )
     install_sqlite_pragmas(engine)
+    if for_writes:
+        install_begin_immediate(engine)
     # AsyncEngine only accepts async dialects; this one is never driven through greenlet_spawn's
     # await-requiring paths (LoopConnection overrides every call that would be).
     engine.dialect.is_async = True
@@ -66,6 +75,11 @@ class LoopConnection(AsyncConnection):
     async def close(self) -> None:
         if self.sync_connection is not None:
             self.sync_connection.close()
+
+    async def __aexit__(self, *_exc: object) -> None:
+        # AsyncConnection closes in a shielded task; this close never suspends, so it cannot be cancelled
+        # half-way, and it needs no event loop (store/one_hop.py runs it in a worker thread).
+        await self.close()
 
     async def stream(self, *_args: Any, **_kwargs: Any) -> NoReturn:  # type: ignore[override]
         raise NotImplementedError("LoopConnection serves execute/scalar/scalars only; use Database.write()")

@@ -9,11 +9,11 @@ same order on both databases (tests/api/test_collation.py).
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, String, Table, func, select
+from sqlalchemy import ColumnElement, Select, String, Table, bindparam, func, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -68,6 +68,10 @@ class CountCache:
             self._entries.popitem(last=False)
 
 
+# Page statements kept for `fetch_page(reuse=...)`: a handful per list (one per sort and order).
+_PAGE_QUERIES: dict[tuple[Hashable, str, str], Select[Any]] = {}
+
+
 @dataclass(frozen=True, slots=True)
 class CachedCount:
     cache: CountCache
@@ -83,19 +87,37 @@ async def fetch_page(
     sort_column: ColumnElement[Any],
     request: PageRequest,
     cached_count: CachedCount | None = None,
+    columns: Sequence[ColumnElement[Any]] = (),
+    params: Mapping[str, Any] | None = None,
+    reuse: Hashable | None = None,
 ) -> tuple[list[Row[Any]], int]:
-    ordering = _sort_keys(table, sort_column, request.order == "desc")
-    query: Select[Any] = (
-        select(table).where(*where).order_by(*ordering).limit(request.per_page).offset(request.offset)
-    )
-    rows = list((await conn.execute(query)).all())
+    """A page of `table`'s rows (with `columns` beside each, e.g. a correlated subquery) and the total.
+
+    `params` are the values of `where`'s bound parameters. With `reuse` (a key naming `where`, `columns`
+    and the sort), the page's statement is built once and kept: building a statement costs more than
+    running an indexed one."""
+    query = _PAGE_QUERIES.get((reuse, request.sort, request.order)) if reuse is not None else None
+    if query is None:
+        ordering = _sort_keys(table, sort_column, request.order == "desc")
+        query = (
+            select(table, *columns)
+            .where(*where)
+            .order_by(*ordering)
+            .limit(bindparam("page_limit"))
+            .offset(bindparam("page_offset"))
+        )
+        if reuse is not None:
+            _PAGE_QUERIES[(reuse, request.sort, request.order)] = query
+    values = {**(params or {}), "page_limit": request.per_page, "page_offset": request.offset}
+    rows = list((await conn.execute(query, values)).all())
     if request.page == 1 and len(rows) < request.per_page:
         return rows, len(rows)  # the whole result is on this page: no count query needed
     if cached_count is not None:
         total = cached_count.cache.get(cached_count.key, cached_count.version)
         if total is not None:
             return rows, total
-    total = int((await conn.execute(select(func.count()).select_from(table).where(*where))).scalar_one())
+    counted = select(func.count()).select_from(table).where(*where)
+    total = int((await conn.execute(counted, dict(params or {}))).scalar_one())
     if cached_count is not None:
         cached_count.cache.put(cached_count.key, cached_count.version, total)
     return rows, total
