@@ -1,7 +1,7 @@
 """suppression list API: domain entries and the indexes of GET /suppressions
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-11-30 15:00:00
 
 A domain entry is stored in `suppressions.email` as `@` + the domain (lower-case A-labels), beside the
@@ -14,7 +14,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0011"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
