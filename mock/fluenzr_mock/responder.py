@@ -118,7 +118,7 @@ class Responder:
         status = self._status(operation, prefs)
         response = operation.responses[status]
         if response.schema is None:
-            return CannedResponse(Canned.empty(int(status)))
+            return int(status), None  # no body (204)
         page = Page.of(query or {})
         if prefs.dynamic or not response.examples:
             body = self._generated(operation, response, prefs.seed, page)
