@@ -208,6 +208,8 @@ async def _pick_leads(
         campaigns_of[target.mailbox.id].append(campaign_id)
         mailbox_rows[target.mailbox.id] = target.mailbox
     waited = sorted(mailbox_rows.values(), key=lambda row: aware(row.next_send_at or _LONG_AGO))
+    if not waited or limit <= 0:
+        return []
     share = -(-limit // len(waited))  # ceiling division
     leads: list[Row[Any]] = []
     for mailbox in waited[:limit]:
