@@ -43,16 +43,17 @@ def mailbox() -> Iterator[Dovecot]:
 def test_readme_reply_block_runs_after_the_walkthrough(tmp_path: Path, mailbox: Dovecot) -> None:
     maildir = tmp_path / "maildir"
     with SmtpSink(maildir=maildir) as sink:
+        port = free_port()
         env = {
             **os.environ,
             "FLUENZR_DATABASE_URL": f"sqlite:///{tmp_path / 'walk.db'}",
             "FLUENZR_ENVIRONMENT": "test",
             "FLUENZR_ALLOW_PRIVATE_HOSTS": "1",
+            "FLUENZR_PUBLIC_URL": f"http://127.0.0.1:{port}",
         }
         env.pop("FLUENZR_ENGINE", None)
         cli(env, "migrate")
         key = cli(env, "accounts", "create", "--name", "Walk", "--plan", "pro").strip().splitlines()[-1]
-        port = free_port()
         process = start_server(env, port, tmp_path / "server.log")
         try:
             script = walkthrough() + "\n" + reply_block()

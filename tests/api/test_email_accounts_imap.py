@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from fluenzr_server.resources import Resources
 from fluenzr_server.store import tables as t
-from tests.conftest import client_for, resources_for, test_settings
+from tests.conftest import client_for, resources_for
+from tests.conftest import test_settings as settings_for
 from tests.utils.assertions import error, ok_object, timestamp
 from tests.utils.factories import create_email_account, email_account_body
 
@@ -122,7 +123,7 @@ async def test_security_none_and_loopback_are_allowed_with_the_setting(
 ) -> None:
     from fluenzr_server.app import build_app
 
-    local = resources_for(resources, test_settings(database_url, allow_private_hosts=True))
+    local = resources_for(resources, settings_for(database_url, allow_private_hosts=True))
     async with client_for(build_app(local), tenant.api_key) as client:
         body = email_account_body(imap={**IMAP, "host": "127.0.0.1", "port": 1143, "security": "none"})
         created = ok_object(await client.post("/email-accounts", json=body), 201)
