@@ -1,7 +1,7 @@
-"""The README's walk-through runs as written, twice in a row, against a live server with its sending engine
-and a local SMTP sink: the message arrives and the stats say `sent: 1` (issues 10 and 13); then its open,
-click and one-click unsubscribe, over HTTP with the URLs from the sink's maildir, each show in the stats,
-the lead and the webhook receiver (issue 16)."""
+"""The README's walk-through runs as written, twice in a row, against a live server with its sending engine,
+a local SMTP sink and a local Dovecot (`make imap-mailbox`): the message arrives and the stats say
+`sent: 1` (issues 10 and 13); then its open, its click, a reply read over IMAP and its one-click
+unsubscribe each show in the stats, the lead and the webhook receiver (issue 16)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,14 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from fluenzr_server.engine.imap_mailbox import Dovecot
 from fluenzr_server.engine.smtp_sink import SmtpSink
 from tests.conftest import cli, free_port, start_server
 
@@ -28,6 +30,17 @@ def walkthrough() -> str:
     match = re.search(r"```bash\n(.*?)```", section, re.DOTALL)
     assert match, "the README's walk-through has no bash block"
     return match.group(1)
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Dovecot]:
+    """`make imap-mailbox` in small: plain IMAP, user sales / sales-password, on a free port."""
+    folder = Path(tempfile.mkdtemp(prefix="fluenzr-readme-imap-"))
+    server = Dovecot(folder, users={"sales": "sales-password"})
+    server.start()
+    yield server
+    server.stop()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture
@@ -56,7 +69,7 @@ def sending_server(tmp_path: Path) -> Iterator[tuple[str, str, SmtpSink]]:
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="the walk-through uses curl")
 def test_readme_walkthrough_runs_twice_as_written(
-    sending_server: tuple[str, str, SmtpSink], tmp_path: Path
+    sending_server: tuple[str, str, SmtpSink], mailbox: Dovecot, tmp_path: Path
 ) -> None:
     base_url, api_key, sink = sending_server
     script = walkthrough()
@@ -68,6 +81,7 @@ def test_readme_walkthrough_runs_twice_as_written(
         "MAILDIR": str(tmp_path / "maildir"),
         "HOOK_PORT": str(free_port()),
         "HOOKS_LOG": str(tmp_path / "hooks.log"),
+        "IMAP_PORT": str(mailbox.port),
     }
     for run in (1, 2):
         # -e: a failed step (an error envelope, which data_id turns into a non-zero exit) fails the run.
@@ -78,8 +92,8 @@ def test_readme_walkthrough_runs_twice_as_written(
         assert "Traceback" not in result.stderr and "error" not in result.stderr, result.stderr
         outputs = envelopes(result.stdout)
         responses = [output for output in outputs if isinstance(output, dict)]
-        assert [response["success"] for response in responses] == [True] * 8, result.stdout
-        added_to_group, added_to_campaign, started, stats, leads, sending, after, leads_after = (
+        assert [response["success"] for response in responses] == [True] * 9, result.stdout
+        added_to_group, added_to_campaign, started, stats, leads, sending, replied, after, leads_after = (
             r["data"] for r in responses
         )
         assert added_to_group["added"] == 1 and added_to_campaign["added"] == 1
@@ -91,16 +105,19 @@ def test_readme_walkthrough_runs_twice_as_written(
         assert arrived.subject == "Quick question, Ada"
         assert arrived.rcpt_tos[0].startswith("ada+") and arrived.mail_from.startswith("sales+")
 
-        # The open, the click (to the message's own link) and the one-click unsubscribe, over HTTP.
+        # The open, the click (to the message's own link), the reply read over IMAP and the one-click
+        # unsubscribe, over HTTP.
         lines = [output for output in outputs if isinstance(output, str)]
         assert lines == ["200 image/gif", "302 https://acme.example/jobs", "200"], result.stdout
-        assert (after["sent"], after["opened"], after["clicked"], after["unsubscribed"]) == (1, 1, 1, 1)
-        assert (after["openRate"], after["clickRate"]) == (100.0, 100.0)
+        assert [lead["status"] for lead in replied] == ["replied"]
+        counted = ("sent", "opened", "clicked", "replied", "unsubscribed")
+        assert [after[name] for name in counted] == [1, 1, 1, 1, 1], after
+        assert (after["openRate"], after["clickRate"], after["replyRate"]) == (100.0, 100.0, 100.0)
         (lead,) = leads_after
         assert lead["status"] == "unsubscribed" and lead["openedAt"] and lead["clickedAt"]
         fired = result.stderr.split()
-        assert fired.count("email.sent") == fired.count("email.opened") == fired.count("email.clicked") == 1
-        assert fired.count("contact.unsubscribed") == 1 and len(fired) == 4, result.stderr
+        kinds = ("email.sent", "email.opened", "email.clicked", "email.replied", "contact.unsubscribed")
+        assert [fired.count(kind) for kind in kinds] == [1] * 5 and len(fired) == 5, result.stderr
 
 
 def envelopes(output: str) -> list[Any]:
