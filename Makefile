@@ -12,6 +12,8 @@ PORT ?= 8000
 FUZZ_EXAMPLES ?= 25
 
 SMTP_PORT ?= 2525
+MOCK_PORT ?= 4010
+SANDBOX_PORT ?= 4020
 IMAP_PORT ?= 1143
 
 .PHONY: help install install-serve tools js-install run mock sandbox smtp-sink imap-mailbox lint lint-js lint-clients test test-py test-js fuzz fuzz-sqlite fuzz-postgresql fuzz-mock bench bench-import clean
@@ -59,11 +61,11 @@ $(CLIENTGEN)/bin/openapi-python-client:
 run: install-serve  ## migrate, create a local pro key on first run, serve http://127.0.0.1:$(PORT)/v1
 	$(BIN)/fluenzr-server dev --port $(PORT)
 
-mock: install-serve  ## the mock server on the contract's examples, http://127.0.0.1:4010/v1
-	$(BIN)/fluenzr-mock --port 4010
+mock: install-serve  ## the mock server on the contract's examples, http://127.0.0.1:$(MOCK_PORT)/v1
+	$(BIN)/fluenzr-mock --port $(MOCK_PORT)
 
-sandbox: install-serve  ## the real server on a throwaway database with demo data, http://127.0.0.1:4020/v1
-	$(BIN)/fluenzr-server sandbox --port 4020
+sandbox: install-serve  ## the real server on a throwaway database with demo data, http://127.0.0.1:$(SANDBOX_PORT)/v1
+	$(BIN)/fluenzr-server sandbox --port $(SANDBOX_PORT)
 
 smtp-sink: install-serve  ## a local SMTP sink on 127.0.0.1:$(SMTP_PORT): prints each message, keeps it in .fluenzr/maildir
 	$(BIN)/fluenzr-server smtp-sink --port $(SMTP_PORT) --maildir .fluenzr/maildir

@@ -200,10 +200,12 @@ async def test_rules_run_out(smtp_sink: SmtpSink) -> None:
 
 
 async def test_maildir_keeps_every_message(sink_factory: SinkFactory, tmp_path: Path) -> None:
-    sink = await sink_factory(maildir=tmp_path / "Maildir")
+    # `make smtp-sink` on a fresh clone: `.fluenzr/` does not exist yet.
+    folder = tmp_path / ".fluenzr" / "maildir"
+    sink = await sink_factory(maildir=folder)
     await send(sink, message(message_id="<a@acme.example>"))
     await send(sink, message(message_id="<b@acme.example>"))
-    kept = sorted(str(m["Message-ID"]) for m in mailbox.Maildir(tmp_path / "Maildir", create=False))
+    kept = sorted(str(m["Message-ID"]) for m in mailbox.Maildir(folder, create=False))
     assert kept == ["<a@acme.example>", "<b@acme.example>"]
 
 

@@ -314,6 +314,8 @@ class SmtpSink:
         self.security = security
         self.credentials = credentials
         self.certificate = certificate or (make_test_certificate() if security != "none" else None)
+        if maildir is not None:
+            Path(maildir).parent.mkdir(parents=True, exist_ok=True)  # Maildir(create=True) makes one level
         self.maildir = mailbox.Maildir(maildir, create=True) if maildir is not None else None
         self.hostname = hostname
         self.on_message = on_message
