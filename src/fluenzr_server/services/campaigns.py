@@ -320,9 +320,6 @@ async def _suppressed_ids(conn: AsyncConnection, account_id: str, contact_ids: l
     return sorted(found)
 
 
-_rate = percent
-
-
 async def get_stats(db: Database, *, account_id: str, campaign_id: str) -> dict[str, Any]:
     """Counts from what happened: `sent` and `bounced` are messages the SMTP servers accepted or refused
     with a 5xx, a message a bounce report (DSN) came back for being `bounced` too (`engine/inbox.py`
@@ -352,8 +349,8 @@ async def get_stats(db: Database, *, account_id: str, campaign_id: str) -> dict[
     return {
         "campaignId": campaign_id,
         **ordered,
-        "openRate": _rate(counts["opened"], sent),
-        "clickRate": _rate(counts["clicked"], sent),
-        "replyRate": _rate(counts["replied"], sent),
-        "bounceRate": _rate(counts["bounced"], sent + counts["bounced"]),
+        "openRate": percent(counts["opened"], sent),
+        "clickRate": percent(counts["clicked"], sent),
+        "replyRate": percent(counts["replied"], sent),
+        "bounceRate": percent(counts["bounced"], sent + counts["bounced"]),
     }

@@ -42,6 +42,11 @@ def normalise_email(value: str, field: str = "email") -> str:
     return email
 
 
+def escape_like(term: str) -> str:
+    """`term` for a LIKE pattern with `escape="\\"`: its `%`, `_` and `\\` match themselves."""
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def unique_ids(ids: list[str]) -> list[str]:
     """Duplicates dropped, in a fixed (sorted) order, so concurrent inserts lock rows in the same order."""
     return sorted(set(ids))

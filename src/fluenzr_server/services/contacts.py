@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from fluenzr_server.errors import Conflict, NotFound
 from fluenzr_server.ids import new_id
 from fluenzr_server.services import events
-from fluenzr_server.services.common import normalise_email, now, pick
+from fluenzr_server.services.common import escape_like, normalise_email, now, pick
 from fluenzr_server.store import tables as t
 from fluenzr_server.store.database import Database
 from fluenzr_server.store.one_hop import one_hop
@@ -53,10 +53,6 @@ async def bump_contacts_version(conn: AsyncConnection, account_id: str) -> None:
 
 async def _contacts_version(conn: AsyncConnection, account_id: str) -> int:
     return int((await conn.execute(_VERSION, {"account": account_id})).scalar_one())
-
-
-def _escape_like(term: str) -> str:
-    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 async def _group_ids(conn: AsyncConnection, contact_ids: list[str]) -> dict[str, list[str]]:
@@ -119,7 +115,7 @@ async def list_contacts(
 ) -> tuple[list[dict[str, Any]], int]:
     where = [t.contacts.c.account_id == bindparam("account")]
     if email:
-        where.append(t.contacts.c.email.like(f"%{_escape_like(email.lower())}%", escape="\\"))
+        where.append(t.contacts.c.email.like(f"%{escape_like(email.lower())}%", escape="\\"))
     if group:
         membership = exists().where(
             and_(t.group_members.c.group_id == group, t.group_members.c.contact_id == t.contacts.c.id)

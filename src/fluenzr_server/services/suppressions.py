@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from fluenzr_server.engine.message import ascii_domain
 from fluenzr_server.errors import NotFound, ValidationFailed
-from fluenzr_server.services.common import normalise_email, now
+from fluenzr_server.services.common import escape_like, normalise_email, now
 from fluenzr_server.store import tables as t
 from fluenzr_server.store.collation import CodePointOrder
 from fluenzr_server.store.database import Database
@@ -116,10 +116,6 @@ def why(email: str, entry: Row[Any]) -> str:
     return f"suppressed: {email} is on the account's suppression list ({entry.reason})"
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 async def list_suppressions(
     db: Database,
     *,
@@ -135,7 +131,7 @@ async def list_suppressions(
     if reason is not None:
         where.append(t.suppressions.c.reason == reason)
     if search is not None:
-        pattern = f"%{_escape_like(search.lower())}%"
+        pattern = f"%{escape_like(search.lower())}%"
         where.append(t.suppressions.c.email.like(pattern, escape="\\"))
     query = (
         select(t.suppressions)
