@@ -10,6 +10,8 @@ command -v redis-server >/dev/null 2>&1 || need_install+=(redis-server)
 # Dovecot: the tests start throwaway IMAP servers of their own on free loopback ports
 # (tests/engine/conftest.py), each with its own configuration; the package's own service is not used.
 [ -x /usr/sbin/dovecot ] || need_install+=(dovecot-imapd)
+# curl: the README walk-through test runs the README's curl lines (HTTP, and IMAP APPEND for the reply).
+command -v curl >/dev/null 2>&1 || need_install+=(curl)
 if ((${#need_install[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >&2
