@@ -142,6 +142,7 @@ def server_app(url: str) -> ASGIApp:
     settings = Settings(
         database_url=url,
         environment="production",
+        public_url="https://t.acme.example",  # production wants https (as bench/run.py sets it)
         validate_responses=False,
         rate_limit="100000000/second",
         engine=False,

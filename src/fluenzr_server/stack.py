@@ -14,7 +14,6 @@ from connexion.datastructures import MediaTypeDict
 from connexion.middleware.context import ContextMiddleware
 from connexion.middleware.exceptions import ExceptionMiddleware
 from connexion.middleware.lifespan import LifespanMiddleware
-from connexion.middleware.request_validation import RequestValidationMiddleware
 from connexion.middleware.response_validation import (
     ResponseValidationAPI,
     ResponseValidationMiddleware,
@@ -25,7 +24,7 @@ from connexion.middleware.security import SecurityMiddleware
 from connexion.middleware.server_error import ServerErrorMiddleware
 from connexion.validators import VALIDATOR_MAP
 
-from fluenzr_server.connexion_once import DocsRouting
+from fluenzr_server.connexion_once import DocsRouting, OnceRequestValidation
 from fluenzr_server.validation import EnvelopeParameterValidator, body_validator, read_only_fields
 
 # A middleware class, or a functools.partial of one with its options (Connexion instantiates them).
@@ -74,8 +73,9 @@ def middlewares(
         # Idempotency-Key replays: after security (keys belong to an account), before validation (a
         # replay answers even if validation changed since, and a refused request is recorded too).
         idempotency,
-        # Parameters and body against the contract; `validation.py`'s validators name each field.
-        RequestValidationMiddleware,
+        # Parameters and body against the contract; `validation.py`'s validators name each field (built
+        # once per operation: `connexion_once.OnceRequestValidation`).
+        OnceRequestValidation,
         # Responses against the contract when enabled (tests). Left out otherwise: it would still route
         # every request (a second pass over the routes) only to hand it on.
         EdgeAwareResponseValidation if validate_responses else None,

@@ -60,3 +60,80 @@ async def test_the_docs_are_still_served(anonymous: httpx.AsyncClient, path: str
     response = await anonymous.get(path)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith(media_type)
+
+
+# Requests of many shapes: defaults, each kind of query value, a path id, JSON bodies, nulls, a bad body.
+_VARIED: list[tuple[str, str, Any]] = [
+    ("GET", "/contacts", None),
+    ("GET", "/contacts?page=2&perPage=5&sort=email&order=asc", None),
+    ("GET", "/contacts?email=ada&group=grp_nothere", None),
+    ("POST", "/contacts", {"email": "args@example.com", "firstName": None, "customFields": {"a": 1}}),
+    ("GET", "/contacts/ctc_unknown", None),
+    ("PATCH", "/contacts/ctc_unknown", {"company": "Acme"}),
+    ("POST", "/groups", {"name": "Args", "description": "d"}),
+    ("GET", "/campaigns?status=draft", None),
+    ("GET", "/suppressions?perPage=3", None),
+]
+
+
+async def test_handlers_get_the_arguments_connexion_would_give(
+    app: Any, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The arguments worked out once per operation (`_OnceParameters`) against Connexion's own
+    # `prep_kwargs`, which reads the operation from the request's context, for the same requests.
+    from connexion.decorators.parameter import prep_kwargs, pythonic
+
+    from fluenzr_server.connexion_once import _OnceParameters
+
+    original = _OnceParameters.arguments
+    compared: list[tuple[dict[str, Any], dict[str, Any]]] = []
+
+    def both(self: Any, request: Any, body: Any, files: Any, arguments: Any, has_kwargs: bool) -> Any:
+        ours = original(self, request, body, files, arguments, has_kwargs)
+        theirs = prep_kwargs(
+            request,
+            request_body=body,
+            files=files,
+            arguments=arguments,
+            has_kwargs=has_kwargs,
+            sanitize=pythonic,
+        )
+        compared.append((ours, theirs))
+        return ours
+
+    monkeypatch.setattr(_OnceParameters, "arguments", both)
+    async with client_for(app, tenant.api_key) as client:
+        for method, path, body in _VARIED:
+            response = await client.request(method, path, json=body)
+            assert response.status_code < 500, (method, path, response.text)
+    assert len(compared) >= len(_VARIED) - 2  # the unknown ids are 404 before or in the handler
+    for ours, theirs in compared:
+        assert ours == theirs
+
+
+async def test_no_validator_or_parser_is_built_while_serving(
+    app: Any, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import inflection
+    from connexion.uri_parsing import OpenAPIURIParser
+
+    from fluenzr_server.validation import EnvelopeJSONBodyValidator, EnvelopeParameterValidator
+
+    async def serve(client: httpx.AsyncClient, run: str) -> list[int]:
+        return [
+            (await client.get("/contacts?page=1&perPage=5&sort=email")).status_code,
+            (await client.post("/contacts", json={"email": f"built-{run}@example.com"})).status_code,
+            (await client.post("/contacts", json={"email": 3})).status_code,
+        ]
+
+    async with client_for(app, tenant.api_key) as client:
+        assert await serve(client, "first") == [200, 201, 400]
+        built = [
+            _count_calls(monkeypatch, EnvelopeParameterValidator, "__init__"),
+            _count_calls(monkeypatch, EnvelopeJSONBodyValidator, "__init__"),
+            _count_calls(monkeypatch, OpenAPIURIParser, "__init__"),
+        ]
+        renamed = _count_calls(monkeypatch, inflection, "underscore")
+        assert await serve(client, "again") == [200, 201, 400]
+    assert built == [[], [], []]
+    assert renamed == []  # each parameter's Python name was worked out once
