@@ -29,14 +29,22 @@ from bench import inproc
 SPENT: dict[str, float] = {}
 
 
-def _timed_async(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+INSIDE: set[str] = set()  # the timed names a call is inside of (one request at a time)
+
+
+def _timed_async(name: str, function: Callable[..., Any], within: str | None = None) -> Callable[..., Any]:
     @functools.wraps(function)
     async def timed(*args: Any, **kwargs: Any) -> Any:
+        lifespan = len(args) > 1 and isinstance(args[1], dict) and args[1].get("type") == "lifespan"
+        if lifespan or name in INSIDE or (within is not None and within not in INSIDE):
+            return await function(*args, **kwargs)  # the app's lifespan / counted further out / not ours
+        INSIDE.add(name)
         began = time.process_time()
         try:
             return await function(*args, **kwargs)
         finally:
             SPENT[name] = SPENT.get(name, 0.0) + time.process_time() - began
+            INSIDE.discard(name)
 
     return timed
 
@@ -53,11 +61,10 @@ def _timed_sync(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
     return timed
 
 
-def _wrap(owner: Any, attribute: str, name: str, *, sync: bool = False) -> None:
-    original = owner.__dict__.get(attribute) if isinstance(owner, type) else getattr(owner, attribute)
-    if original is None:  # inherited: wrap the inherited function on this class only
-        original = getattr(owner, attribute)
-    setattr(owner, attribute, (_timed_sync if sync else _timed_async)(name, original))
+def _wrap(owner: Any, attribute: str, name: str, *, sync: bool = False, within: str | None = None) -> None:
+    original = getattr(owner, attribute)  # inherited ones too: wrapped on this class only
+    wrapped = _timed_sync(name, original) if sync else _timed_async(name, original, within)
+    setattr(owner, attribute, wrapped)
 
 
 # (layer name, nesting depth) outermost first: a layer's own cost is its total minus the next deeper one's.
@@ -139,7 +146,7 @@ def instrument() -> None:
             _wrap(service, attribute, "service")
     for connection in (LoopConnection, AsyncConnection):
         for attribute in ("execute", "scalar", "scalars"):
-            _wrap(connection, attribute, "service: statements (execute)")
+            _wrap(connection, attribute, "service: statements (execute)", within="service")
     _wrap(EnvelopeJsonifier, "dumps", "JSON writer (jsonifier)", sync=True)
 
 

@@ -18,6 +18,7 @@ from fluenzr_server.ids import API_KEY_PREFIX, hash_api_key
 from fluenzr_server.request_resources import request_resources
 from fluenzr_server.store import tables as t
 from fluenzr_server.store.database import Database
+from fluenzr_server.store.driver_rows import DriverStatement
 
 API_PLAN = "pro"
 MAX_KEY_LENGTH = 128
@@ -91,8 +92,8 @@ class BearerAuth(BearerSecurityHandler):  # type: ignore[misc]
 SECURITY_MAP: dict[str, Any] = {**SECURITY_HANDLERS, "bearer": BearerAuth}
 
 
-# Built once: building a statement and its cache key costs several times what running this one costs.
-_KEY_QUERY = (
+# Built once, and run through the driver (every request makes this lookup; `store/driver_rows.py`).
+_KEY_QUERY = DriverStatement(
     select(t.api_keys.c.id, t.api_keys.c.account_id, t.accounts.c.plan)
     .join(t.accounts, t.accounts.c.id == t.api_keys.c.account_id)
     .where(t.api_keys.c.key_hash == bindparam("key_hash"), t.api_keys.c.revoked_at.is_(None))
@@ -106,10 +107,10 @@ async def resolve_key(database: Database, token: str) -> Principal | None:
         return cache[token]
     principal = None
     if token.startswith(API_KEY_PREFIX) and len(token) <= MAX_KEY_LENGTH and token.isascii():
-        async with database.read() as conn:
-            row = (await conn.execute(_KEY_QUERY, {"key_hash": hash_api_key(token)})).first()
+        row = await _KEY_QUERY.first(database, {"key_hash": hash_api_key(token)})
         if row is not None:
-            principal = Principal(account_id=row.account_id, plan=row.plan, key_id=row.id)
+            key_id, account_id, plan = row
+            principal = Principal(account_id=account_id, plan=plan, key_id=key_id)
     if cache is not None:
         cache[token] = principal
     return principal

@@ -111,3 +111,30 @@ async def test_a_plan_changed_by_another_process_applies_at_once(
         assert refused.json()["error"]["code"] == "PLAN_REQUIRED"
     finally:
         await other_process.dispose()
+
+
+async def test_a_read_request_opens_no_transaction_on_postgresql(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    # Reads run in autocommit (`Database.read_engine`): at READ COMMITTED a statement sees the same data
+    # inside a transaction as outside one, and BEGIN and ROLLBACK would each cost a round trip.
+    if database.dialect != "postgresql":
+        pytest.skip("SQLite reads run on the event loop without a transaction of their own")
+    from psycopg.pq import TransactionStatus
+
+    contact = (await client.post("/contacts", json={"email": "notx@example.com"})).json()["data"]["id"]
+    after: list[tuple[str, TransactionStatus]] = []
+
+    def record(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        status = conn.connection.driver_connection.info.transaction_status
+        after.append((statement.split(None, 1)[0].upper(), status))
+
+    sync_engine = database.engine.sync_engine
+    event.listen(sync_engine, "after_cursor_execute", record)
+    try:
+        assert (await client.get(f"/contacts/{contact}")).status_code == 200
+        assert (await client.get("/contacts")).status_code == 200
+    finally:
+        event.remove(sync_engine, "after_cursor_execute", record)
+    assert len(after) >= 3  # two key lookups and the handlers' reads
+    assert set(after) == {("SELECT", TransactionStatus.IDLE)}

@@ -23,7 +23,7 @@ SERVER_STACK = [
     "RoutingMiddleware",
     "SecurityMiddleware",
     "IdempotencyMiddleware",
-    "RequestValidationMiddleware",
+    "OnceRequestValidation",
     "EdgeAwareResponseValidation",
     "LifespanMiddleware",
     "ContextMiddleware",

@@ -29,7 +29,7 @@ class _SharedRead:
     async def connection(self) -> AsyncConnection:
         if self.conn is None:
             loop = self.database.loop_engine
-            conn = LoopConnection(loop) if loop is not None else self.database.engine.connect()
+            conn = LoopConnection(loop) if loop is not None else self.database.read_engine.connect()
             self.conn = await conn.start()
         return self.conn
 
@@ -51,6 +51,13 @@ class Database:
         self.dialect = self.engine.dialect.name
         # SQLite gets a second pool whose transactions take the write lock first; PostgreSQL needs none.
         self.write_engine = create_engine(url, for_writes=True) if self.dialect == "sqlite" else self.engine
+        # PostgreSQL reads in autocommit: at READ COMMITTED each statement takes its own snapshot inside a
+        # transaction too, so a read-only BEGIN ... ROLLBACK bought nothing but two round trips per request.
+        self.read_engine = (
+            self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            if self.dialect == "postgresql"
+            else self.engine
+        )
         # SQLite has one writer at a time; queueing this process's writers here is fair and prompt, where
         # SQLite's busy handler would poll with growing sleeps (p99 of seconds under concurrent writes).
         self._write_turn = asyncio.Lock() if self.dialect == "sqlite" else None
@@ -101,7 +108,7 @@ class Database:
             async with LoopConnection(self.loop_engine) as conn:
                 yield conn
             return
-        async with self.engine.connect() as conn:
+        async with self.read_engine.connect() as conn:
             yield conn
 
     @asynccontextmanager
