@@ -104,8 +104,12 @@ class _OnceParameters(AsyncParameterDecorator):  # type: ignore[misc]
         self.path_definitions = {p["name"]: p for p in parameters if p["in"] == "path"}
         self.query_definitions = {p["name"]: p for p in parameters if p["in"] == "query"}
         self.query_defaults = _get_query_defaults(self.query_definitions)
+        # Each request merges into its own copy of the defaults; scalars need no deep copy.
+        scalars = all(isinstance(v, str | int | float | bool | None) for v in self.query_defaults.values())
+        self.copy_defaults: Callable[[dict[str, Any]], dict[str, Any]] = dict.copy if scalars else deepcopy
         self.body_name = self.sanitize_fn(operation.body_name(None))
         self.takes_body = operation.method.upper() != "TRACE"
+        self.body_defined = operation.is_request_body_defined
 
     def __call__(self, function: Callable[..., Any]) -> Callable[..., Any]:
         arguments, has_kwargs = inspect_function_arguments(unwrap_decorators(function))
@@ -114,8 +118,10 @@ class _OnceParameters(AsyncParameterDecorator):  # type: ignore[misc]
         @functools.wraps(function)
         async def wrapper(request: ConnexionRequest) -> Any:
             request_body = await request.get_body() if wants_body else None
-            # Only a form body has files (Starlette's form() of anything else is empty).
-            form = request.mimetype in FORM_CONTENT_TYPES
+            # Only a form body has files (Starlette's form() of anything else, or of none, is empty).
+            form = (
+                content_type(request.scope["headers"]) is not None and request.mimetype in FORM_CONTENT_TYPES
+            )
             files = await request.files() if form else {}
             return await function(**self.arguments(request, request_body, files, arguments, has_kwargs))
 
@@ -135,22 +141,22 @@ class _OnceParameters(AsyncParameterDecorator):  # type: ignore[misc]
         for name, value in request.path_params.items():
             definition = self.path_definitions.get(name)
             kwargs[sanitize(name)] = value if definition is None else _get_val_from_param(value, definition)
-        query = deep_merge(deepcopy(self.query_defaults), request.query_params)
+        query = deep_merge(self.copy_defaults(self.query_defaults), request.query_params)
         kwargs.update(_query_args_helper(self.query_definitions, query, arguments, has_kwargs, sanitize))
         if self.takes_body:
-            content_type = request.mimetype
-            kwargs.update(
-                _get_body_argument(
-                    body,
-                    operation=self.operation,
-                    arguments=arguments,
-                    has_kwargs=has_kwargs,
-                    sanitize=sanitize,
-                    content_type=content_type,
+            if self.body_defined and (arguments or has_kwargs):  # else `_get_body_argument` gives {}
+                kwargs.update(
+                    _get_body_argument(
+                        body,
+                        operation=self.operation,
+                        arguments=arguments,
+                        has_kwargs=has_kwargs,
+                        sanitize=sanitize,
+                        content_type=request.mimetype,
+                    )
                 )
-            )
             if files:
-                body_schema = self.operation.body_schema(content_type)
+                body_schema = self.operation.body_schema(request.mimetype)
                 kwargs.update(_get_file_arguments(files, arguments, body_schema, has_kwargs))
         kwargs = {sanitize(key): value for key, value in kwargs.items()}
         for key, value in _context.get().items():
@@ -171,7 +177,7 @@ class _OnceResponse(AsyncResponseDecorator):  # type: ignore[misc]
         self.only_type: str | None = next(iter(produces)) if len(produces) == 1 else None
 
     def _infer_content_type(self, data: Any, headers: dict[str, Any]) -> str | None:
-        if self.only_type is not None and utils.extract_content_type(headers) is None:
+        if self.only_type is not None and (not headers or utils.extract_content_type(headers) is None):
             return self.only_type
         return AsyncResponseDecorator._infer_content_type(data, headers)  # type: ignore[no-any-return]
 
@@ -230,6 +236,15 @@ class OnceAsyncApp(AsyncApp):  # type: ignore[misc]
         self._middleware_app.api_cls = _OnceApi
 
 
+def content_type(headers: list[tuple[bytes, bytes]]) -> str | None:
+    """The first `Content-Type` of ASGI headers, as `connexion.utils.extract_content_type` reads it (whose
+    per-call `typing` subscript costs more than the loop)."""
+    for key, value in headers:
+        if key.lower() == b"content-type":  # as latin-1 text lowered: only ASCII letters lower to ASCII
+            return value.decode("latin-1")
+    return None
+
+
 class _OnceValidationOperation(RequestValidationOperation):  # type: ignore[misc]
     """Connexion's request validation for one operation, with its URI parser, parameter validator,
     accepted media types and body validators made once (they keep no per-request state: each call reads
@@ -246,6 +261,15 @@ class _OnceValidationOperation(RequestValidationOperation):  # type: ignore[misc
         )
         self.consumes = MediaTypeDict([(c.lower(), None) for c in operation.consumes])
         self.body_validators: dict[str, Any] = {}
+
+    def extract_content_type(self, headers: list[tuple[bytes, bytes]]) -> tuple[str, str]:
+        """`RequestValidationOperation.extract_content_type`, reading the header with `content_type`."""
+        mime_type, encoding = utils.split_content_type(content_type(headers))
+        if mime_type is None:
+            mime_type = (
+                self._operation.consumes[0] if self._operation.consumes else "application/octet-stream"
+            )
+        return mime_type, encoding or "utf-8"
 
     def validate_mime_type(self, mime_type: str) -> None:
         if self._operation.consumes and mime_type.lower() not in self.consumes:

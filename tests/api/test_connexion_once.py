@@ -106,7 +106,11 @@ async def test_handlers_get_the_arguments_connexion_would_give(
         for method, path, body in _VARIED:
             response = await client.request(method, path, json=body)
             assert response.status_code < 500, (method, path, response.text)
-    assert len(compared) >= len(_VARIED) - 2  # the unknown ids are 404 before or in the handler
+        # A form body on an operation without one: Connexion still reads its (absent) files.
+        form = {"content-type": "application/x-www-form-urlencoded"}
+        response = await client.request("GET", "/contacts?perPage=2", content=b"page=3", headers=form)
+        assert response.status_code == 200, response.text
+    assert len(compared) >= len(_VARIED) - 1  # an unknown id is 404 in the handler, after its arguments
     for ours, theirs in compared:
         assert ours == theirs
 

@@ -1,4 +1,4 @@
-"""The fast body check (`validation.FastBodyValidator`, jsonschema_rs) never calls a body valid that the
+"""The fast body check (`validation.FastSchemaValidator`, jsonschema_rs) never calls a body valid that the
 server's validator (`jsonschema` with the contract's ECMA patterns and formats) refuses, for every request
 body of the contract; and it does call the contract's own examples valid (else every request would pay
 for both validators)."""
@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from fluenzr_server.spec import load_spec
 from fluenzr_server.text_rules import FORMAT_CHECKER
-from fluenzr_server.validation import BodySchemaValidator, FastBodyValidator, ParameterSchemaValidator
+from fluenzr_server.validation import BodySchemaValidator, FastSchemaValidator, ParameterSchemaValidator
 
 SPEC = load_spec()
 RESOLVED = resolve_refs(SPEC)
@@ -163,7 +163,7 @@ def test_the_contract_has_request_bodies_and_patterns_to_check() -> None:
 def test_the_contracts_examples_are_fast_valid(
     operation_id: str, schema: dict[str, Any], examples: list[Any]
 ) -> None:
-    fast = FastBodyValidator(schema)
+    fast = FastSchemaValidator(schema)
     for example in examples:
         if _slow_valid(schema, example):
             assert fast.is_valid(example), (operation_id, example)
@@ -174,7 +174,7 @@ def test_the_contracts_examples_are_fast_valid(
 def test_a_fast_valid_body_is_valid(data: st.DataObject) -> None:
     operation_id, schema, examples = data.draw(st.sampled_from(BODIES))
     body = data.draw(mutated(examples))
-    if FastBodyValidator(schema).is_valid(body):
+    if FastSchemaValidator(schema).is_valid(body):
         assert _slow_valid(schema, body), (operation_id, body)
 
 
@@ -186,3 +186,29 @@ _FAST_PATTERNS = {pattern: jsonschema_rs.Draft4Validator({"pattern": pattern}) f
 def test_each_pattern_means_the_same_in_both(pattern: str, text: str) -> None:
     slow = ParameterSchemaValidator({"pattern": pattern}).is_valid(text)
     assert _FAST_PATTERNS[pattern].is_valid(text) is slow, (pattern, text)
+
+
+def _parameters() -> list[tuple[str, dict[str, Any]]]:
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for methods in RESOLVED["paths"].values():
+        shared = methods.get("parameters", [])
+        for operation in methods.values():
+            if isinstance(operation, dict):
+                for param in [*shared, *operation.get("parameters", [])]:
+                    found[(param["in"], param["name"])] = param.get("schema", param)
+    return [(f"{where}:{name}", schema) for (where, name), schema in sorted(found.items())]
+
+
+PARAMETERS = _parameters()
+
+
+def test_the_contract_has_parameters_to_check() -> None:
+    assert len(PARAMETERS) >= 10
+
+
+@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(PARAMETERS), LEAVES | st.lists(LEAVES, max_size=3))
+def test_a_fast_valid_parameter_is_valid(parameter: tuple[str, dict[str, Any]], value: Any) -> None:
+    name, schema = parameter
+    if FastSchemaValidator(schema).is_valid(value):
+        assert ParameterSchemaValidator(schema, format_checker=FORMAT_CHECKER).is_valid(value), (name, value)
