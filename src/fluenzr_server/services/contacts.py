@@ -44,6 +44,7 @@ _BUMP_VERSION = (
 )
 _VERSION = select(t.accounts.c.contacts_version).where(t.accounts.c.id == bindparam("account"))
 _INSERT = t.contacts.insert().returning(*t.contacts.c)
+_OF_ACCOUNT = t.contacts.c.account_id == bindparam("account")
 
 
 async def bump_contacts_version(conn: AsyncConnection, account_id: str) -> None:
@@ -68,6 +69,7 @@ async def _group_ids(conn: AsyncConnection, contact_ids: list[str]) -> dict[str,
     return found
 
 
+@functools.cache  # one column object per dialect: a reused page statement is found without building it
 def _group_ids_column(dialect: str) -> ColumnElement[Any]:
     """The ids of the groups holding the contact, as a column of the contact's own query (one statement
     per page instead of two): an array sorted by the database (PostgreSQL), or a comma-separated list
@@ -113,7 +115,7 @@ async def _load(conn: AsyncConnection, account_id: str, contact_id: str) -> dict
 async def list_contacts(
     db: Database, *, account_id: str, request: PageRequest, email: str | None, group: str | None
 ) -> tuple[list[dict[str, Any]], int]:
-    where = [t.contacts.c.account_id == bindparam("account")]
+    where = [_OF_ACCOUNT]
     if email:
         where.append(t.contacts.c.email.like(f"%{escape_like(email.lower())}%", escape="\\"))
     if group:

@@ -20,6 +20,7 @@ from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.pool import QueuePool
 
+from fluenzr_server.store import json_values
 from fluenzr_server.store.engine import install_begin_immediate, install_sqlite_pragmas, sync_url
 
 
@@ -35,6 +36,7 @@ def loop_engine(url: str, *, for_writes: bool = False) -> AsyncEngine:
         poolclass=QueuePool,
         pool_size=8,
         max_overflow=-1,
+        json_deserializer=json_values.loads,
         connect_args={"check_same_thread": False} if for_writes else {},
     )
     install_sqlite_pragmas(engine)
