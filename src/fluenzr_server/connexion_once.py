@@ -22,6 +22,8 @@ the request's own work:
 - building the request validators per request (`RequestValidationMiddleware` made a URI parser, the
   parameter validator and the body validator, compiling their JSON Schemas, for every request):
   `OnceRequestValidation` makes them once per operation (and body media type).
+- trying every route's regular expression in turn: `IndexedRouting` tries only those a path can match
+  (`routes_index.py`).
 """
 
 from __future__ import annotations
@@ -57,12 +59,15 @@ from connexion.middleware.request_validation import (
     RequestValidationMiddleware,
     RequestValidationOperation,
 )
+from connexion.middleware.routing import RoutingAPI, RoutingMiddleware
 from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.operations import AbstractOperation
 from connexion.utils import deep_merge, inspect_function_arguments
 from starlette._utils import get_route_path
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Mount, Router
 from starlette.types import Receive, Scope, Send
+
+from fluenzr_server.routes_index import IndexedRouter
 
 
 class DocsRouting(SwaggerUIMiddleware):  # type: ignore[misc]
@@ -322,3 +327,26 @@ class OnceRequestValidation(RequestValidationMiddleware):  # type: ignore[misc]
     """`RequestValidationMiddleware` whose validators are built once per operation."""
 
     api_cls = _OnceValidationAPI
+
+
+class _IndexedRoutingAPI(RoutingAPI):  # type: ignore[misc]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        plain: Router = vars(self)["router"]  # built by RoutingAPI, holding the routes in order
+        self.router = IndexedRouter(list(plain.routes), default=plain.default)
+
+
+class IndexedRouting(RoutingMiddleware):  # type: ignore[misc]
+    """`RoutingMiddleware` whose API routers try only the routes a path can match (`routes_index.py`)."""
+
+    def add_api(
+        self, specification: Any, base_path: str | None = None, arguments: Any = None, **kwargs: Any
+    ) -> None:
+        # `RoutingMiddleware.add_api` with the API class replaced.
+        api = _IndexedRoutingAPI(
+            specification, base_path=base_path, arguments=arguments, next_app=self.app, **kwargs
+        )
+        for route in self.router.routes:
+            if isinstance(route, Mount) and route.path == api.base_path:
+                route.app.default = api.router  # type: ignore[attr-defined]
+        self.router.mount(api.base_path, app=api.router)

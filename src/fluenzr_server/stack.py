@@ -19,12 +19,11 @@ from connexion.middleware.response_validation import (
     ResponseValidationMiddleware,
     ResponseValidationOperation,
 )
-from connexion.middleware.routing import RoutingMiddleware
 from connexion.middleware.security import SecurityMiddleware
 from connexion.middleware.server_error import ServerErrorMiddleware
 from connexion.validators import VALIDATOR_MAP
 
-from fluenzr_server.connexion_once import DocsRouting, OnceRequestValidation
+from fluenzr_server.connexion_once import DocsRouting, IndexedRouting, OnceRequestValidation
 from fluenzr_server.validation import EnvelopeParameterValidator, body_validator, read_only_fields
 
 # A middleware class, or a functools.partial of one with its options (Connexion instantiates them).
@@ -66,7 +65,7 @@ def middlewares(
         # (`GET /contacts/batch` is not getContact("batch"); `concrete_paths.ConcretePathMethods`).
         concrete_paths,
         # Finds the operation for the path and method; every layer below knows which one it serves.
-        RoutingMiddleware,
+        IndexedRouting,
         # The operation's security: Bearer key -> account and the plan gate (`auth.bearer_info`). Needs
         # the route (health is public) and must come before anything that acts for an account.
         SecurityMiddleware,

@@ -20,7 +20,7 @@ SERVER_STACK = [
     "ExceptionMiddleware",
     "DocsRouting",
     "ConcretePathMethods",
-    "RoutingMiddleware",
+    "IndexedRouting",
     "SecurityMiddleware",
     "IdempotencyMiddleware",
     "OnceRequestValidation",
