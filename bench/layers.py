@@ -67,68 +67,42 @@ def _wrap(owner: Any, attribute: str, name: str, *, sync: bool = False, within: 
     setattr(owner, attribute, wrapped)
 
 
-# (layer name, nesting depth) outermost first: a layer's own cost is its total minus the next deeper one's.
-STACK = [
-    "ServerErrorMiddleware",
-    "ResourcesMiddleware",
-    "TrackingRoutes",
-    "EdgeMiddleware",
-    "ExceptionMiddleware",
-    "DocsRouting",
-    "ConcretePathMethods",
-    "RoutingMiddleware",
-    "SecurityMiddleware",
-    "IdempotencyMiddleware",
-    "RequestValidationMiddleware",
-    "LifespanMiddleware",
-    "ContextMiddleware",
-    "operation (Connexion's parameter and response decorators)",
-    "handler",
-    "service",
-]
+# Outermost first: a layer's own cost is its total minus the next deeper one's. The middleware names are
+# the server's stack (`stack.middlewares`, filled in by `instrument`); the last three are inside Connexion's
+# app: the operation (Connexion's parameter and response decorators), the handler, the service.
+INNER = ["operation (Connexion's parameter and response decorators)", "handler", "service"]
+STACK: list[str] = [*INNER]
 
 
 def instrument() -> None:
     """Wrap the layers (before the app is built: Connexion instantiates them at its first request)."""
     from connexion.apps.asynchronous import AsyncASGIApp
-    from connexion.middleware.context import ContextMiddleware
-    from connexion.middleware.exceptions import ExceptionMiddleware
-    from connexion.middleware.lifespan import LifespanMiddleware
-    from connexion.middleware.routing import RoutingMiddleware
-    from connexion.middleware.security import SecurityMiddleware
     from sqlalchemy.ext.asyncio import AsyncConnection
-    from starlette.middleware.errors import ServerErrorMiddleware
 
     import handlers.campaigns
     import handlers.contacts
     from fluenzr_server.concrete_paths import ConcretePathMethods
-    from fluenzr_server.connexion_once import DocsRouting, OnceRequestValidation
     from fluenzr_server.edge import EdgeMiddleware
     from fluenzr_server.envelope import EnvelopeJsonifier
     from fluenzr_server.idempotency import IdempotencyMiddleware
     from fluenzr_server.ratelimit import RateLimiter
     from fluenzr_server.request_resources import ResourcesMiddleware
     from fluenzr_server.services import campaigns, contacts
+    from fluenzr_server.stack import middlewares
     from fluenzr_server.store.loop_sqlite import LoopConnection
     from fluenzr_server.tracking.routes import TrackingRoutes
 
-    layers: list[Any] = [
-        ServerErrorMiddleware,
-        ResourcesMiddleware,
-        TrackingRoutes,
-        EdgeMiddleware,
-        ExceptionMiddleware,
-        DocsRouting,
-        ConcretePathMethods,
-        RoutingMiddleware,
-        SecurityMiddleware,
-        IdempotencyMiddleware,
-        OnceRequestValidation,
-        LifespanMiddleware,
-        ContextMiddleware,
-    ]
-    for layer, name in zip(layers, STACK, strict=False):
-        _wrap(layer, "__call__", name)
+    layers: list[Any] = middlewares(
+        resources=ResourcesMiddleware,
+        edge=EdgeMiddleware,
+        idempotency=IdempotencyMiddleware,
+        validate_responses=False,
+        concrete_paths=ConcretePathMethods,
+        tracking=TrackingRoutes,
+    )
+    STACK[:] = [layer.__name__ for layer in layers] + INNER
+    for layer in layers:
+        _wrap(layer, "__call__", layer.__name__)
     _wrap(AsyncASGIApp, "__call__", STACK[-3])
     _wrap(EdgeMiddleware, "_identity", "edge: API-key lookup")
     _wrap(RateLimiter, "hit", "edge: rate limit")

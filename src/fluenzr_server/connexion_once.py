@@ -102,8 +102,9 @@ class _OnceParameters(AsyncParameterDecorator):  # type: ignore[misc]
 
     def __init__(self, operation: AbstractOperation, *, pythonic_params: bool, **kwargs: Any) -> None:
         super().__init__(pythonic_params=pythonic_params, **kwargs)
-        # a pure function of the name: worked out once per name
-        self.sanitize_fn: Callable[[str], str] = functools.cache(pythonic if pythonic_params else sanitized)
+        # A pure function of the name, worked out once per name (bounded: names come from requests too).
+        spelling = pythonic if pythonic_params else sanitized
+        self.sanitize_fn: Callable[[str], str] = functools.lru_cache(maxsize=1024)(spelling)
         self.operation = operation
         parameters = operation.parameters
         self.path_definitions = {p["name"]: p for p in parameters if p["in"] == "path"}
@@ -250,6 +251,9 @@ def content_type(headers: list[tuple[bytes, bytes]]) -> str | None:
     return None
 
 
+_KEPT_BODY_VALIDATORS = 8
+
+
 class _OnceValidationOperation(RequestValidationOperation):  # type: ignore[misc]
     """Connexion's request validation for one operation, with its URI parser, parameter validator,
     accepted media types and body validators made once (they keep no per-request state: each call reads
@@ -284,23 +288,28 @@ class _OnceValidationOperation(RequestValidationOperation):  # type: ignore[misc
 
     def body_validator(self, mime_type: str) -> Any:  # an AbstractRequestBodyValidator or None
         """The body validator for `mime_type`, or None when none is registered for it. The request's
-        charset is not part of it: the contract's bodies are JSON, always read as UTF-8."""
-        if mime_type not in self.body_validators:
-            operation = self._operation
-            try:
-                validator_class = self._validator_map["body"][mime_type]
-            except KeyError:
-                self.body_validators[mime_type] = None
-            else:
-                self.body_validators[mime_type] = validator_class(
-                    schema=operation.body_schema(mime_type),
-                    required=operation.request_body.get("required", False),
-                    nullable=utils.is_nullable(operation.body_definition(mime_type)),
-                    encoding="utf-8",
-                    strict_validation=self.strict_validation,
-                    uri_parser=operation.uri_parser_class(operation.parameters, operation.body_definition()),
-                )
-        return self.body_validators[mime_type]
+        charset is not part of it: the contract's bodies are JSON, always read as UTF-8. A handful are
+        kept (the edge lower-cases media types, so one per accepted type); past that, one per request."""
+        found = self.body_validators.get(mime_type, False)
+        if found is not False:
+            return found
+        operation = self._operation
+        try:
+            validator_class = self._validator_map["body"][mime_type]
+        except KeyError:
+            validator = None
+        else:
+            validator = validator_class(
+                schema=operation.body_schema(mime_type),
+                required=operation.request_body.get("required", False),
+                nullable=utils.is_nullable(operation.body_definition(mime_type)),
+                encoding="utf-8",
+                strict_validation=self.strict_validation,
+                uri_parser=operation.uri_parser_class(operation.parameters, operation.body_definition()),
+            )
+        if len(self.body_validators) < _KEPT_BODY_VALIDATORS:
+            self.body_validators[mime_type] = validator
+        return validator
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         self.parameter_validator.validate(scope)

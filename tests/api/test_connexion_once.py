@@ -141,3 +141,17 @@ async def test_no_validator_or_parser_is_built_while_serving(
         assert await serve(client, "again") == [200, 201, 400]
     assert built == [[], [], []]
     assert renamed == []  # each parameter's Python name was worked out once
+
+
+async def test_body_validators_kept_are_bounded(app: Any, tenant: Tenant) -> None:
+    from fluenzr_server.connexion_once import _KEPT_BODY_VALIDATORS, OnceRequestValidation
+
+    async with client_for(app, tenant.api_key) as client:
+        assert (await client.get("/contacts")).status_code == 200  # the stack is built
+    (layer,) = [m for m in app.middleware.middleware_stack if isinstance(m, OnceRequestValidation)]
+    operation = layer.apis["/v1"][0].operations["createContact"]
+    json_validator = operation.body_validator("application/json")
+    assert json_validator is operation.body_validator("application/json")  # kept: built once
+    for n in range(3 * _KEPT_BODY_VALIDATORS):
+        operation.body_validator(f"application/x-{n}+json")
+    assert len(operation.body_validators) == _KEPT_BODY_VALIDATORS
