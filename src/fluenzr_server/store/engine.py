@@ -8,8 +8,12 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from fluenzr_server.store import json_codec
+
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+psycopg"}
 _SYNC_DRIVERS = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg"}
+# Every engine's JSON columns go through orjson (`json_codec`): a batch import serialises two a row.
+JSON_CODEC: dict[str, Any] = {"json_serializer": json_codec.dumps}
 
 
 def _with_driver(url: str, drivers: dict[str, str]) -> URL:
@@ -63,7 +67,7 @@ def install_begin_immediate(sync_engine: Any) -> None:
 
 def create_engine(url: str, *, for_writes: bool = False) -> AsyncEngine:
     target = async_url(url)
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = {**JSON_CODEC}
     if target.get_backend_name() == "postgresql":
         # No pre-ping: it costs a round trip on every checkout (two per request). Recycling connections
         # before server-side idle timeouts, plus the error-triggered pool invalidation, covers restarts.

@@ -20,7 +20,7 @@ from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.pool import QueuePool
 
-from fluenzr_server.store.engine import install_begin_immediate, install_sqlite_pragmas, sync_url
+from fluenzr_server.store.engine import JSON_CODEC, install_begin_immediate, install_sqlite_pragmas, sync_url
 
 
 def loop_engine(url: str, *, for_writes: bool = False) -> AsyncEngine:
@@ -36,6 +36,7 @@ def loop_engine(url: str, *, for_writes: bool = False) -> AsyncEngine:
         pool_size=8,
         max_overflow=-1,
         connect_args={"check_same_thread": False} if for_writes else {},
+        **JSON_CODEC,
     )
     install_sqlite_pragmas(engine)
     if for_writes:
