@@ -19,14 +19,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, String, any_, bindparam, literal, select, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from fluenzr_server.batch_rows import row_validator
 from fluenzr_server.errors import ApiError, Conflict, ValidationFailed
-from fluenzr_server.ids import new_id
+from fluenzr_server.ids import new_ids
 from fluenzr_server.services import suppressions
 from fluenzr_server.services.common import normalise_email, now, wire_time
 from fluenzr_server.services.contacts import bump_contacts_version
@@ -34,6 +33,8 @@ from fluenzr_server.services.events import emit_many
 from fluenzr_server.store import tables as t
 from fluenzr_server.store.bulk import insert_rows
 from fluenzr_server.store.database import Database
+from fluenzr_server.store.listed import one_of
+from fluenzr_server.store.one_hop import one_hop
 
 Mode = Literal["create", "upsert"]
 MAX_ROWS = 1000
@@ -45,7 +46,7 @@ _FIELDS = {
     "customFields": "custom_fields",
 }
 _DEFAULTS: dict[str, Any] = {"first_name": None, "last_name": None, "company": None, "custom_fields": {}}
-# Emails per IN (…) list: well under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters.
+# Values per statement of the lookups (each list is one bound parameter: `store.listed`).
 _CHUNK = 1000
 # A row whose INSERT lost a race with a concurrent writer is looked up again; this bounds those rounds.
 _ROUNDS = 3
@@ -103,6 +104,7 @@ def _check_rows(contacts: Sequence[Any], outcome: _Outcome, earlier: Mapping[str
     return valid
 
 
+@one_hop
 async def create_contacts_batch(
     db: Database,
     *,
@@ -145,26 +147,16 @@ async def create_contacts_batch(
     return {"mode": mode, "groupId": group_id, "counts": counts, "results": results}
 
 
-def _one_of(conn: AsyncConnection, column: ColumnElement[str], values: list[str]) -> ColumnElement[bool]:
-    """`column IN (values)`; on PostgreSQL `column = ANY(array)`, one parameter instead of 1,000 (the same
-    rows, by the same index; psycopg adapts each of 1,000 parameters at about 8 µs a row)."""
-    if conn.dialect.name == "postgresql":
-        return column == any_(literal(values, ARRAY(String)))
-    return column.in_(values)
-
-
 async def _mark_suppressed(
     conn: AsyncConnection, account_id: str, rows: list[_Row], outcome: _Outcome
 ) -> None:
     """Flag the stored rows whose email the account suppresses, by address or by domain (the list the
     sending engine checks)."""
     stored = {row.email: row.index for row in rows if (outcome.results[row.index] or {}).get("id")}
-    matches = await suppressions.lookup(conn, account_ids=[account_id], emails=stored)
-    for email, index in stored.items():
-        if matches.get(account_id, email) is not None:
-            result = outcome.results[index]
-            assert result is not None
-            result["suppressed"] = True
+    for email in await suppressions.suppressed(conn, account_id=account_id, emails=stored):
+        result = outcome.results[stored[email]]
+        assert result is not None
+        result["suppressed"] = True
 
 
 async def _check_group(conn: AsyncConnection, account_id: str, group_id: str) -> None:
@@ -181,7 +173,7 @@ async def _existing(
     for start in range(0, len(emails), _CHUNK):
         query = select(t.contacts).where(
             t.contacts.c.account_id == account_id,
-            _one_of(conn, t.contacts.c.email, emails[start : start + _CHUNK]),
+            one_of(conn.dialect, t.contacts.c.email, emails[start : start + _CHUNK]),
         )
         if db.dialect == "postgresql":  # in email order, so concurrent batches lock rows in one order
             query = query.order_by(t.contacts.c.email).with_for_update()
@@ -245,19 +237,20 @@ async def _insert(conn: AsyncConnection, account_id: str, new: list[_Row], outco
     if not new:
         return []
     stamp = now()
-    values = {
-        row.email: {
-            **_DEFAULTS,
-            "custom_fields": {},  # each row its own map: the outbox event carries it
-            **row.given,
-            "id": new_id("ctc"),
+    values: dict[str, dict[str, Any]] = {}
+    ordered = sorted(new, key=lambda row: row.email)
+    for row, contact_id in zip(ordered, new_ids("ctc", len(ordered)), strict=True):
+        stored = {
+            "id": contact_id,
             "account_id": account_id,
             "email": row.email,
+            **_DEFAULTS,
+            "custom_fields": {},  # each row its own map: the outbox event carries it
             "created_at": stamp,
             "updated_at": stamp,
         }
-        for row in sorted(new, key=lambda row: row.email)
-    }
+        stored.update(row.given)  # only keys already there: every row has the same columns, in one order
+        values[row.email] = stored
     # One executemany through the driver; the rest of each stored row is what was sent.
     count = await insert_rows(conn, t.contacts, list(values.values()), skip_conflicts=True)
     inserted = set(values) if count == len(values) else await _inserted(conn, list(values.values()))
@@ -283,7 +276,7 @@ async def _inserted(conn: AsyncConnection, values: list[dict[str, Any]]) -> set[
     found: set[str] = set()
     for start in range(0, len(ids), _CHUNK):
         query = select(t.contacts.c.id, t.contacts.c.email).where(
-            t.contacts.c.id.in_(ids[start : start + _CHUNK])
+            one_of(conn.dialect, t.contacts.c.id, ids[start : start + _CHUNK])
         )
         found.update(
             email for contact_id, email in (await conn.execute(query)).all() if (contact_id, email) in mine
@@ -363,7 +356,7 @@ async def _group_ids(conn: AsyncConnection, contact_ids: Iterable[str]) -> dict[
     for start in range(0, len(ids), _CHUNK):
         query = (
             select(t.group_members.c.contact_id, t.group_members.c.group_id)
-            .where(t.group_members.c.contact_id.in_(ids[start : start + _CHUNK]))
+            .where(one_of(conn.dialect, t.group_members.c.contact_id, ids[start : start + _CHUNK]))
             .order_by(t.group_members.c.group_id)
         )
         for contact_id, group_id in (await conn.execute(query)).all():

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Insert, Table, insert
@@ -18,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-_Processor = Callable[[Any], Any] | None
+_Process = Callable[[Any], Any]
 
 
 def _statement(table: Table, dialect: Dialect, skip_conflicts: bool) -> Insert:
@@ -51,11 +52,15 @@ def _last_value_kept(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return run
 
 
-def _processors(table: Table, dialect: Dialect, names: Sequence[str]) -> list[_Processor]:
-    processors: list[_Processor] = []
-    for name in names:
+def _processors(
+    table: Table, dialect: Dialect, names: Sequence[str]
+) -> list[tuple[int, Callable[[Any], Any]]]:
+    """(position, bind processor) of the columns among `names` that have one (JSON, SQLite's datetimes)."""
+    processors: list[tuple[int, _Process]] = []
+    for position, name in enumerate(names):
         process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        processors.append(None if process is None else _last_value_kept(process))
+        if process is not None:
+            processors.append((position, _last_value_kept(process)))
     return processors
 
 
@@ -72,23 +77,17 @@ async def insert_rows(
         raise ValueError("every row must give the same columns")
     dialect = conn.dialect
     sql, order, positional = _compiled(table, dialect, names, skip_conflicts)
-    processors = _processors(table, dialect, order)
+    # Each row's values in the statement's order, then each processed column converted in place: one C call
+    # a row (itemgetter) and one Python call per processed value, instead of a step per value.
+    values = itemgetter(*order) if len(order) > 1 else (lambda row: (row[order[0]],))
+    columns = [list(values(row)) for row in rows]
+    for position, process in _processors(table, dialect, order):
+        for row_values in columns:
+            row_values[position] = process(row_values[position])
     params: list[Any]
     if positional:
-        params = [
-            tuple(
-                value if process is None else process(value)
-                for value, process in zip((row[name] for name in order), processors, strict=True)
-            )
-            for row in rows
-        ]
+        params = [tuple(row_values) for row_values in columns]
     else:
-        params = [
-            {
-                name: row[name] if process is None else process(row[name])
-                for name, process in zip(order, processors, strict=True)
-            }
-            for row in rows
-        ]
+        params = [dict(zip(order, row_values, strict=True)) for row_values in columns]
     result = await conn.exec_driver_sql(sql, params)
     return int(result.rowcount)

@@ -63,6 +63,11 @@ class LoopConnection(AsyncConnection):
     ) -> Result[Any]:
         return self._proxied.execute(statement, parameters, execution_options=execution_options)
 
+    async def exec_driver_sql(  # type: ignore[override]
+        self, statement: str, parameters: Any = None, *, execution_options: Any = None
+    ) -> Result[Any]:
+        return self._proxied.exec_driver_sql(statement, parameters, execution_options=execution_options)
+
     async def scalar(
         self, statement: Executable, parameters: Any = None, *, execution_options: Any = None
     ) -> Any:
