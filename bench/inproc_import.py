@@ -34,6 +34,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -152,7 +154,7 @@ async def send(app: ASGIApp, body: bytes, token: str) -> dict[str, Any]:
     status, answer = await post_batch(app, body, token)
     if status != 200:
         raise SystemExit(f"batch answered {status}: {answer[:300]!r}")
-    data: dict[str, Any] = json.loads(answer)["data"]
+    data: dict[str, Any] = orjson.loads(answer)["data"]
     if data["counts"]["error"]:
         raise SystemExit(f"batch had errors: {data['counts']}")
     return data
