@@ -6,7 +6,8 @@ rows that pass are written in ONE transaction with multi-row statements: one SEL
 already exist, one INSERT … ON CONFLICT DO NOTHING of the new ones, one batched UPDATE of the changed
 ones, one INSERT of the group memberships, one contacts-version bump and one batched INSERT of the
 `contact.created` / `contact.updated` outbox events. A rollback therefore leaves no contact, membership
-or event behind.
+or event behind. On SQLite the whole call is one thread hop (`@one_hop`); each list lookup is one bound
+parameter (`store.listed`).
 
 Result per row, in input order: `{"index", "status": created|updated|unchanged|error, "id"?, "error"?,
 "suppressed"?}`. A stored row whose email is on the account's suppression list (a hard bounce, an
