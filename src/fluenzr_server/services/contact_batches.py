@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -32,7 +32,7 @@ from fluenzr_server.services.common import normalise_email, now, wire_time
 from fluenzr_server.services.contacts import bump_contacts_version
 from fluenzr_server.services.events import emit_many
 from fluenzr_server.store import tables as t
-from fluenzr_server.store.bulk import insert_rows
+from fluenzr_server.store.bulk import insert_rows, update_rows
 from fluenzr_server.store.database import Database
 from fluenzr_server.store.listed import one_of
 from fluenzr_server.store.one_hop import one_hop
@@ -302,20 +302,11 @@ async def _update(
         match.id: {column: row.given.get(column, getattr(match, column)) for column in _DEFAULTS}
         for row, match in updates
     }
-    params = [
-        {
-            "b_id": contact_id,
-            **{f"b_{column}": value for column, value in columns.items()},
-            "b_updated_at": stamp,
-        }
+    rows = [
+        {"account_id": account_id, "id": contact_id, **columns, "updated_at": stamp}
         for contact_id, columns in sorted(merged.items())
     ]
-    statement = (
-        update(t.contacts)
-        .where(t.contacts.c.account_id == account_id, t.contacts.c.id == bindparam("b_id"))
-        .values({column: bindparam(f"b_{column}") for column in [*_DEFAULTS, "updated_at"]})
-    )
-    await conn.execute(statement, params)
+    await update_rows(conn, t.contacts, rows, keys=("account_id", "id"))
     at = wire_time(stamp)
     for row, match in updates:
         outcome.results[row.index] = {"index": row.index, "status": "updated", "id": match.id}
