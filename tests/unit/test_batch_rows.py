@@ -222,3 +222,29 @@ def test_with_key_rule_moves_the_value_schema_under_the_key_pattern() -> None:
     }
     assert schema["properties"]["customFields"]["additionalProperties"] is values  # the input is left alone
     assert with_key_rule({"type": "object"}, "customFields", CUSTOM_FIELD_KEY) == {"type": "object"}
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(NEARLY_VALID, ROWS), min_size=1, max_size=8))
+def test_the_whole_batch_check_accepts_only_rows_the_exact_checks_accept(rows: list[Any]) -> None:
+    """Accepted as a whole: every row passes the contract's schema and the key rule (so `_check_rows` may
+    skip their own checks); every row accepted by the fast check: accepted as a whole."""
+    validator = row_validator("ContactCreate")
+
+    def exact_ok(row: Any) -> bool:
+        return not list(validator._compiled.iter_errors(row)) and not custom_field_key_problem(row)
+
+    if validator.fast_all_valid(rows):
+        assert all(exact_ok(row) for row in rows), rows
+    if all(validator.fast_is_valid(row) for row in rows):
+        assert validator.fast_all_valid(rows)
+
+
+def test_the_whole_batch_check_on_known_rows() -> None:
+    validator = row_validator("ContactCreate")
+    good = [{"email": f"a{i}@example.com", "customFields": {"n": i}} for i in range(1000)]
+    assert validator.fast_all_valid(good)
+    assert not validator.fast_all_valid([*good, {"email": "ada@example.com", "customFields": {"1k": 1}}])
+    assert not validator.fast_all_valid([*good, {"email": "ada@example.com", "customFields": {"n": [1]}}])
+    assert not validator.fast_all_valid([*good, {"email": "ada@example.com", "firstName": "A" * 101}])
+    assert not validator.fast_all_valid([*good, None])
