@@ -258,7 +258,7 @@ def report(figures: list[Figure]) -> str:
         "for the server path; for the ceiling, all the raw INSERTs cost (the values, the driver and, on",
         "SQLite, the database engine itself). On a machine shared with other load, wall time exceeds CPU.",
         "The import starts once the server's process group is idle (`settle`: its engine child process has",
-        "finished starting, about 0.5 s of CPU that runs before 2026-11-30 17:40 counted in the import).",
+        "finished starting: about 0.5 s of CPU, which runs before 2026-11-30 17:40 UTC counted as import).",
         f"Load average at the end: {' / '.join(f'{x:.1f}' for x in os.getloadavg())} (1 / 5 / 15 min).",
     ]
     return "\n".join(lines) + "\n"
