@@ -32,6 +32,19 @@ def new_id(prefix: str, length: int = 16) -> str:
     return f"{prefix}_{chars[:length].decode('ascii')}"
 
 
+def new_ids(prefix: str, count: int, length: int = 16) -> list[str]:
+    """`count` ids as `new_id` makes them, from one read of the OS CSPRNG for all of them (rarely two):
+    the same characters, each equally likely, cut from one stream instead of `count` system calls."""
+    need = count * length
+    chars = b""
+    while len(chars) < need:
+        # About 3% of bytes are dropped (248 of 256 kept): ask for a little more than is needed.
+        missing = need - len(chars)
+        chars += secrets.token_bytes(missing + missing // 16 + 16).translate(_TO_ALPHABET, _BIASED)
+    text = chars[:need].decode("ascii")
+    return [f"{prefix}_{text[start : start + length]}" for start in range(0, need, length)]
+
+
 def new_api_key() -> str:
     return API_KEY_PREFIX + "".join(secrets.choice(_ALPHABET) for _ in range(40))
 

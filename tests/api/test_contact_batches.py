@@ -207,6 +207,36 @@ async def test_suppressed_emails_are_stored_and_reported_as_suppressed(
     assert third["status"] == "error" and "suppressed" not in third
 
 
+async def test_suppressed_by_domain_and_by_address_among_many_rows(
+    client: httpx.AsyncClient, database: Database, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    """The batch's one lookup applies the engine's rule (`Matches.get`): an address entry, or the `@domain`
+    entry of exactly that domain (not its subdomains); another account's entries do not count."""
+    domain = f"blocked-{unique_email().split('@')[0]}.example"
+    address, elsewhere = unique_email(), unique_email()
+    entries = [
+        (tenant.account_id, f"@{domain}"),
+        (tenant.account_id, address),
+        (other_tenant.account_id, elsewhere),
+    ]
+    async with database.write() as conn:
+        for account_id, key in entries:
+            await conn.execute(
+                t.suppressions.insert().values(
+                    account_id=account_id, email=key, reason="manual", created_at=datetime.now(UTC)
+                )
+            )
+    rows = [{"email": unique_email()} for _ in range(300)]
+    rows[10] = {"email": f"Someone@{domain.upper()}"}
+    rows[20] = {"email": f"someone@mail.{domain}"}  # a subdomain: not suppressed
+    rows[30] = {"email": address}
+    rows[40] = {"email": elsewhere}  # suppressed for the other account only
+    result = await batch(client, rows, mode="upsert")
+    flagged = [row["index"] for row in result["results"] if row.get("suppressed")]
+    assert flagged == [10, 30]
+    assert result["counts"]["created"] == 300
+
+
 async def test_events_only_for_changed_rows_with_the_public_representation(
     client: httpx.AsyncClient, database: Database, tenant: Tenant
 ) -> None:

@@ -7,7 +7,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fluenzr_server.batch_rows import fast_schema, nullable_as_type, quick, row_validator
+from fluenzr_server.batch_rows import fast_schema, nullable_as_type, quick, row_validator, with_key_rule
+from fluenzr_server.text_rules import CUSTOM_FIELD_KEY, custom_field_key_problem
 
 JSON_LEAF = st.one_of(
     st.none(),
@@ -50,8 +51,10 @@ def test_the_fast_check_accepts_exactly_what_the_contract_schema_accepts(row: An
 
 
 def assert_same_verdict(row: Any) -> None:
+    """The fast check accepts a row iff the contract's schema does and its `customFields` keys follow the
+    key rule (`custom_field_key_problem`, checked after the schema for a single contact)."""
     validator = row_validator("ContactCreate")
-    exact_ok = not list(validator._compiled.iter_errors(row))
+    exact_ok = not list(validator._compiled.iter_errors(row)) and not custom_field_key_problem(row)
     assert validator.fast_is_valid(row) is exact_ok, row
 
 
@@ -146,6 +149,9 @@ def _rows() -> list[Any]:
     rows += [
         {"email": "ada@example.com", "customFields": {f"f{i}": i for i in range(n)}} for n in (49, 50, 51)
     ]
+    keys = ["a", "_", "A_1", "a" * 64, "a" * 65, "1a", "", "a-b", "a b", "a\n", "ñ", "a.b", "\u212a", "Z9"]
+    rows += [{"email": "ada@example.com", "customFields": {key: 1}} for key in keys]
+    rows += [{"email": "ada@example.com", "customFields": {"ok": 1, key: "x" * 1001}} for key in ("k", "1k")]
     rows += [
         {},
         {"firstName": "Ada"},
@@ -200,3 +206,45 @@ def test_quick_merges_a_oneof_of_distinct_primitive_types_only() -> None:
     assert quick(foreign_keyword) == foreign_keyword
     nested = {"properties": {"x": {"additionalProperties": scalar}}}
     assert quick(nested)["properties"]["x"]["additionalProperties"]["type"] == ["string", "number", "boolean"]
+
+
+def test_with_key_rule_moves_the_value_schema_under_the_key_pattern() -> None:
+    values = {"type": "string"}
+    schema = {
+        "type": "object",
+        "properties": {"customFields": {"type": "object", "additionalProperties": values}},
+    }
+    keyed = with_key_rule(schema, "customFields", CUSTOM_FIELD_KEY)
+    assert keyed["properties"]["customFields"] == {
+        "type": "object",
+        "patternProperties": {CUSTOM_FIELD_KEY: values},
+        "additionalProperties": False,
+    }
+    assert schema["properties"]["customFields"]["additionalProperties"] is values  # the input is left alone
+    assert with_key_rule({"type": "object"}, "customFields", CUSTOM_FIELD_KEY) == {"type": "object"}
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(NEARLY_VALID, ROWS), min_size=1, max_size=8))
+def test_the_whole_batch_check_accepts_only_rows_the_exact_checks_accept(rows: list[Any]) -> None:
+    """Accepted as a whole: every row passes the contract's schema and the key rule (so `_check_rows` may
+    skip their own checks); every row accepted by the fast check: accepted as a whole."""
+    validator = row_validator("ContactCreate")
+
+    def exact_ok(row: Any) -> bool:
+        return not list(validator._compiled.iter_errors(row)) and not custom_field_key_problem(row)
+
+    if validator.fast_all_valid(rows):
+        assert all(exact_ok(row) for row in rows), rows
+    if all(validator.fast_is_valid(row) for row in rows):
+        assert validator.fast_all_valid(rows)
+
+
+def test_the_whole_batch_check_on_known_rows() -> None:
+    validator = row_validator("ContactCreate")
+    good = [{"email": f"a{i}@example.com", "customFields": {"n": i}} for i in range(1000)]
+    assert validator.fast_all_valid(good)
+    assert not validator.fast_all_valid([*good, {"email": "ada@example.com", "customFields": {"1k": 1}}])
+    assert not validator.fast_all_valid([*good, {"email": "ada@example.com", "customFields": {"n": [1]}}])
+    assert not validator.fast_all_valid([*good, {"email": "ada@example.com", "firstName": "A" * 101}])
+    assert not validator.fast_all_valid([*good, None])

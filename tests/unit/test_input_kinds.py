@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fluenzr_server.auth import bearer_token
 from fluenzr_server.bodies import canonical_content_type
 from fluenzr_server.errors import ValidationFailed
-from fluenzr_server.idempotency import request_fingerprint
+from fluenzr_server.idempotency import canonical_json, request_fingerprint
 from fluenzr_server.net_policy import check_mail_host
 from fluenzr_server.services.common import normalise_email
 from fluenzr_server.text_rules import custom_field_key_problem
@@ -91,3 +96,46 @@ def test_custom_field_keys_alphabet() -> None:
         "customFields.",
         "customFields.a b",
     }
+
+
+def _stdlib_canonical(body: bytes) -> bytes:
+    """The fingerprint's canonical form as every version so far wrote it."""
+    text = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text.encode("utf-8", "surrogatepass")
+
+
+_json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**80), max_value=2**80)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(st.characters(codec=None, blacklist_categories=()), max_size=12),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(st.characters(blacklist_categories=()), max_size=6), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_json_values, st.booleans())
+def test_canonical_json_is_the_standard_librarys_bytes_for_any_value(value: Any, spaced: bool) -> None:
+    """The fast path (orjson) writes exactly what the standard library wrote, so fingerprints recorded by an
+    earlier version still match after an upgrade: floats, NaN, big integers and lone surrogates included."""
+    body = json.dumps(value, indent=2 if spaced else None).encode("utf-8", "surrogatepass")
+    assert canonical_json(body) == _stdlib_canonical(body)
+
+
+def test_canonical_json_of_known_values() -> None:
+    assert canonical_json(b'{"b": [1, "\\u00e9\\n"], "a": {"z": null, "y": true}}') == (
+        '{"a":{"y":true,"z":null},"b":[1,"é\\n"]}'.encode()
+    )
+    assert canonical_json(b'{"x": 1e16, "y": 1E-5, "n": NaN}') == b'{"n":NaN,"x":1e+16,"y":1e-05}'
+    assert (
+        canonical_json(b'{"big": 123456789012345678901234567890}')
+        == b'{"big":123456789012345678901234567890}'
+    )
+    assert canonical_json(b'["\\ud800"]') == '["\ud800"]'.encode("utf-8", "surrogatepass")
+    with pytest.raises(json.JSONDecodeError, match="Expecting value"):
+        canonical_json(b"not json")

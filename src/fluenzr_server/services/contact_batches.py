@@ -6,7 +6,8 @@ rows that pass are written in ONE transaction with multi-row statements: one SEL
 already exist, one INSERT … ON CONFLICT DO NOTHING of the new ones, one batched UPDATE of the changed
 ones, one INSERT of the group memberships, one contacts-version bump and one batched INSERT of the
 `contact.created` / `contact.updated` outbox events. A rollback therefore leaves no contact, membership
-or event behind.
+or event behind. On SQLite the whole call is one thread hop (`@one_hop`); each list lookup is one bound
+parameter (`store.listed`).
 
 Result per row, in input order: `{"index", "status": created|updated|unchanged|error, "id"?, "error"?,
 "suppressed"?}`. A stored row whose email is on the account's suppression list (a hard bounce, an
@@ -19,21 +20,23 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, String, any_, bindparam, literal, select, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from fluenzr_server.batch_rows import row_validator
 from fluenzr_server.errors import ApiError, Conflict, ValidationFailed
-from fluenzr_server.ids import new_id
+from fluenzr_server.ids import new_ids
 from fluenzr_server.services import suppressions
 from fluenzr_server.services.common import normalise_email, now, wire_time
 from fluenzr_server.services.contacts import bump_contacts_version
 from fluenzr_server.services.events import emit_many
 from fluenzr_server.store import tables as t
-from fluenzr_server.store.bulk import insert_rows
+from fluenzr_server.store.bulk import insert_rows, update_rows
 from fluenzr_server.store.database import Database
+from fluenzr_server.store.listed import one_of
+from fluenzr_server.store.one_hop import one_hop
+from fluenzr_server.validation import unstorable_text
 
 Mode = Literal["create", "upsert"]
 MAX_ROWS = 1000
@@ -45,13 +48,13 @@ _FIELDS = {
     "customFields": "custom_fields",
 }
 _DEFAULTS: dict[str, Any] = {"first_name": None, "last_name": None, "company": None, "custom_fields": {}}
-# Emails per IN (…) list: well under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters.
+# Values per statement of the lookups (each list is one bound parameter: `store.listed`).
 _CHUNK = 1000
 # A row whose INSERT lost a race with a concurrent writer is looked up again; this bounds those rounds.
 _ROUNDS = 3
 
 
-@dataclass
+@dataclass(slots=True)
 class _Row:
     index: int
     email: str
@@ -78,10 +81,14 @@ def _check_rows(contacts: Sequence[Any], outcome: _Outcome, earlier: Mapping[str
     """Rows that pass createContact's checks, first occurrence of each email only (`earlier`: emails that
     earlier batches of the same import gave, with the import index of the row); the rest as errors."""
     validator = row_validator("ContactCreate")
+    # One pass over the whole batch (in C, the common case) instead of one per row.
+    rows = list(contacts)
+    storable = unstorable_text(rows) is None
+    all_valid = storable and validator.fast_all_valid(rows)  # then no row needs its own check
     first_index: dict[str, int] = {email.lower(): index for email, index in earlier.items()}
     valid: list[_Row] = []
-    for index, row in enumerate(contacts):
-        problem = validator.check(row)
+    for index, row in enumerate(rows):
+        problem = None if all_valid else validator.check(row, storable=storable)
         if problem is None:
             try:
                 email = normalise_email(row["email"])
@@ -103,6 +110,7 @@ def _check_rows(contacts: Sequence[Any], outcome: _Outcome, earlier: Mapping[str
     return valid
 
 
+@one_hop
 async def create_contacts_batch(
     db: Database,
     *,
@@ -145,26 +153,16 @@ async def create_contacts_batch(
     return {"mode": mode, "groupId": group_id, "counts": counts, "results": results}
 
 
-def _one_of(conn: AsyncConnection, column: ColumnElement[str], values: list[str]) -> ColumnElement[bool]:
-    """`column IN (values)`; on PostgreSQL `column = ANY(array)`, one parameter instead of 1,000 (the same
-    rows, by the same index; psycopg adapts each of 1,000 parameters at about 8 µs a row)."""
-    if conn.dialect.name == "postgresql":
-        return column == any_(literal(values, ARRAY(String)))
-    return column.in_(values)
-
-
 async def _mark_suppressed(
     conn: AsyncConnection, account_id: str, rows: list[_Row], outcome: _Outcome
 ) -> None:
     """Flag the stored rows whose email the account suppresses, by address or by domain (the list the
     sending engine checks)."""
     stored = {row.email: row.index for row in rows if (outcome.results[row.index] or {}).get("id")}
-    matches = await suppressions.lookup(conn, account_ids=[account_id], emails=stored)
-    for email, index in stored.items():
-        if matches.get(account_id, email) is not None:
-            result = outcome.results[index]
-            assert result is not None
-            result["suppressed"] = True
+    for email in await suppressions.suppressed(conn, account_id=account_id, emails=stored):
+        result = outcome.results[stored[email]]
+        assert result is not None
+        result["suppressed"] = True
 
 
 async def _check_group(conn: AsyncConnection, account_id: str, group_id: str) -> None:
@@ -181,7 +179,7 @@ async def _existing(
     for start in range(0, len(emails), _CHUNK):
         query = select(t.contacts).where(
             t.contacts.c.account_id == account_id,
-            _one_of(conn, t.contacts.c.email, emails[start : start + _CHUNK]),
+            one_of(conn.dialect, t.contacts.c.email, emails[start : start + _CHUNK]),
         )
         if db.dialect == "postgresql":  # in email order, so concurrent batches lock rows in one order
             query = query.order_by(t.contacts.c.email).with_for_update()
@@ -245,19 +243,20 @@ async def _insert(conn: AsyncConnection, account_id: str, new: list[_Row], outco
     if not new:
         return []
     stamp = now()
-    values = {
-        row.email: {
-            **_DEFAULTS,
-            "custom_fields": {},  # each row its own map: the outbox event carries it
-            **row.given,
-            "id": new_id("ctc"),
+    values: dict[str, dict[str, Any]] = {}
+    ordered = sorted(new, key=lambda row: row.email)
+    for row, contact_id in zip(ordered, new_ids("ctc", len(ordered)), strict=True):
+        stored = {
+            "id": contact_id,
             "account_id": account_id,
             "email": row.email,
+            **_DEFAULTS,
+            "custom_fields": {},  # each row its own map: the outbox event carries it
             "created_at": stamp,
             "updated_at": stamp,
         }
-        for row in sorted(new, key=lambda row: row.email)
-    }
+        stored.update(row.given)  # only keys already there: every row has the same columns, in one order
+        values[row.email] = stored
     # One executemany through the driver; the rest of each stored row is what was sent.
     count = await insert_rows(conn, t.contacts, list(values.values()), skip_conflicts=True)
     inserted = set(values) if count == len(values) else await _inserted(conn, list(values.values()))
@@ -283,7 +282,7 @@ async def _inserted(conn: AsyncConnection, values: list[dict[str, Any]]) -> set[
     found: set[str] = set()
     for start in range(0, len(ids), _CHUNK):
         query = select(t.contacts.c.id, t.contacts.c.email).where(
-            t.contacts.c.id.in_(ids[start : start + _CHUNK])
+            one_of(conn.dialect, t.contacts.c.id, ids[start : start + _CHUNK])
         )
         found.update(
             email for contact_id, email in (await conn.execute(query)).all() if (contact_id, email) in mine
@@ -305,20 +304,11 @@ async def _update(
         match.id: {column: row.given.get(column, getattr(match, column)) for column in _DEFAULTS}
         for row, match in updates
     }
-    params = [
-        {
-            "b_id": contact_id,
-            **{f"b_{column}": value for column, value in columns.items()},
-            "b_updated_at": stamp,
-        }
+    rows = [
+        {"account_id": account_id, "id": contact_id, **columns, "updated_at": stamp}
         for contact_id, columns in sorted(merged.items())
     ]
-    statement = (
-        update(t.contacts)
-        .where(t.contacts.c.account_id == account_id, t.contacts.c.id == bindparam("b_id"))
-        .values({column: bindparam(f"b_{column}") for column in [*_DEFAULTS, "updated_at"]})
-    )
-    await conn.execute(statement, params)
+    await update_rows(conn, t.contacts, rows, keys=("account_id", "id"))
     at = wire_time(stamp)
     for row, match in updates:
         outcome.results[row.index] = {"index": row.index, "status": "updated", "id": match.id}
@@ -363,7 +353,7 @@ async def _group_ids(conn: AsyncConnection, contact_ids: Iterable[str]) -> dict[
     for start in range(0, len(ids), _CHUNK):
         query = (
             select(t.group_members.c.contact_id, t.group_members.c.group_id)
-            .where(t.group_members.c.contact_id.in_(ids[start : start + _CHUNK]))
+            .where(one_of(conn.dialect, t.group_members.c.contact_id, ids[start : start + _CHUNK]))
             .order_by(t.group_members.c.group_id)
         )
         for contact_id, group_id in (await conn.execute(query)).all():

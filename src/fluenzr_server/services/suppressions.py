@@ -30,6 +30,7 @@ from fluenzr_server.services.common import escape_like, normalise_email, now
 from fluenzr_server.store import tables as t
 from fluenzr_server.store.collation import CodePointOrder
 from fluenzr_server.store.database import Database
+from fluenzr_server.store.listed import one_of
 from fluenzr_server.store.paging import PageRequest
 from fluenzr_server.wire.suppressions import present
 
@@ -99,6 +100,22 @@ async def lookup(conn: AsyncConnection, *, account_ids: Collection[str], emails:
         for row in await conn.execute(lookup_query(account_ids, keys[start : start + _CHUNK])):
             entries[(row.account_id, row.email)] = row
     return Matches(entries)
+
+
+async def suppressed(conn: AsyncConnection, *, account_id: str, emails: Collection[str]) -> set[str]:
+    """The `emails` (as contacts store them) that the account's list suppresses, by address or by domain
+    (the rule of `Matches.get`): one primary-key query for all of them, whatever their number (a batch
+    import asks about 1,000 at a time)."""
+    keys = sorted({key for email in emails for key in keys_of(email)})
+    if not keys:
+        return set()
+    query = select(t.suppressions.c.email).where(
+        t.suppressions.c.account_id == account_id, one_of(conn.dialect, t.suppressions.c.email, keys)
+    )
+    found = set((await conn.execute(query)).scalars())
+    if not found:
+        return set()
+    return {email for email in emails if not found.isdisjoint(keys_of(email))}
 
 
 def lookup_query(account_ids: Collection[str], keys: list[str]) -> Select[Any]:

@@ -8,10 +8,13 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from fluenzr_server.store import json_values
+from fluenzr_server.store import json_codec, json_values
 
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+psycopg"}
 _SYNC_DRIVERS = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg"}
+# Every engine's JSON columns go through orjson: written by `json_codec` (a batch import serialises two a row),
+# read by `json_values` (a contacts page decodes one a row), with the same values as the standard library.
+JSON_CODEC: dict[str, Any] = {"json_serializer": json_codec.dumps, "json_deserializer": json_values.loads}
 
 
 def _with_driver(url: str, drivers: dict[str, str]) -> URL:
@@ -50,7 +53,8 @@ def install_begin_immediate(sync_engine: Any) -> None:
 
     A deferred transaction that reads and then writes fails at once with SQLITE_BUSY when another writer
     committed in between; an immediate one waits its turn (busy_timeout) and then reads current data, so
-    every check-then-write in a service is atomic.
+    every check-then-write in a service is atomic. Their connections also get a larger page cache
+    (`WRITE_CACHE_KIB`).
     """
 
     def no_driver_begin(dbapi_connection: Any, _record: Any) -> None:
@@ -60,12 +64,27 @@ def install_begin_immediate(sync_engine: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     event.listen(sync_engine, "connect", no_driver_begin)
+    event.listen(sync_engine, "connect", _write_cache)
     event.listen(sync_engine, "begin", begin)
+
+
+# Page cache of a write connection, in KiB (SQLite's default is 2,000 KiB). A 1,000-row batch import dirties
+# several MiB of pages (random-id primary keys of contacts and events, five contact indexes); with the
+# default cache, SQLite spills dirty pages to the WAL in the middle of the transaction and reads evicted
+# ones back (about 8% of the server's CPU per imported row, `bench/inproc_import.py`). Writes take turns
+# (`Database`), so a process holds one or two write connections, each caching at most this much.
+WRITE_CACHE_KIB = 32768
+
+
+def _write_cache(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA cache_size=-{WRITE_CACHE_KIB}")
+    cursor.close()
 
 
 def create_engine(url: str, *, for_writes: bool = False) -> AsyncEngine:
     target = async_url(url)
-    kwargs: dict[str, Any] = {"json_deserializer": json_values.loads}
+    kwargs: dict[str, Any] = {**JSON_CODEC}
     if target.get_backend_name() == "postgresql":
         # No pre-ping: it costs a round trip on every checkout (two per request). Recycling connections
         # before server-side idle timeouts, plus the error-triggered pool invalidation, covers restarts.

@@ -20,8 +20,7 @@ from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.pool import QueuePool
 
-from fluenzr_server.store import json_values
-from fluenzr_server.store.engine import install_begin_immediate, install_sqlite_pragmas, sync_url
+from fluenzr_server.store.engine import JSON_CODEC, install_begin_immediate, install_sqlite_pragmas, sync_url
 
 
 def loop_engine(url: str, *, for_writes: bool = False) -> AsyncEngine:
@@ -36,8 +35,8 @@ def loop_engine(url: str, *, for_writes: bool = False) -> AsyncEngine:
         poolclass=QueuePool,
         pool_size=8,
         max_overflow=-1,
-        json_deserializer=json_values.loads,
         connect_args={"check_same_thread": False} if for_writes else {},
+        **JSON_CODEC,
     )
     install_sqlite_pragmas(engine)
     if for_writes:
@@ -63,6 +62,11 @@ class LoopConnection(AsyncConnection):
         execution_options: Any = None,
     ) -> Result[Any]:
         return self._proxied.execute(statement, parameters, execution_options=execution_options)
+
+    async def exec_driver_sql(  # type: ignore[override]
+        self, statement: str, parameters: Any = None, *, execution_options: Any = None
+    ) -> Result[Any]:
+        return self._proxied.exec_driver_sql(statement, parameters, execution_options=execution_options)
 
     async def scalar(
         self, statement: Executable, parameters: Any = None, *, execution_options: Any = None
