@@ -10,7 +10,8 @@ lead is sent. Prints CPU ms per email of this process (`time.process_time`, prof
 `--no-profile`) and of the sink, then the profile: the engine's phases (inclusive CPU per email) and the
 hottest functions. `--phases` measures the database side alone, without SMTP: claims of 100
 (`sending.claim`) and records of 50 accepted messages (`sending.record`), as the sender batches them, and
-the build of each claimed message (`Job.build` and its wire bytes), each as CPU ms per email. CPU time, not wall clock: the machine is shared, and CPU per email is what a change
+the build of each claimed message (`Job.build` and its wire bytes), each as CPU ms per email. CPU time,
+not wall clock: the machine is shared, and CPU per email is what a change
 moves. The phases' figures include the profiler's own overhead, so compare them with each other and
 across runs, not with `bench.engine`.
 """
@@ -76,7 +77,7 @@ async def _run(url: str, leads: int) -> tuple[float, int]:
             return int((await conn.execute(count)).scalar_one())
 
     async def watch() -> None:
-        while await sent() < leads:
+        while await sent() < leads:  # noqa: ASYNC110 (the database is what is polled)
             await asyncio.sleep(0.1)
         stop.set()
 
@@ -182,7 +183,7 @@ def main() -> None:
         time.sleep(1.5)
         if args.database == "postgresql":
             if not admin:
-                raise SystemExit("set FLUENZR_TEST_POSTGRES_URL (eval \"$(bash .ci/services.sh)\")")
+                raise SystemExit('set FLUENZR_TEST_POSTGRES_URL (eval "$(bash .ci/services.sh)")')
             url = fresh_postgres_database(admin, name)
         else:
             url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='fluenzr-engine-profile-')) / 'bench.db'}"
