@@ -49,7 +49,7 @@ PHASES = (
 )
 
 
-async def _run(url: str, leads: int) -> tuple[float, int]:
+async def _run(url: str, leads: int) -> tuple[float, float, int]:
     from pydantic import SecretStr
     from sqlalchemy import func, select
 
@@ -81,15 +81,15 @@ async def _run(url: str, leads: int) -> tuple[float, int]:
             await asyncio.sleep(0.1)
         stop.set()
 
-    started = time.process_time()
+    started, wall = time.process_time(), time.perf_counter()
     try:
         await asyncio.gather(run_tasks(tasks, resources, stop), watch())
     finally:
-        used = time.process_time() - started
+        used, wall = time.process_time() - started, time.perf_counter() - wall
         total = await sent()
         await close_tasks(list(tasks))
         await resources.close()
-    return used, total
+    return used, wall, total
 
 
 async def _db_phases(url: str, leads: int) -> dict[str, float]:
@@ -203,12 +203,13 @@ def main() -> None:
         sink_cpu = _proc_cpu(sink.pid)
         if profiler is not None:
             profiler.enable()
-        cpu, sent = asyncio.run(_run(url, args.leads))
+        cpu, wall, sent = asyncio.run(_run(url, args.leads))
         if profiler is not None:
             profiler.disable()
         sink_used = _proc_cpu(sink.pid) - sink_cpu
         print(
-            f"{args.database}: {sent} sent; worker {1000 * cpu / sent:.3f} CPU ms/email"
+            f"{args.database}: {sent} sent, {sent / wall:.0f}/s (this process busy {100 * cpu / wall:.0f}%); "
+            f"worker {1000 * cpu / sent:.3f} CPU ms/email"
             f"{' (profiled)' if profiler else ''}; sink {1000 * sink_used / sent:.3f} CPU ms/email; "
             f"load average {os.getloadavg()[0]:.2f}"
         )
