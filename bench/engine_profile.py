@@ -41,7 +41,7 @@ PHASES = (
     ("  of which tracking HTML", ("tracking/html.py", "track")),
     ("  of which build_message", ("engine/message.py", "build_message")),
     ("SMTP (pool.send)", ("engine/smtp.py", "send")),
-    ("  of which as_bytes", ("engine/smtp.py", "_payload")),
+    ("  of which as_bytes", ("engine/smtp.py", "data_payload")),
     ("record (sending.record)", ("engine/sending.py", "record")),
     ("campaign re-checks (sending.running)", ("engine/sending.py", "running")),
     ("webhook dispatcher tick", ("engine/webhooks.py", "tick")),
@@ -129,7 +129,7 @@ async def _db_phases(url: str, leads: int) -> dict[str, float]:
                 break
             started = time.process_time()
             for job in jobs:
-                smtp._payload(job.build(date=now()))
+                smtp.data_payload(job.build(date=now()))
             spent["build"] += time.process_time() - started
             for start in range(0, len(jobs), RECORD_BATCH):
                 batch = [(job, accepted) for job in jobs[start : start + RECORD_BATCH]]

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from fluenzr_server.engine import message as message_module
 from fluenzr_server.engine.message import build_message
-from fluenzr_server.engine.smtp import _payload
+from fluenzr_server.engine.smtp import data_payload
 
 WHEN = datetime(2025, 3, 3, 10, 30, tzinfo=UTC)
 UNSUBSCRIBE = "https://track.fluenzr.example/t/u/AQ" + "x" * 90
@@ -186,5 +186,5 @@ def test_the_data_payload_is_what_aiosmtplib_would_send() -> None:
 
     built = build_message(**options(body_text="a\n.\n..b\r\n.\r\n"))
     expected = PERIOD_REGEX.sub(b"..", normalize_message_line_endings(generator_bytes(built))) + b".\r\n"
-    assert _payload(built) == expected
-    assert b"\r\n.\r\n" not in _payload(built)[:-3]
+    assert data_payload(built) == expected
+    assert b"\r\n.\r\n" not in data_payload(built)[:-3]

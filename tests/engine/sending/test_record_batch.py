@@ -4,9 +4,10 @@ each still-active lead advanced with its own values, and nothing for a row that 
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from fluenzr_server.engine import schedule, sending, smtp
 from fluenzr_server.services.common import now
@@ -133,3 +134,50 @@ async def test_a_batch_keeps_each_leads_own_step_thread_and_end(
         assert row.thread_message_id == job.message_id
     for contact in contacts[2:]:  # not in the batch: untouched
         assert (rows[contact["id"]].current_step, rows[contact["id"]].status) == (1, "active")
+
+
+async def test_a_message_that_cannot_be_built_fails_alone_amid_prepared_ones(
+    harness: Harness, sink_factory: SinkFactory
+) -> None:
+    """Each message is built while the previous one is taken in by the server (`SendTask`): one the
+    builder refuses (a non-ASCII local part needs SMTPUTF8) fails with the reason, the others are sent."""
+    sink = await sink_factory(credentials=SINK_LOGIN)
+    contacts = await harness.contacts(5)
+    stamp = now()
+    async with harness.database.write() as conn:
+        await conn.execute(
+            insert(t.contacts).values(
+                id="ctc_unbuildable" + secrets.token_hex(4),
+                account_id=harness.account_id,
+                email=f"zoë.{secrets.token_hex(3)}@example.com",
+                first_name="Zoë",
+                custom_fields={},
+                created_at=stamp,
+                updated_at=stamp,
+            )
+        )
+        query = select(t.contacts.c.id).where(
+            t.contacts.c.account_id == harness.account_id, t.contacts.c.first_name == "Zoë"
+        )
+        odd = (await conn.execute(query)).scalar_one()
+    # The odd one in the middle of the mailbox's queue (leads are claimed oldest due first).
+    campaign = await harness.campaign(
+        await harness.mailbox(sink), [*contacts[:2], {"id": odd}, *contacts[2:]], steps=TWO_STEPS[:1]
+    )
+    async with harness.database.write() as conn:
+        leads = t.campaign_contacts.c
+        for position, contact_id in enumerate(
+            [c["id"] for c in contacts[:2]] + [odd] + [c["id"] for c in contacts[2:]]
+        ):
+            await conn.execute(
+                update(t.campaign_contacts)
+                .where(leads.campaign_id == campaign["id"], leads.contact_id == contact_id)
+                .values(next_send_at=stamp - timedelta(seconds=60 - position))
+            )
+    await harness.drain()
+    assert sorted(m.rcpt_tos[0] for m in sink.messages) == sorted(c["email"] for c in contacts)
+    (failed,) = await harness.leads(campaign["id"], status="failed")
+    assert failed["contactId"] == odd and "cannot be built" in failed["reason"]
+    statuses = {m.contact_id: m.status for m in await harness.messages(campaign["id"])}
+    assert statuses == {**{c["id"]: "sent" for c in contacts}, odd: "failed"}
+    assert (await harness.status(campaign["id"]))["status"] == "completed"
