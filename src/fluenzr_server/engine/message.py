@@ -215,6 +215,12 @@ def _date_field(text: str) -> BaseHeader:
     return _shared_field("Date", text)
 
 
+@lru_cache(maxsize=1)
+def _one_click_field() -> BaseHeader:
+    """`List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058 §3.1), the same in every message."""
+    return _shared_field("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
+
+
 @lru_cache(maxsize=16)
 def _body_fields(cte: str, subtype: str = "plain") -> tuple[BaseHeader, ...]:
     """The MIME fields of a text/`subtype` UTF-8 body sent with `cte`, in the order `set_content` writes
@@ -396,7 +402,7 @@ def build_message(
             raise ValueError(f"not a List-Unsubscribe URI: {unsubscribe_url!r}")
         mailto = f"mailto:{message['From'].addresses[0].addr_spec}?subject=unsubscribe"
         message["List-Unsubscribe"] = f"<{unsubscribe_url}>, <{mailto}>"
-        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        message["List-Unsubscribe-Post"] = _one_click_field()
     # Normalise line ends: `set_content` and the SMTP policy write CRLF for each "\n".
     body = body_text.replace("\r\n", "\n").replace("\r", "\n")
     if body_html is None:
