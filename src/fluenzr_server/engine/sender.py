@@ -4,10 +4,10 @@ One tick claims a bounded batch (`sending.claim`), sends each mailbox's share ov
 connection (mailboxes in parallel), and records outcomes in small batches. Three things overlap so the
 connections never wait on the worker: the next claim runs while a batch is on the wire (at most
 `MAX_BATCHES_IN_FLIGHT`), outcomes are recorded in the background while the next conversations run, and
-each connection's next message is built while the server takes in the current one (`after_data`). Before each send, a campaign
-whose status was last read more than `RECHECK_SECONDS` ago is read again, so a pause stops new sends
-within about half a second of its 200; work not started (pause, a mailbox that just failed, shutdown) is
-given back (`sending.unclaim`), exactly as if it had never been claimed.
+each connection's next message is built while the server takes in the current one (`after_data`).
+Before each send, a campaign whose status was last read more than `RECHECK_SECONDS` ago is read again,
+so a pause stops new sends within about half a second of its 200; work not started (pause, a mailbox
+that just failed, shutdown) is given back (`sending.unclaim`), exactly as if it had never been claimed.
 """
 
 from __future__ import annotations
