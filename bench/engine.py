@@ -7,7 +7,8 @@ Three measurements against one `fluenzr-server smtp-sink` process (aiosmtpd, no 
 1. ceiling: a bare `aiosmtplib` loop, one connection per mailbox, sending the messages the worker sends,
    built beforehand by the worker's own code (`sending.Job.build`: campaigns track opens and clicks by
    default, so an HTML part with the open pixel, and List-Unsubscribe) — SMTP and nothing else; and the
-   same loop with plain one-part messages, the ceiling before tracking landed, for comparison;
+   same loop with plain one-part messages (what the ceiling sent before tracking landed; it also
+   serialised them inside the loop then, with `send_message`), for comparison;
 2. PostgreSQL: one `fluenzr-server worker` process sending the campaigns' leads (claims, rendering,
    building, recording, events: everything);
 3. SQLite: `fluenzr-server serve` with the engine embedded (in the child process `serve` supervises,
@@ -49,7 +50,7 @@ ALL_WEEK = {
     "endHour": 24,
 }
 SECRET = "bench-engine-secret-key-0123456789abcdef"  # noqa: S105 (a throwaway benchmark database)
-PLAIN_CEILING = "bare aiosmtplib loop, plain one-part messages (the ceiling before tracking)"
+PLAIN_CEILING = "bare aiosmtplib loop, plain one-part messages (the messages of the ceiling before tracking)"
 
 
 @dataclass
@@ -539,7 +540,8 @@ def report(results: list[Result], leads: int, mailboxes: int, load_before: float
         f"{leads} personalised one-step emails over {mailboxes} mailboxes (one SMTP connection each) to one "
         "`fluenzr-server smtp-sink` process (aiosmtpd, no TLS). The ceiling sends the messages the worker "
         "sends (tracked: an HTML part with the open pixel, and List-Unsubscribe), built beforehand; the "
-        "plain-message loop is the ceiling as measured before tracking landed, shown for comparison.",
+        "plain-message loop sends the one-part messages the ceiling sent before tracking landed (then "
+        "serialised inside the loop by `send_message`; here prepared to bytes too), for comparison.",
         "",
         "| sender | emails/s | vs ceiling | CPU ms/email | sink CPU ms/email | peak memory | |",
         "|---|---:|---:|---:|---:|---:|---|",
