@@ -4,8 +4,11 @@
 
 Three measurements against one `fluenzr-server smtp-sink` process (aiosmtpd, no TLS, AUTH accepted):
 
-1. ceiling: a bare `aiosmtplib` loop, one connection per mailbox, sending the same personalised messages
-   prepared beforehand (`engine.message.build_message`) — SMTP and nothing else;
+1. ceiling: a bare `aiosmtplib` loop, one connection per mailbox, sending the messages the worker sends,
+   built beforehand by the worker's own code (`sending.Job.build`: campaigns track opens and clicks by
+   default, so an HTML part with the open pixel, and List-Unsubscribe) — SMTP and nothing else; and the
+   same loop with plain one-part messages (what the ceiling sent before tracking landed; it also
+   serialised them inside the loop then, with `send_message`), for comparison;
 2. PostgreSQL: one `fluenzr-server worker` process sending the campaigns' leads (claims, rendering,
    building, recording, events: everything);
 3. SQLite: `fluenzr-server serve` with the engine embedded (in the child process `serve` supervises,
@@ -47,6 +50,7 @@ ALL_WEEK = {
     "endHour": 24,
 }
 SECRET = "bench-engine-secret-key-0123456789abcdef"  # noqa: S105 (a throwaway benchmark database)
+PLAIN_CEILING = "bare aiosmtplib loop, plain one-part messages (the messages of the ceiling before tracking)"
 
 
 @dataclass
@@ -93,16 +97,62 @@ def _env(database_url: str) -> dict[str, str]:
 # --- the ceiling: run in a child process (`python -m bench.engine ceiling ...`) ------------------------
 
 
-async def _ceiling(port: int, leads: int, mailboxes: int) -> dict[str, float]:
+def _worker_message(index: int, sender: str, links: Any) -> Any:
+    """Lead `index`'s message as the worker builds it (`sending.Job.build`): the campaign tracks opens and
+    clicks by default, so an HTML alternative with the open pixel, and List-Unsubscribe."""
+    from fluenzr_server.engine import sending, templates
+    from fluenzr_server.engine.message import new_message_id
+    from fluenzr_server.ids import new_id
+
+    contact = {"firstName": f"Lead{index}", "company": "Acme", "email": f"c{index}@example.com"}
+    row_id = new_id("msg")
+    job = sending.Job(
+        id=row_id,
+        account_id="org_bench",
+        campaign_id="cmp_bench",
+        contact_id=f"ctc_{index}",
+        step=0,
+        attempt=1,
+        mailbox_id="acc_bench",
+        smtp=None,  # type: ignore[arg-type]  (not used to build)
+        sender=sender,
+        from_name="Sam",
+        to_name=contact["firstName"],
+        subject=templates.render(STEPS[0]["subject"], contact),
+        body=templates.render(STEPS[0]["body"], contact),
+        thread_message_id=None,
+        to_email=contact["email"],
+        message_id=new_message_id(sender),
+        claimed_day=datetime.now(UTC).date(),
+        lease_owner="bench",
+        next_delay_days=None,
+        timezone="UTC",
+        unsubscribe_url=links.unsubscribe_url(row_id),
+        track_opens=True,
+        track_clicks=True,
+        links=links,
+    )
+    return job.build(date=datetime.now(UTC))
+
+
+async def _ceiling(port: int, leads: int, mailboxes: int, plain: bool = False) -> dict[str, float]:
+    """The bare loop sending the worker's messages, built beforehand (`plain`: the one-part text messages
+    this ceiling sent before tracking landed, without HTML part or List-Unsubscribe)."""
     import aiosmtplib
 
     from fluenzr_server.engine import templates
     from fluenzr_server.engine.message import build_message, new_message_id
+    from fluenzr_server.tracking.links import Links
+    from fluenzr_server.tracking.tokens import TokenBox
 
+    links = Links("http://127.0.0.1:8000", TokenBox([SECRET]))
     prepared = [[] for _ in range(mailboxes)]  # type: list[list[Any]]
     for index in range(leads):
         contact = {"firstName": f"Lead{index}", "company": "Acme", "email": f"c{index}@example.com"}
         sender = f"sales{index % mailboxes}@acme.example"
+        if not plain:
+            prepared[index % mailboxes].append(_worker_message(index, sender, links))
+            continue
         prepared[index % mailboxes].append(
             build_message(
                 from_email=sender,
@@ -118,16 +168,25 @@ async def _ceiling(port: int, leads: int, mailboxes: int) -> dict[str, float]:
             )
         )
 
-    async def one(messages: list[Any]) -> None:
+    # Prepared down to their bytes: the loop pays for SMTP alone, not for writing the messages.
+    envelopes = [
+        [
+            (str(m["From"].addresses[0].addr_spec), str(m["To"].addresses[0].addr_spec), m.as_bytes())
+            for m in box
+        ]
+        for box in prepared
+    ]
+
+    async def one(messages: list[tuple[str, str, bytes]]) -> None:
         client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False, use_tls=False)
         await client.connect()
         await client.login("bench", "bench")
-        for message in messages:
-            await client.send_message(message)
+        for sender, recipient, data in messages:
+            await client.sendmail(sender, [recipient], data)
         await client.quit()
 
     started, cpu = time.perf_counter(), time.process_time()
-    await asyncio.gather(*(one(messages) for messages in prepared))
+    await asyncio.gather(*(one(messages) for messages in envelopes))
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "cpu": time.process_time() - cpu, "peak_mb": _peak_mb(os.getpid())}
 
@@ -355,6 +414,7 @@ def run(leads: int, mailboxes: int, databases: tuple[str, ...] = ("postgresql", 
     from fluenzr_server.store.migrate import upgrade
     from tests.conftest import drop_postgres_database, fresh_postgres_database
 
+    load_before = os.getloadavg()[0]
     work = Path(tempfile.mkdtemp(prefix="fluenzr-bench-engine-"))
     port = free_port()
     sink = subprocess.Popen(
@@ -367,37 +427,39 @@ def run(leads: int, mailboxes: int, databases: tuple[str, ...] = ("postgresql", 
     results: list[Result] = []
     try:
         time.sleep(2)
-        print("ceiling: bare aiosmtplib loop", file=sys.stderr)
-        sink_cpu = _proc_cpu(sink.pid)
-        out = subprocess.run(
-            [
-                python(),
-                "-m",
-                "bench.engine",
-                "ceiling",
-                "--port",
-                str(port),
-                "--leads",
-                str(leads),
-                "--mailboxes",
-                str(mailboxes),
-            ],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        ceiling = json.loads(out.stdout.strip().splitlines()[-1])
-        results.append(
-            Result(
-                "bare aiosmtplib loop (ceiling)",
-                leads,
-                ceiling["seconds"],
-                1000 * ceiling["cpu"] / leads,
-                ceiling["peak_mb"],
-                1000 * (_proc_cpu(sink.pid) - sink_cpu) / leads,
+        for plain in (False, True):
+            print(f"ceiling: bare aiosmtplib loop{', plain messages' if plain else ''}", file=sys.stderr)
+            sink_cpu = _proc_cpu(sink.pid)
+            out = subprocess.run(
+                [
+                    python(),
+                    "-m",
+                    "bench.engine",
+                    "ceiling",
+                    "--port",
+                    str(port),
+                    "--leads",
+                    str(leads),
+                    "--mailboxes",
+                    str(mailboxes),
+                    *(["--plain"] if plain else []),
+                ],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                check=True,
             )
-        )
+            ceiling = json.loads(out.stdout.strip().splitlines()[-1])
+            results.append(
+                Result(
+                    PLAIN_CEILING if plain else "bare aiosmtplib loop, the worker's messages (ceiling)",
+                    leads,
+                    ceiling["seconds"],
+                    1000 * ceiling["cpu"] / leads,
+                    ceiling["peak_mb"],
+                    1000 * (_proc_cpu(sink.pid) - sink_cpu) / leads,
+                )
+            )
 
         admin = os.environ.get("FLUENZR_TEST_POSTGRES_URL")
         if "postgresql" not in databases:
@@ -430,7 +492,7 @@ def run(leads: int, mailboxes: int, databases: tuple[str, ...] = ("postgresql", 
             print("PostgreSQL skipped: set FLUENZR_TEST_POSTGRES_URL", file=sys.stderr)
 
         if "sqlite" not in databases:
-            return report(results, leads, mailboxes)
+            return report(results, leads, mailboxes, load_before)
         print("SQLite: engine embedded in serve, API under load", file=sys.stderr)
         url = f"sqlite:///{work / 'bench.db'}"
         upgrade(url)
@@ -463,18 +525,23 @@ def run(leads: int, mailboxes: int, databases: tuple[str, ...] = ("postgresql", 
     finally:
         sink.terminate()
         sink.wait(timeout=10)
-    return report(results, leads, mailboxes)
+    return report(results, leads, mailboxes, load_before)
 
 
-def report(results: list[Result], leads: int, mailboxes: int) -> str:
+def report(results: list[Result], leads: int, mailboxes: int, load_before: float | None = None) -> str:
     ceiling = results[0].rate
+    plain = next((result.rate for result in results if result.name == PLAIN_CEILING), 0.0)
+    before = "" if load_before is None else f"{load_before:.2f} at the start, "
     lines = [
         "# Sending engine throughput",
         "",
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs, "
-        f"load average {os.getloadavg()[0]:.2f} at the end; "
+        f"load average {before}{os.getloadavg()[0]:.2f} at the end; "
         f"{leads} personalised one-step emails over {mailboxes} mailboxes (one SMTP connection each) to one "
-        "`fluenzr-server smtp-sink` process (aiosmtpd, no TLS).",
+        "`fluenzr-server smtp-sink` process (aiosmtpd, no TLS). The ceiling sends the messages the worker "
+        "sends (tracked: an HTML part with the open pixel, and List-Unsubscribe), built beforehand; the "
+        "plain-message loop sends the one-part messages the ceiling sent before tracking landed (then "
+        "serialised inside the loop by `send_message`; here prepared to bytes too), for comparison.",
         "",
         "| sender | emails/s | vs ceiling | CPU ms/email | sink CPU ms/email | peak memory | |",
         "|---|---:|---:|---:|---:|---:|---|",
@@ -486,7 +553,12 @@ def report(results: list[Result], leads: int, mailboxes: int) -> str:
         verdict = (
             "" if target is None else (f"target ≥ {target:.0f}%: {'met' if share >= target else 'NOT met'}")
         )
-        note = "; ".join(part for part in (verdict, result.note) if part)
+        versus_plain = (
+            f"{100 * result.rate / plain:.0f}% of the plain-message loop"
+            if target is not None and plain
+            else ""
+        )
+        note = "; ".join(part for part in (verdict, versus_plain, result.note) if part)
         lines.append(
             f"| {result.name} | {result.rate:.0f} | {share:.0f}% | {result.cpu_ms_per_email:.2f} "
             f"| {result.sink_ms_per_email:.2f} | {result.peak_mb:.0f} MB | {note} |"
@@ -501,9 +573,10 @@ def main() -> None:
     parser.add_argument("--leads", type=int, default=2000)
     parser.add_argument("--mailboxes", type=int, default=2)
     parser.add_argument("--databases", default="postgresql,sqlite", help="which senders to measure")
+    parser.add_argument("--plain", action="store_true", help="ceiling mode: plain one-part messages")
     args = parser.parse_args()
     if args.mode == "ceiling":
-        print(json.dumps(asyncio.run(_ceiling(args.port, args.leads, args.mailboxes))))
+        print(json.dumps(asyncio.run(_ceiling(args.port, args.leads, args.mailboxes, args.plain))))
         return
     databases = tuple(args.databases.split(","))
     text = run(args.leads, args.mailboxes, databases)

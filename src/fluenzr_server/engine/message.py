@@ -25,20 +25,28 @@ reused, never re-parsed nor re-folded: each header field's class (`_HeaderClasse
 of a mailbox (`sender_field`), the `Date` of the current second and the body's MIME fields per transfer
 encoding (`_body_fields`). Header objects are immutable, so one object may sit in any number of
 messages. Anything added per step (an HTML part, tracking headers) can be cached the same way: an
-`lru_cache`d function of the values it depends on, returning `_shared_field`s.
+`lru_cache`d function of the values it depends on, returning `_shared_field`s. The `multipart/alternative`
+is put together from such fields (`_set_alternative`) rather than by `add_alternative`, which re-parses
+each field as it moves them into a part; its boundary is drawn when the message is built, not by the
+generator when it is written, so `as_bytes()` (`_Message`) writes the fields folded by the same policy and
+the encoded parts without the generator's per-message work. The bytes are those of `set_content`,
+`add_alternative` and `BytesGenerator` (`tests/engine/test_message_wire.py`).
 """
 
 from __future__ import annotations
 
+import random
 import re
 import secrets
+import sys
 import time
+from collections.abc import Iterable
 from datetime import datetime
 from email import charset as email_charset
 from email import contentmanager, policy
 from email.headerregistry import Address, BaseHeader, HeaderRegistry
-from email.message import EmailMessage
-from email.policy import EmailPolicy
+from email.message import EmailMessage, Message
+from email.policy import EmailPolicy, Policy
 from email.utils import format_datetime
 from functools import lru_cache
 from typing import Any
@@ -207,26 +215,126 @@ def _date_field(text: str) -> BaseHeader:
     return _shared_field("Date", text)
 
 
-@lru_cache(maxsize=8)
-def _body_fields(cte: str) -> tuple[BaseHeader, ...]:
-    """The MIME fields of a text/plain UTF-8 body sent with `cte`, in the order `set_content` writes them."""
+@lru_cache(maxsize=1)
+def _one_click_field() -> BaseHeader:
+    """`List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058 §3.1), the same in every message."""
+    return _shared_field("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
+
+
+@lru_cache(maxsize=16)
+def _body_fields(cte: str, subtype: str = "plain") -> tuple[BaseHeader, ...]:
+    """The MIME fields of a text/`subtype` UTF-8 body sent with `cte`, in the order `set_content` writes
+    them (Content-Type, Content-Transfer-Encoding, MIME-Version)."""
     charset = email_charset.ALIASES.get(_CHARSET, _CHARSET)
     return (
-        _shared_field("Content-Type", f'text/plain; charset="{charset}"'),
+        _shared_field("Content-Type", f'text/{subtype}; charset="{charset}"'),
         _shared_field("Content-Transfer-Encoding", cte),
         _shared_field("MIME-Version", "1.0"),
     )
 
 
-def _set_text_body(message: EmailMessage, body: str) -> None:
-    """`message.set_content(body, subtype="plain", charset="utf-8")` with its fields reused: the body is
+def _set_text_body(
+    message: EmailMessage, body: str, subtype: str = "plain", *, mime_version: bool = True
+) -> None:
+    """`message.set_content(body, subtype=subtype, charset="utf-8")` with its fields reused: the body is
     encoded by the `email` package's own text encoder (the transfer encoding it picks: 7bit, or the
-    shorter of quoted-printable and base64), and the three MIME fields come from `_body_fields`.
-    `test_message.py` checks the bytes are those of `set_content` for every kind of body."""
+    shorter of quoted-printable and base64), and the MIME fields come from `_body_fields`
+    (`mime_version=False`: without MIME-Version). `test_message.py` checks the bytes are those of
+    `set_content` (and of `add_alternative`) for every kind of body."""
     cte, payload = contentmanager._encode_text(body, _CHARSET, None, message.policy)  # type: ignore[attr-defined]
     message.set_payload(payload)
-    for field in _body_fields(cte):
+    for field in _body_fields(cte, subtype)[: None if mime_version else 2]:
         message[field.name] = field
+
+
+# The generator's boundary: 15 "=", a random number zero-padded to the width of sys.maxsize, "==".
+_BOUNDARY_WIDTH = len(repr(sys.maxsize - 1))
+
+
+def _boundary(texts: Iterable[str]) -> str:
+    """A multipart boundary (RFC 2046 §5.1.1) in the form `email.generator` makes, that occurs in none of
+    `texts` (the encoded parts). The generator makes one at serialisation time with a regular expression
+    compiled for each message; a substring test is stricter and costs far less."""
+    parts = list(texts)
+    # A boundary must be unique within its message, not secret.
+    base = "=" * 15 + str(random.randrange(sys.maxsize)).zfill(_BOUNDARY_WIDTH) + "=="  # noqa: S311
+    boundary, counter = base, 0
+    while any("--" + boundary in text for text in parts):
+        boundary, counter = f"{base}.{counter}", counter + 1
+    return boundary
+
+
+def _set_alternative(message: EmailMessage, text: str, html: str) -> None:
+    """The body as `set_content(text)` then `add_alternative(html, subtype="html")` make it (RFC 2046
+    §5.1.4: the text, then the HTML), built from shared fields: the first part's MIME fields move into
+    it (no MIME-Version), the second has its own MIME-Version, and the top gets MIME-Version and
+    `multipart/alternative` with the boundary the generator would otherwise add when writing it."""
+    first = _Message(policy=message.policy)
+    _set_text_body(first, text, mime_version=False)
+    second = _Message(policy=message.policy)
+    _set_text_body(second, html, "html")
+    message["MIME-Version"] = _body_fields("7bit")[2]
+    boundary = _boundary(str(part.get_payload()) for part in (first, second))
+    message["Content-Type"] = f'multipart/alternative; boundary="{boundary}"'
+    message.set_payload([first, second])
+
+
+_NEWLINES = re.compile(r"\r\n|\r|\n")  # what the generator turns into the policy's line separator
+
+
+def _wire(part: Message, policy: Policy, out: list[bytes]) -> bool:
+    """Append `part`'s bytes as `BytesGenerator` writes them (headers by `policy.fold_binary`, text
+    payloads with their line ends made `policy.linesep`, multipart parts between boundary lines), for the
+    shapes this module builds: ASCII text parts and multiparts of them with a boundary set. False for
+    anything else (the caller falls back to the generator)."""
+    linesep = policy.linesep
+    maintype = part.get_content_maintype()
+    payload: Any = part._payload  # type: ignore[attr-defined]
+    if maintype == "multipart":
+        boundary = part.get_boundary()
+        if (
+            not isinstance(payload, list)
+            or part.get_content_subtype() == "signed"
+            or not boundary
+            or part.preamble is not None
+            or part.epilogue is not None
+        ):
+            return False
+        body: list[bytes] = []
+        for index, child in enumerate(payload):
+            mark = f"--{boundary}{linesep}" if index == 0 else f"{linesep}--{boundary}{linesep}"
+            body.append(mark.encode("ascii", "surrogateescape"))
+            if not _wire(child, policy, body):
+                return False
+        if not payload:
+            body.append(f"--{boundary}{linesep}".encode("ascii", "surrogateescape"))
+        body.append(f"{linesep}--{boundary}--{linesep}".encode("ascii", "surrogateescape"))
+    elif maintype == "message" or not (payload is None or isinstance(payload, str)):
+        return False
+    elif payload and not payload.isascii():
+        return False  # 8-bit or surrogate-escaped data: the generator's own rules apply
+    else:
+        body = [_NEWLINES.sub(linesep, payload).encode("ascii")] if payload else []
+    fold = policy.fold_binary
+    out.extend(fold(name, value) for name, value in part._headers)  # type: ignore[attr-defined]
+    out.append(linesep.encode("ascii"))
+    out.extend(body)
+    return True
+
+
+class _Message(EmailMessage):
+    """An `EmailMessage` whose `as_bytes()` writes the shapes `build_message` makes without the
+    generator's per-message machinery (a policy clone per part, a boundary regular expression): the same
+    fields folded by the same policy, the same bytes (`test_message.py` compares them with
+    `email.generator.BytesGenerator` over tricky inputs). Other shapes, `unixfrom` or another policy go
+    through the generator."""
+
+    def as_bytes(self, unixfrom: bool = False, policy: Policy | None = None) -> bytes:
+        if not unixfrom and policy is None:
+            out: list[bytes] = []
+            if _wire(self, self.policy, out):
+                return b"".join(out)
+        return super().as_bytes(unixfrom=unixfrom, policy=policy)
 
 
 def new_message_id(from_email: str) -> str:
@@ -274,7 +382,7 @@ def build_message(
     """
     if date.tzinfo is None or date.utcoffset() is None:
         raise ValueError("date must be aware")
-    message = EmailMessage(policy=_POLICY)
+    message = _Message(policy=_POLICY)
     message["From"] = sender_field(from_name, from_email)
     message["To"] = _address(to_name, to_email)
     message["Subject"] = _one_line(subject)
@@ -294,10 +402,11 @@ def build_message(
             raise ValueError(f"not a List-Unsubscribe URI: {unsubscribe_url!r}")
         mailto = f"mailto:{message['From'].addresses[0].addr_spec}?subject=unsubscribe"
         message["List-Unsubscribe"] = f"<{unsubscribe_url}>, <{mailto}>"
-        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        message["List-Unsubscribe-Post"] = _one_click_field()
     # Normalise line ends: `set_content` and the SMTP policy write CRLF for each "\n".
     body = body_text.replace("\r\n", "\n").replace("\r", "\n")
-    _set_text_body(message, body)
-    if body_html is not None:
-        message.add_alternative(body_html.replace("\r\n", "\n").replace("\r", "\n"), subtype="html")
+    if body_html is None:
+        _set_text_body(message, body)
+    else:
+        _set_alternative(message, body, body_html.replace("\r\n", "\n").replace("\r", "\n"))
     return message

@@ -1,10 +1,13 @@
 """The send task: sweep abandoned conversations, claim due leads, send over SMTP, record the outcomes.
 
 One tick claims a bounded batch (`sending.claim`), sends each mailbox's share over that mailbox's one
-connection (mailboxes in parallel), and records outcomes in small batches. Before each send, a campaign
-whose status was last read more than `RECHECK_SECONDS` ago is read again, so a pause stops new sends
-within about half a second of its 200; work not started (pause, a mailbox that just failed, shutdown) is
-given back (`sending.unclaim`), exactly as if it had never been claimed.
+connection (mailboxes in parallel), and records outcomes in small batches. Three things overlap so the
+connections never wait on the worker: the next claim runs while a batch is on the wire (at most
+`MAX_BATCHES_IN_FLIGHT`), outcomes are recorded in the background while the next conversations run, and
+each connection's next message is built while the server takes in the current one (`after_data`).
+Before each send, a campaign whose status was last read more than `RECHECK_SECONDS` ago is read again,
+so a pause stops new sends within about half a second of its 200; work not started (pause, a mailbox
+that just failed, shutdown) is given back (`sending.unclaim`), exactly as if it had never been claimed.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import socket
 import ssl
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from email.message import EmailMessage
 
@@ -40,6 +43,19 @@ PLAIN_SMTP_REFUSED = (
     "security 'none' sends the password and every message unencrypted; it is only allowed for local "
     "test servers (FLUENZR_ALLOW_PRIVATE_HOSTS=1): use starttls or tls"
 )
+
+
+# A built message and its DATA payload, or why it could not be built (`ValueError`: the job fails; any
+# other exception is raised when the job's turn comes, as an unprepared build would raise it).
+_Built = tuple[EmailMessage, bytes] | BaseException
+
+
+def _build(job: sending.Job) -> _Built:
+    try:
+        email = job.build(date=now())
+        return email, smtp.data_payload(email)
+    except Exception as exc:  # kept for the job's turn (see `_Built`)
+        return exc
 
 
 def worker_id() -> str:
@@ -121,6 +137,8 @@ class SendTask:
         leased_until = time.monotonic() + settings.engine_lease_seconds
         live = {job.campaign_id for job in jobs}
         recording: asyncio.Task[None] | None = None
+        # The next job's message, built while the current one is on the wire (`_send_building_next`).
+        prepared: dict[str, _Built] = {}
         index = 0
         try:
             while index < len(jobs):
@@ -139,13 +157,17 @@ class SendTask:
                     until = now() + timedelta(seconds=settings.engine_lease_seconds)
                     pending = [done for done, _ in results] + list(jobs[index:])  # unrecorded ones too
                     await sending.extend_leases(db, pending, until=until)
-                try:
-                    email = job.build(date=now())
-                except ValueError as exc:
+                built = prepared.pop(job.id, None) or _build(job)
+                if isinstance(built, ValueError):
                     index += 1
-                    await sending.fail_unbuildable(db, job, f"the message cannot be built: {exc}", now=now())
+                    await sending.fail_unbuildable(
+                        db, job, f"the message cannot be built: {built}", now=now()
+                    )
                     continue
-                outcome = await self._send(job, email)
+                if isinstance(built, BaseException):
+                    raise built
+                upcoming = jobs[index + 1] if index + 1 < len(jobs) else None
+                outcome = await self._send_building_next(job, built, upcoming, prepared)
                 index += 1
                 results.append((job, outcome))
                 if outcome.kind in ("auth_failed", "refused"):
@@ -176,12 +198,41 @@ class SendTask:
         if untouched:
             await sending.unclaim(db, untouched, now=now())
 
-    async def _send(self, job: sending.Job, email: EmailMessage) -> smtp.SendOutcome:
+    async def _send_building_next(
+        self,
+        job: sending.Job,
+        built: tuple[EmailMessage, bytes],
+        upcoming: sending.Job | None,
+        prepared: dict[str, _Built],
+    ) -> smtp.SendOutcome:
+        """Send `job`; once its data is written, while the server takes it in, build `upcoming`'s message
+        (the worker's largest CPU cost per email) into `prepared`, so the connection's next send starts at
+        once. Building has no effects: a prepared message whose job is given back (pause) is dropped."""
+
+        def build_next() -> None:
+            if upcoming is not None:
+                prepared[upcoming.id] = _build(upcoming)
+
+        return await self._send(job, built, after_data=build_next)
+
+    async def _send(
+        self,
+        job: sending.Job,
+        built: tuple[EmailMessage, bytes],
+        after_data: Callable[[], object] | None = None,
+    ) -> smtp.SendOutcome:
         if job.smtp.security == "none" and not self.allow_private:
             return smtp.SendOutcome(kind="auth_failed", reason=PLAIN_SMTP_REFUSED)
         try:
+            email, data = built
             return await self.pool.send(
-                job.mailbox_id, job.smtp, email, sender=job.sender, recipients=[job.to_email]
+                job.mailbox_id,
+                job.smtp,
+                email,
+                sender=job.sender,
+                recipients=[job.to_email],
+                data=data,
+                after_data=after_data,
             )
         except Exception as exc:  # the pool classifies network failures; anything else is a bug, kept visible
             log.exception("send of %s raised", job.id)

@@ -28,17 +28,31 @@ from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, delete, exists, func, select, tuple_, update
+from sqlalchemy import (
+    DateTime,
+    Integer,
+    Row,
+    String,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from fluenzr_server.crypto import SecretBox
-from fluenzr_server.engine import mailboxes, message, schedule, smtp, templates
+from fluenzr_server.engine import batch_sql, mailboxes, message, schedule, smtp, templates
 from fluenzr_server.engine.claim import pick_due
 from fluenzr_server.engine.clock import aware
 from fluenzr_server.ids import new_id
 from fluenzr_server.services import events, suppressions
 from fluenzr_server.services.common import wire_time
 from fluenzr_server.store import tables as t
+from fluenzr_server.store.bulk import insert_rows
 from fluenzr_server.store.database import Database
 from fluenzr_server.tracking import html as tracking_html
 from fluenzr_server.tracking.links import Links
@@ -242,7 +256,9 @@ async def _claim_leads(
     contact_ids = list({lead.contact_id for lead in leads})
     contacts = {
         row.id: row
-        for row in (await conn.execute(select(t.contacts).where(t.contacts.c.id.in_(contact_ids))))
+        for row in (
+            await conn.execute(select(t.contacts).where(batch_sql.one_of(conn, t.contacts.c.id, contact_ids)))
+        )
     }
     account_ids = list({sendable[lead.campaign_id].campaign.account_id for lead in leads})
     emails = list({contacts[lead.contact_id].email for lead in leads if lead.contact_id in contacts})
@@ -253,7 +269,8 @@ async def _claim_leads(
         (row.campaign_id, row.contact_id, row.step): row
         for row in await conn.execute(
             select(_messages).where(
-                _messages.c.campaign_id.in_(campaign_ids), _messages.c.contact_id.in_(contact_ids)
+                batch_sql.one_of(conn, _messages.c.campaign_id, campaign_ids),
+                batch_sql.one_of(conn, _messages.c.contact_id, contact_ids),
             )
         )
     }
@@ -322,18 +339,40 @@ async def _claim_leads(
             )
             jobs.append(job)
     if inserts:
-        await conn.execute(_messages.insert(), inserts)
+        await insert_rows(conn, _messages, inserts)
     if jobs:
         # In flight: not due again until its outcome is recorded (one statement for the batch).
-        keys = [(job.campaign_id, job.contact_id) for job in jobs]
-        await conn.execute(
-            update(_leads)
-            .where(tuple_(_leads.c.campaign_id, _leads.c.contact_id).in_(keys))
-            .values(next_send_at=None)
-        )
+        if conn.dialect.name == "postgresql":
+            await conn.execute(
+                _IN_FLIGHT_PG,
+                {
+                    "b_campaigns": [job.campaign_id for job in jobs],
+                    "b_contacts": [job.contact_id for job in jobs],
+                },
+            )
+        else:
+            keys = [(job.campaign_id, job.contact_id) for job in jobs]
+            await conn.execute(
+                update(_leads)
+                .where(tuple_(_leads.c.campaign_id, _leads.c.contact_id).in_(keys))
+                .values(next_send_at=None)
+            )
     for campaign_id in ended:
         await complete_if_done(conn, campaign_id, now=now)
     return jobs
+
+
+_claimed_leads = batch_sql.unnest(
+    [("campaign_id", String()), ("contact_id", String())], ["b_campaigns", "b_contacts"]
+)
+_IN_FLIGHT_PG = (
+    update(_leads)
+    .where(
+        _leads.c.campaign_id == _claimed_leads.c.campaign_id,
+        _leads.c.contact_id == _claimed_leads.c.contact_id,
+    )
+    .values(next_send_at=None)
+)
 
 
 def _seconds(value: float) -> timedelta:
@@ -529,11 +568,71 @@ async def _still_owned(conn: AsyncConnection, jobs: list[Job]) -> set[str]:
         return set()
     owners = {job.id: job.lease_owner for job in jobs}
     query = select(_messages.c.id, _messages.c.lease_owner).where(
-        _messages.c.id.in_(list(owners)), _messages.c.status == "sending"
+        batch_sql.one_of(conn, _messages.c.id, list(owners)), _messages.c.status == "sending"
     )
     if conn.dialect.name == "postgresql":
         query = query.with_for_update()
     return {row.id for row in await conn.execute(query) if row.lease_owner == owners[row.id]}
+
+
+_NOW = bindparam("b_now", type_=_messages.c.sent_at.type)
+_SENT = {"status": "sent", "sent_at": _NOW, "updated_at": _NOW, "lease_until": None, "lease_owner": None}
+# Accepted messages and their leads, one row each: executemany (SQLite), or one statement over arrays
+# (PostgreSQL). A lead is only advanced while `active`: paused, stopped or ended meanwhile, it stays so.
+_SENT_MESSAGES = (
+    update(_messages)
+    .where(_messages.c.id == bindparam("b_id"))
+    .values(smtp_reply=bindparam("b_reply"), **_SENT)
+)
+_SENT_LEADS = (
+    update(_leads)
+    .where(
+        _leads.c.campaign_id == bindparam("b_campaign"),
+        _leads.c.contact_id == bindparam("b_contact"),
+        _leads.c.status == "active",
+    )
+    .values(
+        current_step=bindparam("b_step"),
+        status=bindparam("b_status"),
+        next_send_at=bindparam("b_next"),
+        last_sent_at=_NOW,
+        sent_at=func.coalesce(_leads.c.sent_at, _NOW),
+        thread_message_id=func.coalesce(_leads.c.thread_message_id, bindparam("b_message_id")),
+        reason=None,
+    )
+)
+_sent_rows = batch_sql.unnest([("id", String()), ("reply", String())], ["b_ids", "b_replies"])
+_SENT_MESSAGES_PG = (
+    update(_messages).where(_messages.c.id == _sent_rows.c.id).values(smtp_reply=_sent_rows.c.reply, **_SENT)
+)
+_sent_leads = batch_sql.unnest(
+    [
+        ("campaign_id", String()),
+        ("contact_id", String()),
+        ("step", Integer()),
+        ("status", String()),
+        ("next_at", DateTime(timezone=True)),
+        ("message_id", String()),
+    ],
+    ["b_campaigns", "b_contacts", "b_steps", "b_statuses", "b_nexts", "b_message_ids"],
+)
+_SENT_LEADS_PG = (
+    update(_leads)
+    .where(
+        _leads.c.campaign_id == _sent_leads.c.campaign_id,
+        _leads.c.contact_id == _sent_leads.c.contact_id,
+        _leads.c.status == "active",
+    )
+    .values(
+        current_step=_sent_leads.c.step,
+        status=_sent_leads.c.status,
+        next_send_at=_sent_leads.c.next_at,
+        last_sent_at=_NOW,
+        sent_at=func.coalesce(_leads.c.sent_at, _NOW),
+        thread_message_id=func.coalesce(_leads.c.thread_message_id, _sent_leads.c.message_id),
+        reason=None,
+    )
+)
 
 
 async def _record_sent(
@@ -547,52 +646,51 @@ async def _record_sent(
     if not jobs:
         return
     replies = {job.id: _reply_text(outcome) for job, outcome in results}
-    await conn.execute(
-        update(_messages)
-        .where(_messages.c.id == bindparam("b_id"))
-        .values(
-            status="sent",
-            smtp_reply=bindparam("b_reply"),
-            sent_at=now,
-            updated_at=now,
-            lease_until=None,
-            lease_owner=None,
-        ),
-        [{"b_id": job.id, "b_reply": replies[job.id]} for job in jobs],
-    )
-    lead_rows = []
+    leads = []
     for job in jobs:
         last = job.next_delay_days is None
         if last:
             ended.add(job.campaign_id)
-        lead_rows.append(
+        next_at = None if last else schedule.step_due(now, job.next_delay_days or 0, job.timezone)
+        leads.append((job, "completed" if last else "active", next_at))
+    if conn.dialect.name == "postgresql":
+        # Two statements whatever the batch's size: each column's values as one array (`batch_sql`).
+        await conn.execute(
+            _SENT_MESSAGES_PG,
+            {"b_ids": [job.id for job in jobs], "b_replies": [replies[job.id] for job in jobs], "b_now": now},
+        )
+        await conn.execute(
+            _SENT_LEADS_PG,
             {
-                "b_campaign": job.campaign_id,
-                "b_contact": job.contact_id,
-                "b_step": job.step + 1,
-                "b_status": "completed" if last else "active",
-                "b_next": None if last else schedule.step_due(now, job.next_delay_days or 0, job.timezone),
-                "b_message_id": job.message_id,
-            }
+                "b_campaigns": [job.campaign_id for job, _, _ in leads],
+                "b_contacts": [job.contact_id for job, _, _ in leads],
+                "b_steps": [job.step + 1 for job, _, _ in leads],
+                "b_statuses": [status for _, status, _ in leads],
+                "b_nexts": [next_at for _, _, next_at in leads],
+                "b_message_ids": [job.message_id for job, _, _ in leads],
+                "b_now": now,
+            },
         )
-    await conn.execute(
-        update(_leads)
-        .where(
-            _leads.c.campaign_id == bindparam("b_campaign"),
-            _leads.c.contact_id == bindparam("b_contact"),
-            _leads.c.status == "active",
+    else:
+        await conn.execute(
+            _SENT_MESSAGES,
+            [{"b_id": job.id, "b_reply": replies[job.id], "b_now": now} for job in jobs],
         )
-        .values(
-            current_step=bindparam("b_step"),
-            status=bindparam("b_status"),
-            next_send_at=bindparam("b_next"),
-            last_sent_at=now,
-            sent_at=func.coalesce(_leads.c.sent_at, now),
-            thread_message_id=func.coalesce(_leads.c.thread_message_id, bindparam("b_message_id")),
-            reason=None,
-        ),
-        lead_rows,
-    )
+        await conn.execute(
+            _SENT_LEADS,
+            [
+                {
+                    "b_campaign": job.campaign_id,
+                    "b_contact": job.contact_id,
+                    "b_step": job.step + 1,
+                    "b_status": status,
+                    "b_next": next_at,
+                    "b_message_id": job.message_id,
+                    "b_now": now,
+                }
+                for job, status, next_at in leads
+            ],
+        )
     for mailbox_id in sorted({job.mailbox_id for job in jobs}):
         await mailboxes.succeeded(conn, mailbox_id)
     await events.emit_many(

@@ -39,7 +39,7 @@ import re
 import socket
 import ssl
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
@@ -136,7 +136,7 @@ def _from_reply(stage: _Stage, code: int, text: str) -> SendOutcome:
     return SendOutcome("retry", code, reply, f"unexpected reply at {stage.upper()}: {reply}")
 
 
-def _payload(message: EmailMessage) -> bytes:
+def data_payload(message: EmailMessage) -> bytes:
     """The DATA payload: CRLF lines, leading dots doubled (RFC 5321 §4.5.2), the final "." line."""
     data = normalize_message_line_endings(message.as_bytes())
     return PERIOD_REGEX.sub(b"..", data) + b".\r\n"
@@ -206,12 +206,17 @@ class MailboxConnection:
         *,
         sender: str | None = None,
         recipients: Sequence[str] | None = None,
+        data: bytes | None = None,
+        after_data: Callable[[], object] | None = None,
     ) -> SendOutcome:
         """Send `message` (envelope from/to default to its From and To/Cc/Bcc), connecting or reconnecting
         as needed; never raises for an SMTP or network failure, which is classified into the outcome.
+        `data`: the message's `data_payload`, when the caller made it already. `after_data`: called (at
+        most once, and it must not raise) once the message data is written, before the final reply is
+        awaited, while the server takes the message in: the caller prepares its next message then.
         Raises `ValueError` for a message without sender or recipients."""
         mail_from, rcpt_tos = _envelope(message, sender, recipients)
-        payload = _payload(message)
+        payload = data_payload(message) if data is None else data
         async with self._lock:
             for _ in range(2):
                 reused = await self._reusable()
@@ -219,7 +224,7 @@ class MailboxConnection:
                     failure = await self._connect()
                     if failure is not None:
                         return failure
-                outcome, stale = await self._transaction(mail_from, rcpt_tos, payload)
+                outcome, stale = await self._transaction(mail_from, rcpt_tos, payload, after_data)
                 self._last_used = time.monotonic()
                 if stale and reused:
                     continue  # the server had dropped the idle connection: nothing was sent; once more
@@ -372,7 +377,11 @@ class MailboxConnection:
         return SendOutcome("refused", code, reply, f"the server refused the session at {stage}: {reply}")
 
     async def _transaction(
-        self, sender: str, recipients: list[str], payload: bytes
+        self,
+        sender: str,
+        recipients: list[str],
+        payload: bytes,
+        after_data: Callable[[], object] | None = None,
     ) -> tuple[SendOutcome, bool]:
         """One MAIL/RCPT/DATA transaction on the open connection; the outcome, and whether it failed
         because the connection was already gone when it started (nothing sent; worth one more try)."""
@@ -396,6 +405,8 @@ class MailboxConnection:
             protocol.write(payload)
             # From here the server may have the whole message: a lost reply means "maybe delivered".
             stage = "handed_over"
+            if after_data is not None:
+                after_data()  # the caller's own work, while the server takes the message in
             final = await protocol.read_response(timeout=self.settings.timeout)
         except aiosmtplib.SMTPResponseException as exc:
             if stage == "handed_over" or not 400 <= exc.code < 600:  # no reply we can read: unclear
@@ -480,9 +491,14 @@ class SmtpPool:
         *,
         sender: str | None = None,
         recipients: Sequence[str] | None = None,
+        data: bytes | None = None,
+        after_data: Callable[[], object] | None = None,
     ) -> SendOutcome:
         """Send through the connection kept for `key` (see `MailboxConnection.send`)."""
-        return await self.connection(key, settings).send(message, sender=sender, recipients=recipients)
+        connection = self.connection(key, settings)
+        return await connection.send(
+            message, sender=sender, recipients=recipients, data=data, after_data=after_data
+        )
 
     async def discard(self, key: str) -> None:
         """Close and forget `key`'s connection (its settings changed or it is in error)."""
