@@ -4,8 +4,8 @@ On PostgreSQL a list of values is one array parameter: `column = ANY(:values)` f
 `UPDATE … FROM unnest(:a, :b, …) AS v(…)` for an update that writes other values to each row. One
 statement text for any batch, so psycopg parses it and PostgreSQL plans it once, and one parameter per
 column instead of one per value (psycopg adapts each parameter at several µs; `IN` with n values is a new
-text for every n). SQLite keeps `IN` and executemany, which cost it nothing comparable. The same idea as
-the bulk import's `_one_of` (`services/contact_batches.py`), written for the engine's statements.
+text for every n). SQLite keeps `IN` and executemany, which cost it nothing comparable at the engine's
+batch sizes. The PostgreSQL form of `one_of` is `store.listed.one_of`'s, which the bulk import uses.
 """
 
 from __future__ import annotations
@@ -13,18 +13,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, any_, literal
+from sqlalchemy import ColumnElement
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.functions import Function
 from sqlalchemy.sql.selectable import TableValuedAlias
 from sqlalchemy.types import TypeEngine
 
+from fluenzr_server.store import listed
+
 
 def one_of(conn: AsyncConnection, column: ColumnElement[str], values: Sequence[str]) -> ColumnElement[bool]:
     """`column IN (values)`; on PostgreSQL `column = ANY(:array)`: the same rows, by the same index."""
     if conn.dialect.name == "postgresql":
-        return column == any_(literal(list(values), ARRAY(String)))
+        return listed.one_of(conn.dialect, column, values)
     return column.in_(list(values))
 
 
