@@ -22,6 +22,46 @@ async def test_list_and_add_answer_the_contract_examples(client: httpx.AsyncClie
     assert ok(existing)["added"] == []
 
 
+GRACE_409 = {
+    "entry": "grace@example.com",
+    "reason": "unsubscribed",
+    "unsubscribedAt": "2025-01-07T16:20:00Z",
+    "source": "one-click",
+    "campaignId": "cmp_9Rt4Ws2Qa7Lm",
+}
+
+
+async def test_deleting_the_listed_unsubscribe_is_the_documented_409(client: httpx.AsyncClient) -> None:
+    # `GET /suppressions`'s example lists grace@example.com as unsubscribed: the server would refuse.
+    for spelling in ("grace@example.com", "Grace@Example.COM"):
+        response = await client.delete(f"/suppressions/{spelling}")
+        assert error(response, 409, "INVALID_STATE") == GRACE_409
+        assert "only the recipient can opt in again" in response.json()["error"]["message"]
+    for entry in ("alan@example.com", "@competitor.example", "ada@example.com"):  # bounced, manual, absent
+        response = await client.delete(f"/suppressions/{entry}")
+        assert (response.status_code, response.content) == (204, b""), entry
+    # an explicit Prefer wins: any entry can show the 409, and the unsubscribe the 204
+    other = await client.delete("/suppressions/ada@example.com", headers={"Prefer": "code=409"})
+    assert error(other, 409, "INVALID_STATE") == GRACE_409
+    named = await client.delete("/suppressions/ada@example.com", headers={"Prefer": "example=unsubscribed"})
+    assert error(named, 409, "INVALID_STATE") == GRACE_409
+    forced = await client.delete("/suppressions/grace@example.com", headers={"Prefer": "code=204"})
+    assert forced.status_code == 204
+
+
+async def test_deleting_the_listed_unsubscribe_with_dynamic_data_is_a_generated_409(
+    client: httpx.AsyncClient,
+) -> None:
+    for seed in range(20):
+        response = await client.delete(
+            "/suppressions/grace@example.com", headers={"Prefer": f"dynamic=true, seed={seed}"}
+        )
+        assert response.status_code == 409, response.text
+        assert response.json()["error"]["code"] == "INVALID_STATE"
+    generated = await client.delete("/suppressions/alan@example.com", headers={"Prefer": "dynamic=true"})
+    assert (generated.status_code, generated.content) == (204, b"")
+
+
 async def test_delete_is_a_204_without_a_body_or_the_documented_404(client: httpx.AsyncClient) -> None:
     response = await client.delete("/suppressions/@competitor.example")
     assert (response.status_code, response.content) == (204, b"")
