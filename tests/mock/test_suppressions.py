@@ -88,3 +88,35 @@ async def test_adding_contacts_to_a_campaign_shows_the_suppressed_ones(client: h
         await client.post(url, json={"groupId": "grp_456"}, headers={"Prefer": "example=someSuppressed"})
     )
     assert (answer["suppressed"], answer["suppressedContactIds"]) == (1, ["ctc_3Vb8NwE5tY1k"])
+
+
+async def test_generated_entries_are_an_address_or_a_domain_never_both(client: httpx.AsyncClient) -> None:
+    kinds = {"address": 0, "domain": 0}
+    for seed in range(30):
+        for params in ({"perPage": 100}, {}):  # a requested page, and the default body
+            response = await client.get(
+                "/suppressions", params=params, headers={"Prefer": f"dynamic=true, seed={seed}"}
+            )
+            for item in ok(response):
+                assert (item["email"] is None) != (item["domain"] is None), item
+                if item["domain"] is not None:
+                    kinds["domain"] += 1
+                    assert item["entry"] == "@" + item["domain"], item
+                    assert (item["reason"], item["campaignId"]) == ("manual", None), item
+                else:
+                    kinds["address"] += 1
+                    local, _, domain = item["email"].partition("@")
+                    assert item["entry"] == item["email"] and local and "." in domain, item
+                if item["reason"] == "manual":
+                    assert item["campaignId"] is None, item
+    assert min(kinds.values()) > 300, kinds  # both kinds, over about 3,000 rows
+    for seed in range(30):  # the same rule inside POST's `added` and `existing`
+        response = await client.post(
+            "/suppressions",
+            json={"emails": ["ada@example.com"]},
+            headers={"Prefer": f"dynamic=true, seed={seed}"},
+        )
+        answer = ok(response)
+        for item in answer["added"] + answer["existing"]:
+            assert (item["email"] is None) != (item["domain"] is None), item
+            assert item["entry"] in (item["email"], "@" + str(item["domain"])), item
