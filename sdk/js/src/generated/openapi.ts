@@ -1408,7 +1408,7 @@ export interface components {
         };
         SendingReason: {
             /**
-             * @description Stable; branch on it. `message` says what to do, for people.
+             * @description Stable; branch on it. `message` says what to do, for people. `waiting_for_interval` is listed only while a lead is due (`leads.due` > 0) and the email account's `minIntervalSeconds` is what holds its send back: the interval ends after the daily limit's reset and the window's opening would allow a send. The email account's `nextAllowedSendAt` shows the interval whenever it runs.
              * @enum {string}
              */
             code: "draft" | "paused" | "completed" | "no_email_account" | "email_account_error" | "daily_limit_reached" | "waiting_for_interval" | "outside_window" | "no_active_leads" | "waiting_for_next_step";
@@ -1430,7 +1430,7 @@ export interface components {
                 open: boolean;
                 /**
                  * Format: date-time
-                 * @description Now when open, else when the window opens next.
+                 * @description Now (the instant of this answer) when the window is open, else the next instant it opens.
                  */
                 opensAt: string;
             };
@@ -1447,7 +1447,7 @@ export interface components {
                 dailyLimitResetsAt: string;
                 /**
                  * Format: date-time
-                 * @description Set while `minIntervalSeconds` holds the next send back.
+                 * @description Set while `minIntervalSeconds` holds the email account's next send back (for any of its campaigns, whether or not a lead of this one is due).
                  */
                 nextAllowedSendAt: string | null;
             } | null;
