@@ -236,7 +236,29 @@ def _cohere(obj: JsonObject, rng: random.Random) -> JsonObject:
         _funnel(obj, rng)
     if set(obj) >= _SUPPRESSION_FIELDS:
         _suppression(obj, rng)
+    if set(obj) >= _SENDING_STATUS_FIELDS and isinstance(obj["reasons"], list):
+        _sending_status(obj)
     return obj
+
+
+_SENDING_STATUS_FIELDS = frozenset({"sending", "reasons", "window", "leads"})
+
+
+def _sending_status(status: JsonObject) -> None:
+    """A campaign's SendingStatus as the contract words it: no `waiting_for_interval` while no lead is
+    due, no `outside_window` while the window is open, not `sending` while it is closed, and no reasons
+    while sending."""
+    window, leads = status["window"], status["leads"]
+    status["reasons"] = [
+        reason
+        for reason in status["reasons"]
+        if not (reason.get("code") == "waiting_for_interval" and leads.get("due") == 0)
+        and not (reason.get("code") == "outside_window" and window.get("open"))
+    ]
+    if not window.get("open"):
+        status["sending"] = False
+    if status["sending"]:
+        status["reasons"] = []
 
 
 _SUPPRESSION_FIELDS = frozenset({"entry", "email", "domain", "reason", "campaignId"})

@@ -1741,7 +1741,7 @@ export interface components {
                 "application/json": components["schemas"]["ErrorEnvelope"];
             };
         };
-        /** @description The entry is an unsubscribe (`INVALID_STATE`): the recipient asked for no more email, and only the recipient can opt in again, so it cannot be removed. The message names the address, when and how it unsubscribed and the campaign; `details` has the same as fields (`source` and `campaignId` are null when not known). */
+        /** @description The entry is an unsubscribe (`INVALID_STATE`): the recipient asked for no more email, and only the recipient can opt in again, so it cannot be removed. The message names the address, when and how it unsubscribed and the campaign; `details` gives them as `entry`, `reason`, `unsubscribedAt`, `source` (`one-click`, `page` or `mailto`) and `campaignId` (`source` and `campaignId` are null when not known). */
         SuppressionUnsubscribed: {
             headers: {
                 "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
