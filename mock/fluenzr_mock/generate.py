@@ -234,7 +234,50 @@ def _cohere(obj: JsonObject, rng: random.Random) -> JsonObject:
         meta.update(page=1, perPage=max(20, len(data)), total=len(data))
     if isinstance(obj.get("contacts"), int) and {"sent", "opened", "openRate", "bounceRate"} <= set(obj):
         _funnel(obj, rng)
+    if set(obj) >= _SUPPRESSION_FIELDS:
+        _suppression(obj, rng)
+    if set(obj) >= _SENDING_STATUS_FIELDS and isinstance(obj["reasons"], list):
+        _sending_status(obj)
     return obj
+
+
+_SENDING_STATUS_FIELDS = frozenset({"sending", "reasons", "window", "leads"})
+
+
+def _sending_status(status: JsonObject) -> None:
+    """A campaign's SendingStatus as the contract words it: no `waiting_for_interval` while no lead is
+    due, no `outside_window` while the window is open, not `sending` while it is closed, and no reasons
+    while sending."""
+    window, leads = status["window"], status["leads"]
+    status["reasons"] = [
+        reason
+        for reason in status["reasons"]
+        if not (reason.get("code") == "waiting_for_interval" and leads.get("due") == 0)
+        and not (reason.get("code") == "outside_window" and window.get("open"))
+    ]
+    if not window.get("open"):
+        status["sending"] = False
+    if status["sending"]:
+        status["reasons"] = []
+
+
+_SUPPRESSION_FIELDS = frozenset({"entry", "email", "domain", "reason", "campaignId"})
+
+
+def _suppression(entry: JsonObject, rng: random.Random) -> None:
+    """A suppression entry (schema `Suppression`) is an address or a domain: exactly one of `email` and
+    `domain` is set, and `entry` is the address, or `@` and the domain. A domain entry is always `manual`,
+    and a manual entry has no campaign."""
+    if rng.random() < 0.3:
+        domain = (
+            f"{rng.choice(_WORDS)}.{rng.choice(_DOMAINS)}" if rng.random() < 0.5 else rng.choice(_DOMAINS)
+        )
+        entry.update(entry="@" + domain, email=None, domain=domain, reason="manual")
+    else:
+        address = _Generator(rng).string({"format": "email"}, "email")
+        entry.update(entry=address, email=address, domain=None)
+    if entry["reason"] == "manual":
+        entry["campaignId"] = None
 
 
 def _funnel(stats: JsonObject, rng: random.Random) -> None:

@@ -162,6 +162,11 @@ class Responder:
         # Seeding with a string is stable across processes (it is hashed with SHA-512, not hash()).
         rng = random.Random(f"{seed}:{operation.operation_id}:{response.status}")  # noqa: S311
         body = generate(response.schema, rng)
+        codes = _error_codes(response)
+        if codes and isinstance(body, dict) and isinstance(body.get("error"), dict):
+            body["error"]["code"] = rng.choice(
+                codes
+            )  # a 409 is CONFLICT or INVALID_STATE, never RATE_LIMITED
         if page.requested and isinstance(body, dict) and isinstance(body.get("data"), list):
             # A full page of `perPage` items, as a list with more objects than one page would answer.
             items = merge_all_of(response.schema).get("properties", {}).get("data", {}).get("items", {})
@@ -169,6 +174,14 @@ class Responder:
             if isinstance(body.get("meta"), dict):
                 body["meta"]["total"] = page.page * page.per_page + rng.randrange(page.per_page + 1)
         return body
+
+
+def _error_codes(response: Response) -> list[str]:
+    """The envelope codes this error response's examples use (the codes it documents), in order."""
+    found = (body.get("error") for body in response.examples.values() if isinstance(body, dict))
+    return list(
+        dict.fromkeys(error["code"] for error in found if isinstance(error, dict) and "code" in error)
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ copy of the contract, with every operation resolved to one handler that answers 
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from functools import partial
@@ -18,6 +19,7 @@ from fluenzr_mock import DEFAULT_PORT
 from fluenzr_mock.checks import check_body, check_path
 from fluenzr_mock.contract import Contract, Operation
 from fluenzr_mock.edge import CorsPolicy, MockEdgeMiddleware
+from fluenzr_mock.implied import ImpliedAnswers
 from fluenzr_mock.prefer import parse_prefer
 from fluenzr_mock.responder import Responder
 from fluenzr_server.auth import SECURITY_MAP
@@ -48,12 +50,16 @@ def mock_spec(spec: dict[str, Any] | None = None) -> dict[str, Any]:
     return copied
 
 
-def make_handler(operation: Operation, responder: Responder) -> Handler:
+def make_handler(operation: Operation, responder: Responder, implied: ImpliedAnswers) -> Handler:
     async def mock_handler(**kwargs: Any) -> StarletteResponse:
         check_body(operation.operation_id, kwargs.get("body"))
         path_values = {name: str(kwargs[name]) for name in operation.path_params if name in kwargs}
         check_path(operation.operation_id, path_values)
         prefs = parse_prefer(request.headers.getlist("prefer"))
+        if prefs.code is None and prefs.example is None:
+            status = implied.status(operation.operation_id, path_values)
+            if status is not None:
+                prefs = dataclasses.replace(prefs, code=status)
         return responder.respond(operation, prefs, path_values, query=kwargs)
 
     mock_handler.__name__ = mock_handler.__qualname__ = operation.operation_id
@@ -68,8 +74,9 @@ class MockResolver(Resolver):  # type: ignore[misc]
         super().__init__()
         for operation in contract.operations.values():
             responder.prepare(operation, operation.query_defaults)
+        implied = ImpliedAnswers(contract)
         self.handlers = {
-            operation_id: make_handler(operation, responder)
+            operation_id: make_handler(operation, responder, implied)
             for operation_id, operation in contract.operations.items()
         }
 

@@ -227,16 +227,31 @@ _ANNOTATIONS = frozenset({"description", "title", "example", "examples"})
 def without_open_items(schema: Any) -> Any:
     """`schema` without the `items` keywords that accept anything (only annotations, as in
     `ContactBatchCreate.contacts`, whose rows are checked one by one later): the same verdicts, without
-    jsonschema visiting each of 1,000 array items to find nothing to check."""
-    if isinstance(schema, list):
-        return [without_open_items(item) for item in schema]
-    if not isinstance(schema, dict):
+    jsonschema visiting each of 1,000 array items to find nothing to check.
+
+    A resolved spec can hold cycles: Connexion's response validator sets `schema["components"]` on the
+    shared, resolved response schemas (`OpenAPIOperation.with_definitions`), so once a response was
+    validated, a schema can reach itself. Each object is copied once and its copy reused, cycles included."""
+    return _without_open_items(schema, {})
+
+
+def _without_open_items(schema: Any, copies: dict[int, Any]) -> Any:
+    if not isinstance(schema, (dict, list)):
         return schema
-    return {
-        key: without_open_items(value)
-        for key, value in schema.items()
-        if not (key == "items" and isinstance(value, dict) and set(value) <= _ANNOTATIONS)
-    }
+    done = copies.get(id(schema))
+    if done is not None:
+        return done
+    if isinstance(schema, list):
+        items: list[Any] = []
+        copies[id(schema)] = items
+        items.extend(_without_open_items(item, copies) for item in schema)
+        return items
+    pruned: dict[str, Any] = {}
+    copies[id(schema)] = pruned
+    for key, value in schema.items():
+        if not (key == "items" and isinstance(value, dict) and set(value) <= _ANNOTATIONS):
+            pruned[key] = _without_open_items(value, copies)
+    return pruned
 
 
 # Connexion builds a body validator per request, from the operation's one schema object: prune it once.

@@ -1,7 +1,9 @@
 """The README's walk-through runs as written, twice in a row, against a live server with its sending engine,
 a local SMTP sink and a local Dovecot (`make imap-mailbox`): the message arrives and the stats say
 `sent: 1` (issues 10 and 13); then its open, its click, a reply read over IMAP and its one-click
-unsubscribe each show in the stats, the lead and the webhook receiver (issue 16)."""
+unsubscribe each show in the stats, the lead and the webhook receiver (issue 16). Pasted into a shell
+without `set -e`, a wrong key, a server that is not up, or a maildir without this run's message stops the
+steps at once with one `error:` line, and the shell carries on."""
 
 from __future__ import annotations
 
@@ -83,8 +85,13 @@ def test_readme_walkthrough_runs_twice_as_written(
         "HOOKS_LOG": str(tmp_path / "hooks.log"),
         "IMAP_PORT": str(mailbox.port),
     }
+    # A wrong key: the first call's 401 stops everything, with the API's message; the shell goes on.
+    wrong = pasted(script, {**env, "KEY": "fz_live_" + "0" * 32})
+    assert wrong.stdout == "still here after exit status 1\n", wrong.stdout
+    assert wrong.stderr == "error: UNAUTHORIZED: Invalid API key\n", wrong.stderr
+
     for run in (1, 2):
-        # -e: a failed step (an error envelope, which data_id turns into a non-zero exit) fails the run.
+        # The block's own `set -e` stops at a failed step; `bash -e` makes the test fail on it too.
         result = subprocess.run(
             ["bash", "-e", "-c", script], env=env, capture_output=True, text=True, timeout=120, check=False
         )
@@ -118,6 +125,45 @@ def test_readme_walkthrough_runs_twice_as_written(
         fired = result.stderr.split()
         kinds = ("email.sent", "email.opened", "email.clicked", "email.replied", "contact.unsubscribed")
         assert [fired.count(kind) for kind in kinds] == [1] * 5 and len(fired) == 5, result.stderr
+
+    # A maildir holding only the earlier runs' messages: this run's message (found by its Message-ID) is
+    # not there, so the run stops there rather than open, click and unsubscribe an earlier run's message.
+    stale = tmp_path / "stale-maildir"
+    shutil.copytree(tmp_path / "maildir", stale)
+    before = sorted(path.name for path in (stale / "new").iterdir())
+    assert len(before) == 2
+    stopped = pasted(script, {**env, "MAILDIR": str(stale)})
+    assert stopped.stdout.endswith("still here after exit status 1\n"), stopped.stdout
+    (line,) = [line for line in stopped.stderr.splitlines() if line.startswith("error:")]
+    assert re.fullmatch(rf"error: <[^>]+> is not in {re.escape(str(stale))}/new: .*", line), stopped.stderr
+    fetched = [out for out in envelopes(stopped.stdout) if isinstance(out, str) and re.match(r"\d{3} ", out)]
+    assert fetched == [], stopped.stdout  # no pixel fetched, no link clicked
+    assert sink.wait_for(3, timeout=10)[-1].subject == "Quick question, Ada"  # it was sent, elsewhere
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="the walk-through uses curl")
+def test_readme_walkthrough_stops_at_once_when_the_server_is_not_up(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "KEY": "fz_live_" + "0" * 32,
+        "API": f"http://127.0.0.1:{free_port()}/v1",
+        "HOOK_PORT": str(free_port()),
+        "HOOKS_LOG": str(tmp_path / "hooks.log"),
+        "MAILDIR": str(tmp_path / "maildir"),
+    }
+    result = pasted(walkthrough(), env)
+    assert result.stdout == "still here after exit status 1\n", result.stdout
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: no answer from {env['API']}: is the API running?"], result.stderr
+    assert not (tmp_path / "hooks.log").exists()  # stopped before the webhook receiver's step
+
+
+def pasted(script: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The block as pasted into a shell without `set -e`, followed by one more command of the user's."""
+    user_shell = script + '\necho "still here after exit status $?"\n'
+    return subprocess.run(
+        ["bash", "-c", user_shell], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 def envelopes(output: str) -> list[Any]:

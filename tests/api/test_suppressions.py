@@ -10,10 +10,11 @@ import pytest
 
 from fluenzr_server.services import suppressions
 from fluenzr_server.services.common import now
+from fluenzr_server.services.unsubscribes import unsubscribe_lead
 from fluenzr_server.store.database import Database
 from tests.conftest import Tenant
 from tests.utils.assertions import error, ok, timestamp, utcnow
-from tests.utils.factories import create_campaign, create_contact, unique_email
+from tests.utils.factories import create_campaign, create_contact, ready_campaign, unique_email
 
 FIELDS = {"entry", "email", "domain", "reason", "detail", "campaignId", "createdAt"}
 
@@ -163,6 +164,146 @@ async def test_deleting_a_domain_keeps_the_addresses_at_it(client: httpx.AsyncCl
     ok(await client.post("/suppressions", json={"emails": ["ada@keep.example"], "domains": ["keep.example"]}))
     assert (await client.delete(entry_path("@keep.example"))).status_code == 204
     assert [item["entry"] for item in await entries(client)] == ["ada@keep.example"]
+
+
+async def unsubscribed_lead(
+    client: httpx.AsyncClient, database: Database, *, source: Any = "one-click"
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A campaign and its one lead's contact, the contact unsubscribed as the `/t/u` routes do it."""
+    campaign = await ready_campaign(client)
+    (lead,) = ok(await client.get(f"/campaigns/{campaign['id']}/contacts"))
+    contact = ok(await client.get(f"/contacts/{lead['contactId']}"))
+    async with database.write() as conn:
+        done = await unsubscribe_lead(
+            conn, campaign_id=campaign["id"], contact_id=contact["id"], source=source, now=now()
+        )
+    assert done
+    return campaign, contact
+
+
+async def test_an_unsubscribe_cannot_be_deleted_and_the_409_says_when_how_and_where(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    campaign, contact = await unsubscribed_lead(client, database)
+    (listed,) = await entries(client, search=contact["email"])
+    assert (listed["reason"], listed["detail"], listed["campaignId"]) == (
+        "unsubscribed",
+        "unsubscribed (one-click)",
+        campaign["id"],
+    )
+
+    for spelling in (contact["email"], contact["email"].upper()):
+        response = await client.delete(entry_path(spelling))
+        details = error(response, 409, "INVALID_STATE")
+        assert details == {
+            "entry": contact["email"],
+            "reason": "unsubscribed",
+            "unsubscribedAt": listed["createdAt"],
+            "source": "one-click",
+            "campaignId": campaign["id"],
+        }
+        message = response.json()["error"]["message"]
+        assert message == (
+            f"{contact['email']} unsubscribed at {listed['createdAt']} with the one-click unsubscribe"
+            f" (List-Unsubscribe, RFC 8058), from campaign {campaign['id']}; only the recipient can opt"
+            " in again, so the entry cannot be removed"
+        )
+    assert await entries(client, search=contact["email"]) == [listed]  # still there, unchanged
+
+
+@pytest.mark.parametrize(
+    ("source", "how"),
+    [
+        ("page", " on the unsubscribe page, from campaign "),
+        ("mailto", " by email to the List-Unsubscribe address, from campaign "),
+    ],
+)
+async def test_the_409_names_each_way_of_unsubscribing(
+    client: httpx.AsyncClient, database: Database, source: str, how: str
+) -> None:
+    campaign, contact = await unsubscribed_lead(client, database, source=source)
+    response = await client.delete(entry_path(contact["email"]))
+    assert error(response, 409, "INVALID_STATE")["source"] == source
+    assert how + campaign["id"] + ";" in response.json()["error"]["message"]
+
+
+async def test_an_unsubscribe_without_a_known_campaign_or_source_is_a_409_all_the_same(
+    client: httpx.AsyncClient, database: Database, tenant: Tenant
+) -> None:
+    address = unique_email("old")
+    async with database.write() as conn:
+        await suppressions.suppress(
+            conn, account_id=tenant.account_id, email=address, reason="unsubscribed", now=now()
+        )
+    response = await client.delete(entry_path(address))
+    details = error(response, 409, "INVALID_STATE")
+    assert (details["source"], details["campaignId"]) == (None, None)
+    assert response.json()["error"]["message"] == (
+        f"{address} unsubscribed at {details['unsubscribedAt']}; only the recipient can opt in again,"
+        " so the entry cannot be removed"
+    )
+    assert [item["entry"] for item in await entries(client, search=address)] == [address]
+
+
+async def test_an_unsubscribe_turns_a_manual_or_bounced_entry_into_one_that_stays(
+    client: httpx.AsyncClient, database: Database, tenant: Tenant
+) -> None:
+    campaign = await ready_campaign(client, contacts=2)
+    leads = ok(await client.get(f"/campaigns/{campaign['id']}/contacts"))
+    manual, bounced = [ok(await client.get(f"/contacts/{lead['contactId']}")) for lead in leads]
+    ok(await client.post("/suppressions", json={"emails": [manual["email"]], "detail": "by phone"}))
+    async with database.write() as conn:
+        await suppressions.suppress(
+            conn, account_id=tenant.account_id, email=bounced["email"], reason="bounced", now=now()
+        )
+    for contact in (manual, bounced):
+        async with database.write() as conn:
+            await unsubscribe_lead(
+                conn, campaign_id=campaign["id"], contact_id=contact["id"], source="page", now=now()
+            )
+        (entry,) = await entries(client, search=contact["email"])
+        assert (entry["reason"], entry["detail"], entry["campaignId"]) == (
+            "unsubscribed",
+            "unsubscribed (page)",
+            campaign["id"],
+        )
+        error(await client.delete(entry_path(contact["email"])), 409, "INVALID_STATE")
+    # A later bounce or manual add leaves the unsubscribe as it is.
+    async with database.write() as conn:
+        added = await suppressions.suppress(
+            conn, account_id=tenant.account_id, email=manual["email"], reason="bounced", now=now()
+        )
+    assert added is False
+    answer = ok(await client.post("/suppressions", json={"emails": [manual["email"]]}))
+    assert [item["reason"] for item in answer["existing"]] == ["unsubscribed"]
+
+
+async def test_manual_and_bounced_entries_are_still_deleted(
+    client: httpx.AsyncClient, database: Database, tenant: Tenant
+) -> None:
+    bounced = unique_email("bounced")
+    async with database.write() as conn:
+        await suppressions.suppress(
+            conn, account_id=tenant.account_id, email=bounced, reason="bounced", now=now(), detail="550"
+        )
+    ok(
+        await client.post(
+            "/suppressions", json={"emails": ["manual@gone.example"], "domains": ["gone.example"]}
+        )
+    )
+    for entry in (bounced, "manual@gone.example", "@gone.example"):
+        response = await client.delete(entry_path(entry))
+        assert (response.status_code, response.content) == (204, b""), response.text
+    assert await entries(client) == []
+
+
+async def test_another_accounts_unsubscribe_is_a_404_not_a_409(
+    client: httpx.AsyncClient, other_client: httpx.AsyncClient, database: Database
+) -> None:
+    _campaign, contact = await unsubscribed_lead(client, database)
+    details = error(await other_client.delete(entry_path(contact["email"])), 404, "NOT_FOUND")
+    assert details == {"entry": contact["email"]}
+    assert [item["reason"] for item in await entries(client, search=contact["email"])] == ["unsubscribed"]
 
 
 @pytest.mark.parametrize(

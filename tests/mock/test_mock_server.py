@@ -156,6 +156,11 @@ async def test_dynamic_bodies_validate_against_the_response_schema(
         body = response.json()
         assert schema_errors(schema, body) == [], body
         assert body["success"] is status.startswith("2")
+        if not body["success"]:  # a code this response documents (a 409 is never RATE_LIMITED)
+            documented = {
+                example["error"]["code"] for example in operation.responses[status].examples.values()
+            }
+            assert body["error"]["code"] in documented, (body, documented)
 
 
 async def test_dynamic_ids_keep_their_prefixes(client: httpx.AsyncClient) -> None:
@@ -606,3 +611,22 @@ async def test_an_id_that_does_not_fit_the_schema_is_not_echoed(client: httpx.As
     assert response.json()["data"]["id"] == "ctc_7Hq2LmX9pR4s"
     # A Deleted `id` has no pattern: what was asked for is what was deleted.
     assert (await client.delete("/contacts/whatever")).json()["data"]["id"] == "whatever"
+
+
+async def test_dynamic_sending_status_follows_the_contracts_wording(client: httpx.AsyncClient) -> None:
+    seen: set[str] = set()
+    for seed in range(60):
+        headers = {"Prefer": f"dynamic=true, seed={seed}"}
+        response = await client.get("/campaigns/cmp_9Rt4Ws2Qa7Lm/sending-status", headers=headers)
+        status = response.json()["data"]
+        codes = [reason["code"] for reason in status["reasons"]]
+        seen.update(codes)
+        if status["leads"]["due"] == 0:
+            assert "waiting_for_interval" not in codes, status
+        if status["window"]["open"]:
+            assert "outside_window" not in codes, status
+        else:
+            assert status["sending"] is False, status
+        if status["sending"]:
+            assert codes == [], status  # "empty while sending"
+    assert {"waiting_for_interval", "outside_window"} <= seen  # the rules filter, they do not erase

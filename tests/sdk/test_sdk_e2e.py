@@ -28,6 +28,11 @@ from fluenzr import (
     NotFoundError,
     ValidationError,
 )
+from sqlalchemy import create_engine, insert, select
+
+from fluenzr_server.ids import hash_api_key
+from fluenzr_server.store import tables as t
+from fluenzr_server.store.engine import sync_url
 
 pytestmark = pytest.mark.slow
 
@@ -331,6 +336,35 @@ def test_suppressions(live: FluenzrClient, tag: str) -> None:
     with pytest.raises(NotFoundError):
         live.suppressions.delete(f"@{domain}")
     assert list(live.suppressions.list(search=tag)) == []
+
+
+def test_deleting_an_unsubscribe_raises_conflict_error_and_the_entry_stays(
+    live: FluenzrClient, server: Any, tag: str
+) -> None:
+    address = f"gone.{tag}@example.com"
+    # A `mailto:` unsubscribe as `services.unsubscribes` records it, in the live server's database.
+    engine = create_engine(sync_url(server.database_url))
+    with engine.begin() as conn:
+        account_id = conn.execute(
+            select(t.api_keys.c.account_id).where(t.api_keys.c.key_hash == hash_api_key(server.api_key))
+        ).scalar_one()
+        conn.execute(
+            insert(t.suppressions).values(
+                account_id=account_id,
+                email=address,
+                reason="unsubscribed",
+                detail="unsubscribed (mailto)",
+                campaign_id=None,
+                created_at=datetime.now(UTC),
+            )
+        )
+    engine.dispose()
+    with pytest.raises(ConflictError) as refused:
+        live.suppressions.delete(address.upper())
+    assert refused.value.status_code == 409 and refused.value.code == "INVALID_STATE"
+    assert (refused.value.details["entry"], refused.value.details["source"]) == (address, "mailto")
+    assert "only the recipient can opt in again" in refused.value.message
+    assert [entry.reason for entry in live.suppressions.list(search=tag)] == ["unsubscribed"]
 
 
 async def test_async_suppressions(async_live: AsyncFluenzrClient, tag: str) -> None:

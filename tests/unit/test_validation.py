@@ -129,3 +129,21 @@ def test_open_items_are_dropped_and_constraining_ones_kept() -> None:
     for body in ({"rows": [1, None, {"x": 1}]}, {"rows": [1]}, {"tags": ["a", 1]}, {"rows": "x"}):
         before = [e.message for e in Draft4Validator(schema).iter_errors(body)]
         assert [e.message for e in Draft4Validator(pruned).iter_errors(body)] == before
+
+
+def test_a_schema_that_reaches_itself_is_pruned_with_its_cycle_kept() -> None:
+    # What Connexion's response validator leaves in a resolved spec: a schema holding the components
+    # that hold it (`schema["components"] = components`).
+    error = {"type": "object", "properties": {"rows": {"type": "array", "items": {"description": "x"}}}}
+    not_found = {"content": {"application/json": {"schema": error}}}
+    components: dict[str, Any] = {"responses": {"NotFound": not_found}}
+    error["components"] = components
+    body = {"type": "object", "properties": {"error": error}, "components": components}
+    pruned = without_open_items(body)
+    inner = pruned["properties"]["error"]
+    assert inner["components"]["responses"]["NotFound"]["content"]["application/json"]["schema"] is inner
+    assert "items" not in inner["properties"]["rows"]
+    assert pruned["components"] is inner["components"]  # one copy per object
+    assert [e.message for e in Draft4Validator(pruned).iter_errors({"error": {"rows": 1}})] == [
+        "1 is not of type 'array'"
+    ]

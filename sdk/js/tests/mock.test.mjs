@@ -79,3 +79,17 @@ test("a 429 is retried after the mock's Retry-After (bounded by a short per-call
   assert.equal(error.name, "APIUserAbortError");
   assert.ok(Date.now() - started < 5000);
 });
+
+test("deleting an unsubscribed entry rejects with ConflictError (INVALID_STATE) saying when and how", async () => {
+  const c = client();
+  // The contract's list example has grace@example.com as unsubscribed: the mock answers as the server would.
+  const error = await c.suppressions.delete("grace@example.com").catch((e) => e);
+  assert.ok(error instanceof ConflictError, `${error}`);
+  assert.equal(error.code, "INVALID_STATE");
+  assert.match(error.message, /only the recipient can opt in again/);
+  assert.deepEqual(
+    [error.details.entry, error.details.source, error.details.campaignId],
+    ["grace@example.com", "one-click", "cmp_9Rt4Ws2Qa7Lm"],
+  );
+  assert.equal(await c.suppressions.delete("alan@example.com"), undefined); // a bounce: removed (204)
+});

@@ -4,9 +4,12 @@ Each blocking condition is a `reasons` entry with a stable `code` and a sentence
 `draft`, `paused` (with the engine's own reason when it paused the campaign), `completed`,
 `no_email_account`, `email_account_error` (its `lastError`), `daily_limit_reached` (resets at 00:00 UTC),
 `outside_window` (and when it opens), `no_active_leads`, `waiting_for_next_step` (follow-ups not yet
-due), `waiting_for_interval` (the mailbox's `minIntervalSeconds`). `sending` is true when a send may
-start now. `nextSendAt` is the earliest instant every condition allows a send, or null when one needs a
-person (draft, paused, completed, mailbox in error, no leads left).
+due), `waiting_for_interval` (a lead is due and the mailbox's `minIntervalSeconds` is what holds it back:
+the interval ends after the daily limit's reset and the window's opening would allow a send). `sending`
+is true when a send may start now. `nextSendAt` is the earliest instant every condition allows a send, or
+null when one needs a person (draft, paused, completed, mailbox in error, no leads left). `window.opensAt`
+is the answer's own instant while the window is open (the contract's "now when open"), else its next
+opening.
 """
 
 from __future__ import annotations
@@ -35,8 +38,12 @@ def _next_utc_midnight(at: datetime) -> datetime:
     return day + timedelta(days=1)
 
 
-async def get_sending_status(db: Database, *, account_id: str, campaign_id: str) -> dict[str, Any]:
-    at = now()
+async def get_sending_status(
+    db: Database, *, account_id: str, campaign_id: str, at: datetime | None = None
+) -> dict[str, Any]:
+    """The contract's SendingStatus of the account's campaign at `at` (aware UTC; default: now).
+    NotFound for another account's or an unknown campaign."""
+    at = aware(at) if at is not None else now()
     async with db.read() as conn:
         campaign = (
             await conn.execute(
@@ -128,13 +135,21 @@ async def get_sending_status(db: Database, *, account_id: str, campaign_id: str)
             )
             candidates.append(resets_at)
         if next_allowed is not None and next_allowed > at and mailbox.status == "active":
-            reason(
-                "waiting_for_interval",
-                "Sends from its email account are spaced by minIntervalSeconds "
-                f"({mailbox.min_interval_seconds}); "
-                f"the next may start at {wire_time(next_allowed)}.",
-            )
             candidates.append(next_allowed)
+            # Listed only when the interval is what holds a due lead back: the daily limit's reset and
+            # the window's opening would allow a send before it ends.
+            allowed_otherwise = max(
+                at,
+                resets_at if used >= mailbox.daily_limit else at,
+                opens_at if not window_open else at,
+            )
+            if int(lead_counts.due) > 0 and next_allowed > allowed_otherwise:
+                reason(
+                    "waiting_for_interval",
+                    "Sends from its email account are spaced by minIntervalSeconds "
+                    f"({mailbox.min_interval_seconds}); "
+                    f"the next may start at {wire_time(next_allowed)}.",
+                )
     if not window_open:
         days = ", ".join(day for day in schedule.DAY_NAMES if day in window.days)
         reason(

@@ -4,6 +4,10 @@ An entry comes from a hard bounce (`bounced`: a 5xx to RCPT, or a 5.x.x DSN), an
 (`unsubscribed`: the one-click link, RFC 8058, or a `mailto:` request) or the customer (`manual`). The
 sending engine checks the list before every send (`engine/sending.py`), in the claim's transaction.
 
+The customer may remove `manual` and `bounced` entries, never an `unsubscribed` one: only the recipient
+can opt in again (CAN-SPAM Act §5(a)(4), 15 U.S.C. 7704(a)(4); GDPR Art. 21(3)). So an unsubscribe turns an
+existing `manual` or `bounced` entry of its address into an `unsubscribed` one.
+
 Keys (`suppressions.email`): an address entry is the address, lower-cased (a contact's email is unique
 case-insensitively, and so is its entry); a domain entry is `@` + the domain as lower-case A-labels
 (IDNA 2008, UTS #46 mapping), and suppresses every address at exactly that domain: `@example.com` does not
@@ -25,8 +29,8 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from fluenzr_server.engine.message import ascii_domain
-from fluenzr_server.errors import NotFound, ValidationFailed
-from fluenzr_server.services.common import escape_like, normalise_email, now
+from fluenzr_server.errors import InvalidState, NotFound, ValidationFailed
+from fluenzr_server.services.common import escape_like, normalise_email, now, wire_time
 from fluenzr_server.store import tables as t
 from fluenzr_server.store.collation import CodePointOrder
 from fluenzr_server.store.database import Database
@@ -62,8 +66,10 @@ async def suppress(
     detail: str | None = None,
     campaign_id: str | None = None,
 ) -> bool:
-    """Add `email` to the account's list inside `conn`'s transaction; False when it was already there
-    (the first reason is kept). `detail`: the SMTP reply or DSN status, cut to 1,000 characters."""
+    """Add `email` to the account's list inside `conn`'s transaction; False when it was already there.
+    An existing entry keeps its reason, except that an unsubscribe replaces a `manual` or `bounced` one
+    (reason, detail, campaign and time: the entry is the unsubscribe from then on, and cannot be deleted).
+    `detail`: the SMTP reply, DSN status or `unsubscribed (<source>)`, cut to 1,000 characters."""
     dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     entry = {
         "account_id": account_id,
@@ -73,7 +79,21 @@ async def suppress(
         "campaign_id": campaign_id,
         "created_at": now,
     }
-    result = await conn.execute(dialect_insert(t.suppressions).values(entry).on_conflict_do_nothing())
+    insert = dialect_insert(t.suppressions).values(entry)
+    if reason == "unsubscribed":
+        statement = insert.on_conflict_do_update(
+            index_elements=[t.suppressions.c.account_id, t.suppressions.c.email],
+            set_={
+                "reason": insert.excluded.reason,
+                "detail": insert.excluded.detail,
+                "campaign_id": insert.excluded.campaign_id,
+                "created_at": insert.excluded.created_at,
+            },
+            where=t.suppressions.c.reason != "unsubscribed",
+        )
+    else:
+        statement = insert.on_conflict_do_nothing()
+    result = await conn.execute(statement)
     return result.rowcount == 1
 
 
@@ -280,14 +300,57 @@ def entry_key(entry: str) -> str:
 
 
 async def delete_suppression(db: Database, *, account_id: str, entry: str) -> None:
-    """Remove the account's entry `entry` (see `entry_key`); NotFound when it is not on the list. A domain
-    entry's removal leaves the address entries at that domain."""
+    """Remove the account's `manual` or `bounced` entry `entry` (see `entry_key`). A domain entry's removal
+    leaves the address entries at that domain. NotFound when it is not on the list; InvalidState (409) for
+    an `unsubscribed` entry, which stays: only the recipient can opt in again (`opted_out`)."""
     key = entry_key(entry)
     async with db.write() as conn:
         scope = and_(t.suppressions.c.account_id == account_id, t.suppressions.c.email == key)
-        removed = await conn.execute(delete(t.suppressions).where(scope).returning(t.suppressions.c.email))
+        removable = and_(scope, t.suppressions.c.reason != "unsubscribed")
+        removed = await conn.execute(
+            delete(t.suppressions).where(removable).returning(t.suppressions.c.email)
+        )
         if removed.first() is None:
-            raise _not_found(key)
+            kept = (await conn.execute(select(t.suppressions).where(scope))).first()
+            raise _not_found(key) if kept is None else opted_out(kept)
+
+
+# How an unsubscribe arrived, from its `detail` (`services.unsubscribes.Source`), in words.
+_UNSUBSCRIBE_SOURCES = {
+    "one-click": "with the one-click unsubscribe (List-Unsubscribe, RFC 8058)",
+    "page": "on the unsubscribe page",
+    "mailto": "by email to the List-Unsubscribe address",
+    "manual": "as recorded for the account",
+}
+
+
+def unsubscribe_source(detail: str | None) -> str | None:
+    """The source an `unsubscribed` entry's detail names (`unsubscribed (one-click)` → `one-click`)."""
+    if detail is None:
+        return None
+    source = detail.removeprefix("unsubscribed (").removesuffix(")")
+    return source if source in _UNSUBSCRIBE_SOURCES and detail == f"unsubscribed ({source})" else None
+
+
+def opted_out(row: Row[Any]) -> InvalidState:
+    """The 409 for deleting an `unsubscribed` entry: names the address, when and how it unsubscribed and
+    the campaign (each when known), and says that only the recipient can opt in again."""
+    at = wire_time(row.created_at)
+    source = unsubscribe_source(row.detail)
+    how = f" {_UNSUBSCRIBE_SOURCES[source]}" if source else ""
+    where = f", from campaign {row.campaign_id}" if row.campaign_id else ""
+    message = (
+        f"{row.email} unsubscribed at {at}{how}{where}; only the recipient can opt in again, "
+        "so the entry cannot be removed"
+    )
+    details = {
+        "entry": row.email,
+        "reason": row.reason,
+        "unsubscribedAt": at,
+        "source": source,
+        "campaignId": row.campaign_id,
+    }
+    return InvalidState(message, details)
 
 
 def _not_found(key: str) -> NotFound:

@@ -639,10 +639,16 @@ export interface paths {
         post?: never;
         /**
          * Remove an entry from the suppression list
-         * @description Removes one entry (whatever its reason), so campaigns may email the address, or the domain's
+         * @description Removes a `manual` or `bounced` entry, so campaigns may email the address, or the domain's
          *     addresses, again: contacts added to a campaign from now on are sent to. A lead that already ended
-         *     because of the entry stays ended. Removing a domain entry leaves the entries of single addresses at
-         *     that domain in place. 404 when the entry is not on your list.
+         *     because of the entry stays ended. Removing a domain entry (always `manual`) leaves the entries of
+         *     single addresses at that domain in place. 404 when the entry is not on your list.
+         *
+         *     An `unsubscribed` entry cannot be removed: the recipient asked for no more email, and mailing
+         *     them again would break opt-out laws (CAN-SPAM Act §5(a)(4), 15 U.S.C. 7704(a)(4); the GDPR's
+         *     right to object to direct marketing, Art. 21(3)). Only the recipient can opt in again. Deleting
+         *     one is a 409 `INVALID_STATE` whose message says when and how the address unsubscribed and from
+         *     which campaign, and the entry stays.
          */
         delete: operations["deleteSuppression"];
         options?: never;
@@ -1306,7 +1312,7 @@ export interface components {
             success: true;
             data: components["schemas"]["Membership"] & {
                 readonly campaignId: string;
-                /** @description How many of the contacts this call added are on your suppression list (their address, or their domain). They stay in the campaign and end when their turn comes, as every suppressed lead does; remove the entry first (`DELETE /suppressions/{entry}`) to email them. */
+                /** @description How many of the contacts this call added are on your suppression list (their address, or their domain). They stay in the campaign and end when their turn comes, as every suppressed lead does; to email them, remove a `manual` or `bounced` entry first (`DELETE /suppressions/{entry}`; an `unsubscribed` one cannot be removed). */
                 readonly suppressed: number;
                 /** @description The ids of those suppressed contacts, sorted; the first 1,000 when there are more. */
                 readonly suppressedContactIds: string[];
@@ -1402,7 +1408,7 @@ export interface components {
         };
         SendingReason: {
             /**
-             * @description Stable; branch on it. `message` says what to do, for people.
+             * @description Stable; branch on it. `message` says what to do, for people. `waiting_for_interval` is listed only while a lead is due (`leads.due` > 0) and the email account's `minIntervalSeconds` is what holds its send back: the interval ends after the daily limit's reset and the window's opening would allow a send. The email account's `nextAllowedSendAt` shows the interval whenever it runs.
              * @enum {string}
              */
             code: "draft" | "paused" | "completed" | "no_email_account" | "email_account_error" | "daily_limit_reached" | "waiting_for_interval" | "outside_window" | "no_active_leads" | "waiting_for_next_step";
@@ -1424,7 +1430,7 @@ export interface components {
                 open: boolean;
                 /**
                  * Format: date-time
-                 * @description Now when open, else when the window opens next.
+                 * @description Now (the instant of this answer) when the window is open, else the next instant it opens.
                  */
                 opensAt: string;
             };
@@ -1441,7 +1447,7 @@ export interface components {
                 dailyLimitResetsAt: string;
                 /**
                  * Format: date-time
-                 * @description Set while `minIntervalSeconds` holds the next send back.
+                 * @description Set while `minIntervalSeconds` holds the email account's next send back (for any of its campaigns, whether or not a lead of this one is due).
                  */
                 nextAllowedSendAt: string | null;
             } | null;
@@ -1460,7 +1466,7 @@ export interface components {
             data: components["schemas"]["SendingStatus"];
         };
         /**
-         * @description Why the entry is there: a hard bounce (`bounced`), an unsubscribe (`unsubscribed`), or you (`manual`).
+         * @description Why the entry is there: a hard bounce (`bounced`), an unsubscribe (`unsubscribed`), or you (`manual`). An unsubscribe of an address already on the list as `bounced` or `manual` makes its entry `unsubscribed` (with the unsubscribe's `detail`, `campaignId` and `createdAt`), since only an unsubscribe stops you removing the entry (`DELETE /suppressions/{entry}` is a 409 for it).
          * @enum {string}
          */
         SuppressionReason: "bounced" | "unsubscribed" | "manual";
@@ -1473,7 +1479,7 @@ export interface components {
             /** @description The suppressed domain (lower-case A-labels, IDNA 2008); null for an address entry. */
             readonly domain: string | null;
             reason: components["schemas"]["SuppressionReason"];
-            /** @description The receiving server's reply for a bounce; your note for a manual entry. */
+            /** @description The receiving server's reply for a bounce; how the recipient unsubscribed (`unsubscribed (one-click)`, `(page)` or `(mailto)`); your note for a manual entry. */
             readonly detail: string | null;
             /** @description The campaign whose message bounced or was unsubscribed from; null for a manual entry. */
             readonly campaignId: string | null;
@@ -1725,6 +1731,18 @@ export interface components {
         };
         /** @description The entry is not on your list (`NOT_FOUND`). */
         SuppressionNotFound: {
+            headers: {
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorEnvelope"];
+            };
+        };
+        /** @description The entry is an unsubscribe (`INVALID_STATE`): the recipient asked for no more email, and only the recipient can opt in again, so it cannot be removed. The message names the address, when and how it unsubscribed and the campaign; `details` gives them as `entry`, `reason`, `unsubscribedAt`, `source` (`one-click`, `page` or `mailto`) and `campaignId` (`source` and `campaignId` are null when not known). */
+        SuppressionUnsubscribed: {
             headers: {
                 "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                 "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
@@ -3352,6 +3370,7 @@ export interface operations {
             403: components["responses"]["PlanRequired"];
             404: components["responses"]["SuppressionNotFound"];
             405: components["responses"]["MethodNotAllowed"];
+            409: components["responses"]["SuppressionUnsubscribed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };

@@ -23,8 +23,11 @@ export class Suppressions extends APIResource {
   }
 
   /**
-   * `deleteSuppression`: an address, or a domain as `@example.com` (or `example.com`); resolves with no
-   * value (204). The entry is sent as one percent-encoded path segment (a `/` in a local part included).
+   * `deleteSuppression`: removes a `manual` or `bounced` entry, an address or a domain as `@example.com`
+   * (or `example.com`); resolves with no value (204). The entry is sent as one percent-encoded path segment
+   * (a `/` in a local part included). Rejects with `NotFoundError` when it is not on the list, and with
+   * `ConflictError` (`INVALID_STATE`) for an `unsubscribed` entry, which stays: only the recipient can opt
+   * in again (the error's details say when, how and from which campaign).
    */
   async delete(entry: string, options?: RequestOptions): Promise<void> {
     await this._client.request<undefined>({ method: "DELETE", path: path`/suppressions/${entry}`, options });

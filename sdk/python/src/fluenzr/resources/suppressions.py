@@ -50,8 +50,10 @@ class Suppressions(SyncAPIResource):
         return self._client.request(SuppressionsAdded, "POST", "/suppressions", json=body, timeout=timeout)
 
     def delete(self, entry: str, *, timeout: Timeout | NotGiven = NOT_GIVEN) -> None:
-        """Remove an entry: an address, or a domain as `"@example.com"` (or `"example.com"`).
-        `NotFoundError` when it is not on the list."""
+        """Remove a `manual` or `bounced` entry: an address, or a domain as `"@example.com"` (or
+        `"example.com"`). `NotFoundError` when it is not on the list; `ConflictError` (`INVALID_STATE`)
+        for an `unsubscribed` entry, which stays: only the recipient can opt in again (its `details` say
+        when, how and from which campaign the address unsubscribed)."""
         self._client.request_no_content("DELETE", _entry_path(entry), timeout=timeout)
 
 
@@ -88,6 +90,8 @@ class AsyncSuppressions(AsyncAPIResource):
         return await self._client.request(SuppressionsAdded, "POST", path, json=body, timeout=timeout)
 
     async def delete(self, entry: str, *, timeout: Timeout | NotGiven = NOT_GIVEN) -> None:
-        """Remove an entry: an address, or a domain as `"@example.com"` (or `"example.com"`).
-        `NotFoundError` when it is not on the list."""
+        """Remove a `manual` or `bounced` entry: an address, or a domain as `"@example.com"` (or
+        `"example.com"`). `NotFoundError` when it is not on the list; `ConflictError` (`INVALID_STATE`)
+        for an `unsubscribed` entry, which stays: only the recipient can opt in again (its `details` say
+        when, how and from which campaign the address unsubscribed)."""
         await self._client.request_no_content("DELETE", _entry_path(entry), timeout=timeout)
