@@ -12,9 +12,12 @@ from fluenzr_server.store import json_codec, json_values
 
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+psycopg"}
 _SYNC_DRIVERS = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg"}
-# Every engine's JSON columns go through orjson: written by `json_codec` (a batch import serialises two a row),
+# Every engine's JSON columns go through orjson: written by `json_codec` (a batch import writes two a row),
 # read by `json_values` (a contacts page decodes one a row), with the same values as the standard library.
-JSON_CODEC: dict[str, Any] = {"json_serializer": json_codec.dumps, "json_deserializer": json_values.loads}
+JSON_CODEC: dict[str, Any] = {
+    "json_serializer": json_codec.dumps,
+    "json_deserializer": json_values.loads,
+}
 
 
 def _with_driver(url: str, drivers: dict[str, str]) -> URL:
