@@ -44,7 +44,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from email import charset as email_charset
 from email import contentmanager, policy
-from email.headerregistry import Address, BaseHeader, HeaderRegistry
+from email.header import Header
+from email.headerregistry import Address, BaseHeader, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage, Message
 from email.policy import EmailPolicy, Policy
 from email.utils import format_datetime
@@ -72,10 +73,27 @@ class _SmtpPolicy(EmailPolicy):
         # Folded between URIs only (RFC 5322 §2.2.3): each URI stays whole on its line.
         return f"{name}: " + str(value).replace(">, <", f">,{self.linesep} <") + self.linesep
 
+    def _keep_spaces(self, name: str, value: str, folded: str) -> str:
+        # CPython before gh-144156 (fixed upstream in 2026, not in 3.11) can fold an unstructured field
+        # between two encoded words so that the space between them is lost: RFC 2047 §6.2 ignores the
+        # whitespace between adjacent encoded words ("Reunión año año" read back as "Reunión añoaño").
+        # Only a field with two or more encoded words can be hit; it is decoded back and, when it differs,
+        # written as encoded words that carry every space inside them (`email.header.Header`).
+        if not isinstance(value, UnstructuredHeader) or folded.count("=?") < 2:
+            return folded
+        field, raw = self.header_source_parse(folded.splitlines(keepends=True))
+        if str(self.header_factory(field, raw)) == str(value):
+            return folded
+        try:
+            encoded = Header(str(value), "utf-8", self.max_line_length, name).encode(linesep=self.linesep)
+        except UnicodeError:  # a lone surrogate: keep the standard library's folding
+            return folded
+        return f"{name}: {encoded}{self.linesep}"
+
     def fold(self, name: str, value: str) -> str:
         if name.lower() in _VERBATIM_HEADERS:
             return self._verbatim(name, value)
-        return str(super().fold(name, value))
+        return self._keep_spaces(name, value, str(super().fold(name, value)))
 
     def fold_binary(self, name: str, value: str) -> bytes:
         if name.lower() in _VERBATIM_HEADERS:
@@ -84,6 +102,9 @@ class _SmtpPolicy(EmailPolicy):
         if key in _STRUCTURAL_FOLDED:
             return _STRUCTURAL_FOLDED[key]
         folded = bytes(super().fold_binary(name, value))
+        if isinstance(value, UnstructuredHeader) and folded.count(b"=?") > 1:
+            text = folded.decode("ascii", "surrogateescape")
+            folded = self._keep_spaces(name, value, text).encode("ascii", "surrogateescape")
         if name.lower() in _STRUCTURAL and "boundary" not in key[1]:
             _STRUCTURAL_FOLDED[key] = folded
         return folded
