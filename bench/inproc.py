@@ -26,7 +26,7 @@ import secrets
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,10 +51,13 @@ class Call:
     body: bytes | None = None
 
 
-async def request(app: ASGIApp, call: Call, token: str) -> tuple[int, bytes]:
+async def request(
+    app: ASGIApp, call: Call, token: str, extra_headers: Sequence[tuple[bytes, bytes]] = ()
+) -> tuple[int, bytes]:
     """One HTTP request through the ASGI app: (status, body)."""
     headers = [(b"host", b"127.0.0.1"), (b"accept", b"application/json")]
     headers.append((b"authorization", f"Bearer {token}".encode()))
+    headers += extra_headers
     if call.body is not None:
         headers += [(b"content-type", b"application/json"), (b"content-length", str(len(call.body)).encode())]
     scope = {

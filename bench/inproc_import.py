@@ -41,7 +41,7 @@ if __package__ in (None, ""):
 
 from bench import seed
 from bench.bulk_import import COLUMNS
-from bench.inproc import SECRET_KEY, ASGIApp, lifespan
+from bench.inproc import SECRET_KEY, ASGIApp, Call, lifespan, request
 
 ROWS_PER_BATCH = 1000
 WALLS: list[float] = []  # wall µs per row of each server round, beside its CPU
@@ -104,51 +104,8 @@ class Batches:
 
 async def post_batch(app: ASGIApp, body: bytes, token: str) -> tuple[int, bytes]:
     """One `POST /v1/contacts/batch` through the ASGI app, with an Idempotency-Key as the SDK sends."""
-    headers = [
-        (b"host", b"127.0.0.1"),
-        (b"accept", b"application/json"),
-        (b"authorization", f"Bearer {token}".encode()),
-        (b"idempotency-key", secrets.token_hex(16).encode()),
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-    ]
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/v1/contacts/batch",
-        "raw_path": b"/v1/contacts/batch",
-        "query_string": b"",
-        "root_path": "",
-        "headers": headers,
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-        "state": {},
-    }
-    sent = False
-
-    async def receive() -> dict[str, Any]:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        await asyncio.Event().wait()
-        raise AssertionError("unreachable")
-
-    status = 0
-    chunks: list[bytes] = []
-
-    async def reply(message: dict[str, Any]) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-        elif message["type"] == "http.response.body":
-            chunks.append(message.get("body", b""))
-
-    await app(scope, receive, reply)
-    return status, b"".join(chunks)
+    key = (b"idempotency-key", secrets.token_hex(16).encode())
+    return await request(app, Call("POST", "/v1/contacts/batch", body=body), token, [key])
 
 
 async def send(app: ASGIApp, body: bytes, token: str) -> dict[str, Any]:
