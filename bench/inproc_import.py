@@ -41,29 +41,10 @@ if __package__ in (None, ""):
 
 from bench import seed
 from bench.bulk_import import COLUMNS
-from bench.inproc import SECRET_KEY, ASGIApp, Call, lifespan, request
+from bench.inproc import ASGIApp, Call, lifespan, request, server_app
 
 ROWS_PER_BATCH = 1000
 WALLS: list[float] = []  # wall µs per row of each server round, beside its CPU
-
-
-def server_app(url: str) -> ASGIApp:
-    """The server as `fluenzr-server serve` builds it in production (no response validation)."""
-    from fluenzr_server.app import build_app
-    from fluenzr_server.settings import Settings
-
-    settings = Settings(
-        database_url=url,
-        environment="production",
-        public_url="https://fluenzr.example.com",
-        validate_responses=False,
-        rate_limit="100000000/second",
-        engine=False,
-        secret_key=SECRET_KEY,
-        redis_url=None,
-    )
-    app: ASGIApp = build_app(settings)  # owns its resources: opened by its lifespan, as under uvicorn
-    return app
 
 
 def wire_row(i: int, tag: str, version: int = 0) -> dict[str, Any]:
