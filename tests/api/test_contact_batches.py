@@ -16,7 +16,7 @@ from fluenzr_server.store import tables as t
 from fluenzr_server.store.database import Database
 from tests.api.conftest import AppFactory, api_client
 from tests.conftest import Tenant
-from tests.utils.assertions import assert_id, error, ok, ok_object
+from tests.utils.assertions import assert_id, assert_sortable_id, error, ok, ok_object
 from tests.utils.factories import create_contact, create_group, unique_email
 
 # Bodies createContact refuses, each for a different rule (schema, read-only fields, the service's check).
@@ -93,6 +93,8 @@ async def test_create_mode_stores_rows_as_create_contact_would(client: httpx.Asy
     assert [r["index"] for r in result["results"]] == [0, 1]
     for row in result["results"]:
         assert_id(row["id"], "ctc")
+        # The same id format as createContact: creation second first (`ids.new_sortable_ids`).
+        assert_sortable_id(row["id"], "ctc", ok(await client.get(f"/contacts/{row['id']}"))["createdAt"])
     first = ok(await client.get(f"/contacts/{result['results'][0]['id']}"))
     assert first["email"] == "ada.batch@example.com"
     assert (first["firstName"], first["lastName"], first["company"]) == ("Ada", None, None)

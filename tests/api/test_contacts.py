@@ -10,10 +10,11 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
+from fluenzr_server import ids
 from fluenzr_server.store import tables as t
 from fluenzr_server.store.database import Database
 from tests.conftest import Tenant
-from tests.utils.assertions import assert_id, error, ok, timestamp, utcnow
+from tests.utils.assertions import assert_id, assert_sortable_id, error, ok, timestamp, utcnow
 from tests.utils.factories import add_to_group, create_contact, create_group, unique_email
 
 CONTACT_FIELDS = {
@@ -51,6 +52,17 @@ async def test_create_returns_the_full_contact(client: httpx.AsyncClient) -> Non
     assert timestamp(created["createdAt"], near=utcnow()) == timestamp(created["updatedAt"])
     # The stored contact reads back exactly as created.
     assert ok(await client.get(f"/contacts/{created['id']}")) == created
+
+
+async def test_contact_ids_lead_with_their_creation_second(client: httpx.AsyncClient) -> None:
+    first = await create_contact(client)
+    assert_sortable_id(first["id"], "ctc", first["createdAt"])
+    later = [await create_contact(client) for _ in range(3)]
+    for contact in later:
+        assert_sortable_id(contact["id"], "ctc", contact["createdAt"])
+        # Ids of a later second sort after (byte order); within one second their order is random.
+        if ids.time_of(contact["id"][4:10]) > ids.time_of(first["id"][4:10]):
+            assert contact["id"] > first["id"]
 
 
 async def test_create_with_only_an_email_defaults_the_rest(client: httpx.AsyncClient) -> None:

@@ -8,6 +8,8 @@ from typing import Any
 
 import httpx
 
+from fluenzr_server import ids
+
 JSON = "application/json"
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$")
 
@@ -67,3 +69,11 @@ def utcnow() -> datetime:
 
 def assert_id(value: Any, prefix: str) -> None:
     assert isinstance(value, str) and re.fullmatch(rf"{prefix}_[A-Za-z0-9]+", value), value
+
+
+def assert_sortable_id(value: Any, prefix: str, created_at: str) -> None:
+    """`value` is `ids.new_sortable_id`'s shape, its time part the second of `created_at` (or the one
+    before: the id is made first and the clock may tick in between)."""
+    assert isinstance(value, str) and re.fullmatch(rf"{prefix}_[0-9A-Za-z]{{{ids.TIME_CHARS + 16}}}", value)
+    made = ids.time_of(value[len(prefix) + 1 : len(prefix) + 1 + ids.TIME_CHARS])
+    assert 0 <= int(timestamp(created_at).timestamp()) - made <= 1, (value, created_at)

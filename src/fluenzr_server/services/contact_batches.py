@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from fluenzr_server.batch_rows import row_validator
 from fluenzr_server.errors import ApiError, Conflict, ValidationFailed
-from fluenzr_server.ids import new_ids
+from fluenzr_server.ids import new_sortable_ids
 from fluenzr_server.services import suppressions
 from fluenzr_server.services.common import normalise_email, now, wire_time
 from fluenzr_server.services.contacts import bump_contacts_version
@@ -245,7 +245,7 @@ async def _insert(conn: AsyncConnection, account_id: str, new: list[_Row], outco
     stamp = now()
     values: dict[str, dict[str, Any]] = {}
     ordered = sorted(new, key=lambda row: row.email)
-    for row, contact_id in zip(ordered, new_ids("ctc", len(ordered)), strict=True):
+    for row, contact_id in zip(ordered, new_sortable_ids("ctc", len(ordered)), strict=True):
         stored = {
             "id": contact_id,
             "account_id": account_id,

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from fluenzr_server.errors import Conflict, NotFound
-from fluenzr_server.ids import new_id
+from fluenzr_server.ids import new_sortable_id
 from fluenzr_server.services import events
 from fluenzr_server.services.common import escape_like, normalise_email, now, pick
 from fluenzr_server.store import tables as t
@@ -161,7 +161,7 @@ async def create_contact(db: Database, *, account_id: str, body: dict[str, Any])
     values["email"] = normalise_email(body["email"])
     stamp = now()
     values.update(
-        id=new_id("ctc"),
+        id=new_sortable_id("ctc"),
         account_id=account_id,
         custom_fields=body.get("customFields", {}),
         created_at=stamp,
