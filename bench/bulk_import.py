@@ -38,7 +38,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.procs import ROOT, Server, free_port, python, running
-from fluenzr_server.ids import new_id
+from fluenzr_server.ids import new_sortable_ids
 from fluenzr_server.store.engine import async_url, sync_url
 
 ROWS = int(os.environ.get("BENCH_IMPORT_ROWS", "100000"))
@@ -146,7 +146,7 @@ async def raw_insert(url: str, account_id: str, rows: list[dict[str, Any]]) -> t
     cpu = time.process_time()
     values = [
         (
-            new_id("ctc"),
+            contact_id,
             account_id,
             row["email"],
             row["first_name"],
@@ -156,7 +156,8 @@ async def raw_insert(url: str, account_id: str, rows: list[dict[str, Any]]) -> t
             now,
             now,
         )
-        for row in rows
+        # The server's own id format (`ids.new_sortable_ids`), from one read as the server makes them.
+        for contact_id, row in zip(new_sortable_ids("ctc", len(rows)), rows, strict=True)
     ]
     marker = "?" if engine.dialect.name == "sqlite" else "%s"
     one = "(" + ", ".join([marker] * len(COLUMNS)) + ")"

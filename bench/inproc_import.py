@@ -155,7 +155,7 @@ async def ceiling_cpu(url: str, account_id: str, rows: int) -> float:
     """CPU µs/row of `bench.bulk_import.raw_insert`'s multi-row INSERTs of `rows` new rows."""
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    from fluenzr_server.ids import new_id
+    from fluenzr_server.ids import new_sortable_ids
     from fluenzr_server.store.engine import async_url
 
     engine = create_async_engine(async_url(url))
@@ -166,7 +166,7 @@ async def ceiling_cpu(url: str, account_id: str, rows: int) -> float:
     stamp = datetime.now(UTC)
     values = [
         (
-            new_id("ctc"),
+            contact_id,
             account_id,
             row["email"],
             row["firstName"],
@@ -176,7 +176,8 @@ async def ceiling_cpu(url: str, account_id: str, rows: int) -> float:
             stamp,
             stamp,
         )
-        for row in source
+        # The server's own id format (`ids.new_sortable_ids`), from one read as the server makes them.
+        for contact_id, row in zip(new_sortable_ids("ctc", len(source)), source, strict=True)
     ]
     marker = "?" if engine.dialect.name == "sqlite" else "%s"
     one = "(" + ", ".join([marker] * len(COLUMNS)) + ")"
