@@ -136,6 +136,14 @@ def test_import_all_merges_batches_in_input_order(
     assert live.contacts.list(email=where).total == 2343
 
 
+def test_import_all_keeps_each_results_suppressed_flag(live: FluenzrClient) -> None:
+    where = domain()
+    live.suppressions.create(emails=[f"p1@{where}", f"p1500@{where}"])
+    answer = live.contacts.import_all([{"email": f"p{i}@{where}"} for i in range(1600)])
+    assert [r.index for r in answer.results if r.suppressed] == [1, 1500]  # one in each batch
+    assert answer.counts.created == 1600 and answer.results[1500].status == "created"
+
+
 def duplicate_rows(where: str) -> list[Any]:
     """600 rows with duplicate emails across (and inside) batches of 50: valid and invalid first rows."""
     rows: list[Any] = [{"email": f"d{i}@{where}", "first_name": f"F{i}"} for i in range(600)]

@@ -72,7 +72,7 @@ def install_begin_immediate(sync_engine: Any) -> None:
 
 
 # Page cache of a write connection, in KiB (SQLite's default is 2,000 KiB). A 1,000-row batch import dirties
-# several MiB of pages (random-id primary keys of contacts and events, five contact indexes); with the
+# several MiB of pages (the random-id primary key of events, five contact indexes); with the
 # default cache, SQLite spills dirty pages to the WAL in the middle of the transaction and reads evicted
 # ones back (about 8% of the server's CPU per imported row, `bench/inproc_import.py`). Writes take turns
 # (`Database`), so a process holds one or two write connections, each caching at most this much.

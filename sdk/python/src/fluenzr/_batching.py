@@ -200,6 +200,7 @@ def merge(
                     status=result.status,
                     id=result.id,
                     error=result.error,
+                    suppressed=result.suppressed,
                     extra=result.extra,
                 )
             )

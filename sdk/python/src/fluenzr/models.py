@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any, ClassVar, Literal, TypeAlias, TypeVar
 
 __all__ = [
@@ -126,7 +126,7 @@ class Model:
 
     @classmethod
     def from_dict(cls: type[_M], data: Mapping[str, Any]) -> _M:
-        attrs = {to_camel(f.name): f.name for f in fields(cls) if f.init and f.name != "extra"}
+        attrs = _wire_names(cls)
         known: dict[str, Any] = {}
         extra: dict[str, Any] = {}
         for key, value in data.items():
@@ -142,6 +142,12 @@ class Model:
         """The wire JSON (camelCase keys), including `extra`."""
         out = {to_camel(f.name): _to_wire(getattr(self, f.name)) for f in fields(self) if f.name != "extra"}
         return {**out, **self.extra}
+
+
+@cache  # one entry per model class: an import reads 100,000 results of one class
+def _wire_names(model: type[Model]) -> dict[str, str]:
+    """Wire name -> attribute name of the fields `from_dict` sets (all but `extra`)."""
+    return {to_camel(f.name): f.name for f in fields(model) if f.init and f.name != "extra"}
 
 
 def _to_wire(value: Any) -> Any:
