@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from functools import cache, lru_cache
+from functools import lru_cache
 from typing import Any, ClassVar, Literal, TypeAlias, TypeVar
 
 __all__ = [
@@ -144,10 +144,18 @@ class Model:
         return {**out, **self.extra}
 
 
-@cache  # one entry per model class: an import reads 100,000 results of one class
+# One entry per model class, made on first use: an import reads 100,000 results of one class.
+_WIRE_NAMES: dict[type[Model], dict[str, str]] = {}
+
+
 def _wire_names(model: type[Model]) -> dict[str, str]:
     """Wire name -> attribute name of the fields `from_dict` sets (all but `extra`)."""
-    return {to_camel(f.name): f.name for f in fields(model) if f.init and f.name != "extra"}
+    names = _WIRE_NAMES.get(model)
+    if names is None:
+        names = _WIRE_NAMES[model] = {
+            to_camel(f.name): f.name for f in fields(model) if f.init and f.name != "extra"
+        }
+    return names
 
 
 def _to_wire(value: Any) -> Any:
