@@ -17,7 +17,7 @@ from fluenzr_server.services import events
 from fluenzr_server.services.common import escape_like, normalise_email, now, pick
 from fluenzr_server.store import tables as t
 from fluenzr_server.store.database import Database
-from fluenzr_server.store.one_hop import one_hop
+from fluenzr_server.store.one_hop import small_write
 from fluenzr_server.store.paging import CachedCount, CountCache, PageRequest, fetch_page
 from fluenzr_server.wire.contacts import present
 
@@ -155,7 +155,7 @@ async def _conflict(db: Database, account_id: str, email: str) -> Conflict:
     return Conflict("A contact with this email already exists", {"email": email, "existingId": existing})
 
 
-@one_hop
+@small_write
 async def create_contact(db: Database, *, account_id: str, body: dict[str, Any]) -> dict[str, Any]:
     values = pick(body, _WRITABLE)
     values["email"] = normalise_email(body["email"])
@@ -178,7 +178,7 @@ async def create_contact(db: Database, *, account_id: str, body: dict[str, Any])
     return created
 
 
-@one_hop
+@small_write
 async def update_contact(
     db: Database, *, account_id: str, contact_id: str, body: dict[str, Any]
 ) -> dict[str, Any]:
@@ -202,7 +202,7 @@ async def update_contact(
         raise await _conflict(db, account_id, values["email"]) from None
 
 
-@one_hop
+@small_write
 async def delete_contact(db: Database, *, account_id: str, contact_id: str) -> None:
     async with db.write() as conn:
         scope = and_(t.contacts.c.account_id == account_id, t.contacts.c.id == contact_id)
