@@ -5,12 +5,9 @@ the loop never blocked; on PostgreSQL the service runs as it is."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -24,16 +21,7 @@ from fluenzr_server.store import tables as t
 from fluenzr_server.store.database import Database
 from fluenzr_server.store.migrate import upgrade
 from fluenzr_server.store.one_hop import in_hop, small_write
-
-# A second process that takes SQLite's write lock, says so, and keeps it until its stdin closes.
-_HOLDER = """
-import sqlite3, sys
-conn = sqlite3.connect(sys.argv[1], isolation_level=None)
-conn.execute("BEGIN IMMEDIATE")
-print("locked", flush=True)
-sys.stdin.read()
-conn.execute("COMMIT")
-"""
+from tests.utils.sqlite_lock import write_lock_held_by_another_process
 
 
 @pytest.fixture
@@ -43,23 +31,6 @@ async def sqlite_db(tmp_path: Path) -> AsyncIterator[Database]:
     db = Database(url)
     yield db
     await db.dispose()
-
-
-@contextmanager
-def write_lock_held_by_another_process(db: Database) -> Iterator[subprocess.Popen[str]]:
-    holder = subprocess.Popen(
-        [sys.executable, "-c", _HOLDER, db.url.removeprefix("sqlite:///")],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
-        yield holder
-    finally:
-        if holder.stdin is not None:
-            holder.stdin.close()
-        holder.wait(timeout=10)
 
 
 def _thread_hops(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
@@ -124,7 +95,7 @@ async def test_another_process_holding_the_write_lock_sends_the_write_through_th
         return await original(counted, **kwargs)
 
     monkeypatch.setattr(sqlite_db, "one_hop", counting_one_hop)
-    with write_lock_held_by_another_process(sqlite_db):
+    with write_lock_held_by_another_process(sqlite_db.url):
         write = asyncio.create_task(
             contacts.create_contact(sqlite_db, account_id=account_id, body={"email": "b@example.com"})
         )
@@ -169,7 +140,7 @@ async def test_a_failure_after_statements_leaves_nothing_behind_and_frees_the_lo
     assert await _count(sqlite_db, t.contacts, account_id) == 1
     assert await _count(sqlite_db, t.events, account_id) == 1
     # no transaction was left open: another connection takes the write lock at once
-    with write_lock_held_by_another_process(sqlite_db):
+    with write_lock_held_by_another_process(sqlite_db.url):
         pass
 
 
@@ -207,7 +178,7 @@ async def test_a_small_write_that_awaits_anything_else_is_refused_and_rolled_bac
     with pytest.raises(RuntimeError, match="awaited something other than its database connection"):
         await sleepy(sqlite_db)
     assert await _count(sqlite_db, t.contacts, account_id) == 0
-    with write_lock_held_by_another_process(sqlite_db):
+    with write_lock_held_by_another_process(sqlite_db.url):
         pass
 
 
