@@ -173,6 +173,13 @@ class Database:
             if done is not None:
                 return done[0]
         async with self._write_turn:
+            if on_loop:
+                # The turn is ours after a queue of this process's threaded writers: on the loop still,
+                # unless another process holds the lock (else one queue would send every write after it
+                # through the thread too, as long as writes keep coming).
+                done = self._on_loop(work)
+                if done is not None:
+                    return done[0]
             return await asyncio.to_thread(drive, work)
 
     def _on_loop(self, work: Callable[[], Coroutine[Any, Any, T]]) -> tuple[T] | None:
