@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from fluenzr_server.errors import Conflict, NotFound
 from fluenzr_server.ids import new_id
 from fluenzr_server.services import events
-from fluenzr_server.services.common import escape_like, normalise_email, now, pick
+from fluenzr_server.services.common import escape_like, normalise_email, now, pick, wire_time
 from fluenzr_server.store import tables as t
 from fluenzr_server.store.database import Database
 from fluenzr_server.store.one_hop import small_write
@@ -73,7 +73,7 @@ async def _group_ids(conn: AsyncConnection, contact_ids: list[str]) -> dict[str,
 def _group_ids_column(dialect: str) -> ColumnElement[Any]:
     """The ids of the groups holding the contact, as a column of the contact's own query (one statement
     per page instead of two): an array sorted by the database (PostgreSQL), or a comma-separated list
-    (SQLite, whose group_concat has no order; `_groups_of` sorts it by code point, SQLite's BINARY order).
+    (SQLite, whose group_concat has no order; `_unfold` sorts it by code point, SQLite's BINARY order).
     """
     members = t.group_members.c
     folded = (
@@ -84,12 +84,45 @@ def _group_ids_column(dialect: str) -> ColumnElement[Any]:
     return select(folded).where(members.contact_id == t.contacts.c.id).scalar_subquery().label("group_ids")
 
 
-def _groups_of(row: Any) -> list[str]:
+def _unfold(folded: str | list[str] | None) -> list[str]:
     """The group ids `_group_ids_column` folded into a row (ids never hold a comma: `ids.new_id`)."""
-    folded = row.group_ids
     if not folded:
         return []
     return sorted(folded.split(",")) if isinstance(folded, str) else list(folded)
+
+
+# A contact row read with its group ids (`_load_query`, the page query): the table's columns in this order,
+# then `group_ids`. `_present_read` unpacks it by position: a page of 20 presented through the rows'
+# attribute lookups cost 100 CPU µs, unpacked 40 (issue 12).
+_READ_LAYOUT = (
+    "id",
+    "account_id",
+    "email",
+    "first_name",
+    "last_name",
+    "company",
+    "custom_fields",
+    "created_at",
+    "updated_at",
+)
+if tuple(t.contacts.c.keys()) != _READ_LAYOUT:
+    raise RuntimeError("contacts' columns changed: update _READ_LAYOUT and _present_read")
+
+
+def _present_read(row: Any) -> dict[str, Any]:
+    """`present(row, _unfold(row.group_ids))` for a row of `_READ_LAYOUT` and its group ids, by position."""
+    contact_id, _account, email, first_name, last_name, company, custom_fields, created, updated, folded = row
+    return {
+        "id": contact_id,
+        "email": email,
+        "firstName": first_name,
+        "lastName": last_name,
+        "company": company,
+        "customFields": custom_fields,
+        "groupIds": _unfold(folded),
+        "createdAt": wire_time(created),
+        "updatedAt": wire_time(updated),
+    }
 
 
 async def load_contact(conn: AsyncConnection, *, account_id: str, contact_id: str) -> dict[str, Any]:
@@ -109,7 +142,7 @@ async def _load(conn: AsyncConnection, account_id: str, contact_id: str) -> dict
     row = (await conn.execute(query, {"account": account_id, "contact": contact_id})).first()
     if row is None:
         raise NotFound(contact_id)
-    return present(row, _groups_of(row))
+    return _present_read(row)
 
 
 async def list_contacts(
@@ -138,7 +171,7 @@ async def list_contacts(
             # The unfiltered list (the common one) keeps its statement; a filter's text is in its statement.
             reuse=None if email or group else ("contacts", db.dialect),
         )
-    return [present(row, _groups_of(row)) for row in rows], total
+    return [_present_read(row) for row in rows], total
 
 
 async def get_contact(db: Database, *, account_id: str, contact_id: str) -> dict[str, Any]:
