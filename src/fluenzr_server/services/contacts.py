@@ -17,6 +17,7 @@ from fluenzr_server.services import events
 from fluenzr_server.services.common import escape_like, normalise_email, now, pick, wire_time
 from fluenzr_server.store import tables as t
 from fluenzr_server.store.database import Database
+from fluenzr_server.store.driver_rows import DriverStatement
 from fluenzr_server.store.one_hop import small_write
 from fluenzr_server.store.paging import CachedCount, CountCache, PageRequest, fetch_page
 from fluenzr_server.wire.contacts import present
@@ -174,9 +175,17 @@ async def list_contacts(
     return [_present_read(row) for row in rows], total
 
 
+@functools.cache
+def _get_statement(dialect: str) -> DriverStatement:
+    return DriverStatement(_load_query(dialect))
+
+
 async def get_contact(db: Database, *, account_id: str, contact_id: str) -> dict[str, Any]:
-    async with db.read() as conn:
-        return await _load(conn, account_id, contact_id)
+    # `_load` through the driver (store/driver_rows.py): the same SQL without SQLAlchemy's execution.
+    row = await _get_statement(db.dialect).first(db, {"account": account_id, "contact": contact_id})
+    if row is None:
+        raise NotFound(contact_id)
+    return _present_read(row)
 
 
 async def _conflict(db: Database, account_id: str, email: str) -> Conflict:
