@@ -43,7 +43,9 @@ _BUMP_VERSION = (
     .where(t.accounts.c.id == bindparam("account"))
     .values(contacts_version=t.accounts.c.contacts_version + 1)
 )
-_VERSION = select(t.accounts.c.contacts_version).where(t.accounts.c.id == bindparam("account"))
+_VERSION = DriverStatement(
+    select(t.accounts.c.contacts_version).where(t.accounts.c.id == bindparam("account"))
+)
 _INSERT = t.contacts.insert().returning(*t.contacts.c)
 _OF_ACCOUNT = t.contacts.c.account_id == bindparam("account")
 
@@ -53,8 +55,12 @@ async def bump_contacts_version(conn: AsyncConnection, account_id: str) -> None:
     await conn.execute(_BUMP_VERSION, {"account": account_id})
 
 
-async def _contacts_version(conn: AsyncConnection, account_id: str) -> int:
-    return int((await conn.execute(_VERSION, {"account": account_id})).scalar_one())
+async def _contacts_version(db: Database, account_id: str) -> int:
+    """The account's contacts data version, read before the data it tags (a count cached with it)."""
+    row = await _VERSION.first(db, {"account": account_id})
+    if row is None:
+        raise NotFound(account_id)
+    return int(row[0])
 
 
 async def _group_ids(conn: AsyncConnection, contact_ids: list[str]) -> dict[str, list[str]]:
@@ -158,8 +164,9 @@ async def list_contacts(
         )
         where.append(membership)
     # A substring or group filter may scan many rows: off the event loop (SQLite), as any read was before.
+    version = await _contacts_version(db, account_id)
     async with db.read(offload=bool(email or group)) as conn:
-        count = CachedCount(_TOTALS, (account_id, email, group), await _contacts_version(conn, account_id))
+        count = CachedCount(_TOTALS, (account_id, email, group), version)
         rows, total = await fetch_page(
             conn,
             table=t.contacts,
