@@ -14,14 +14,19 @@ anything else (a network call, a sleep) would suspend, and `drive` refuses it wi
 than block or drop it. On PostgreSQL, and inside a hop already, the decorator calls the service as it is.
 
 `@small_write` goes one step further for writes of a few indexed statements (a contact, an idempotency
-key): the thread hop itself cost more than the write (issue 12: ~300 of a POST's 845 CPU µs). On SQLite it
+key): the thread hop and SQLAlchemy's transaction events cost more than the write itself (issue 12: the
+contact-creating service alone took 520 CPU µs in the thread, 320 on the loop). On SQLite it
 first tries the whole unit of work on the event loop: one connection whose busy timeout is zero takes the
 write lock with `BEGIN IMMEDIATE`; when that fails at once with SQLITE_BUSY (another process holds the lock,
 e.g. the engine child), nothing has run yet, and the service takes `@one_hop`'s thread, which may wait.
 Once the lock is held nothing the service does can wait on a lock (in WAL mode a writer holding it is
 never refused), so the loop is never blocked on another process. The service's `write()` blocks are
 savepoints of that one transaction, committed together when the service returns or raises; its `read()`s
-use the same connection.
+use the same connection. One cost stays on the loop: a commit that leaves the WAL at 1,000 pages or more
+runs SQLite's automatic checkpoint there (an fsync; 4-7 ms every ~100 contact writes, measured on this
+machine), as it ran in the writer's thread before. Moving it to a thread was tried: a checkpoint that
+overlaps writes never lets SQLite restart the WAL, and one that holds the write turn made writers wait
+longer than the fsync it saved.
 """
 
 from __future__ import annotations
