@@ -137,5 +137,7 @@ async def test_a_read_request_opens_no_transaction_on_postgresql(
         assert (await client.get("/contacts")).status_code == 200
     finally:
         event.remove(sync_engine, "after_cursor_execute", record)
-    assert len(after) >= 3  # two key lookups and the handlers' reads
+    # the reads that pass through SQLAlchemy: the contact and the page (the key lookups and the list's
+    # version go to the driver on the same connection, whose status every later statement shows)
+    assert len(after) >= 2
     assert set(after) == {("SELECT", TransactionStatus.IDLE)}
