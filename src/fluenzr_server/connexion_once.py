@@ -147,8 +147,9 @@ class _OnceParameters(AsyncParameterDecorator):  # type: ignore[misc]
         for name, value in request.path_params.items():
             definition = self.path_definitions.get(name)
             kwargs[sanitize(name)] = value if definition is None else _get_val_from_param(value, definition)
-        query = deep_merge(self.copy_defaults(self.query_defaults), request.query_params)
-        kwargs.update(_query_args_helper(self.query_definitions, query, arguments, has_kwargs, sanitize))
+        if self.query_defaults or request.scope.get("query_string"):  # else no query argument to pass
+            query = deep_merge(self.copy_defaults(self.query_defaults), request.query_params)
+            kwargs.update(_query_args_helper(self.query_definitions, query, arguments, has_kwargs, sanitize))
         if self.takes_body:
             if self.body_defined and (arguments or has_kwargs):  # else `_get_body_argument` gives {}
                 kwargs.update(

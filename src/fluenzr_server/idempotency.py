@@ -31,7 +31,7 @@ from fluenzr_server.request_resources import request_resources
 from fluenzr_server.services.common import now
 from fluenzr_server.store import tables as t
 from fluenzr_server.store.database import Database
-from fluenzr_server.store.one_hop import one_hop
+from fluenzr_server.store.one_hop import small_write
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -130,9 +130,9 @@ def canonical_json(body: bytes) -> bytes:
     return text.encode("utf-8", "surrogatepass")
 
 
-# Each its own transaction in one thread hop on SQLite (`store/one_hop.py`), on the connection the request's
-# own `@one_hop` write uses, instead of a hop per statement.
-@one_hop
+# Each its own transaction; on SQLite on the event loop when the write lock is free, else in one thread hop
+# (`store/one_hop.py`, `@small_write`), as the request's own write, instead of a hop per statement.
+@small_write
 async def _claim(database: Database, account_id: str, key: str, fingerprint: str) -> tuple[int, bytes] | None:
     """Record the key as in progress, or return the recorded response to replay."""
     row_scope = and_(_keys.account_id == account_id, _keys.key == key)
@@ -173,7 +173,7 @@ async def _claim(database: Database, account_id: str, key: str, fingerprint: str
     raise Conflict(f"A request with this {HEADER} is still being processed; retry shortly", {HEADER: key})
 
 
-@one_hop
+@small_write
 async def _finish(database: Database, account_id: str, key: str, status: int, body: bytes) -> None:
     row_scope = and_(_keys.account_id == account_id, _keys.key == key)
     try:

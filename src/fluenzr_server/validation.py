@@ -401,9 +401,18 @@ class EnvelopeParameterValidator(ParameterValidator):  # type: ignore[misc]
                 for name in sorted(self.validate_query_parameter_list(request, self.security_query_params)):
                     details[name] = "is not a known query parameter"
             details.update(self._raw_query_problems(query_string))
-        sources = {"query": request.query_params, "path": request.path_params, "header": request.headers}
-        for location, source in sources.items():
-            for param in self.parameters.get(location, []):
+        for location in ("query", "path", "header"):
+            parameters = self.parameters.get(location)
+            if not parameters:
+                continue  # the request's query or path is parsed only when the operation reads it
+            source = (
+                request.query_params
+                if location == "query"
+                else request.path_params
+                if location == "path"
+                else request.headers
+            )
+            for param in parameters:
                 name = param["name"]
                 value = source.get(name if location != "path" else name.replace("-", "_"))
                 if name in details:

@@ -20,14 +20,24 @@ def statements(database: Database) -> Iterator[list[str]]:
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         seen.append(" ".join(statement.split()))
 
-    engines = [database.engine.sync_engine]
-    if database.loop_engine is not None:
-        engines.append(database.loop_engine.sync_engine)
-    for engine in engines:
-        event.listen(engine, "before_cursor_execute", record)
+    def trace(dbapi_connection: Any, *_args: Any) -> None:
+        # SQLite's reads on the loop: every statement of the connection, SQLAlchemy's and those a
+        # `DriverStatement` sends to the driver itself
+        dbapi_connection.set_trace_callback(lambda statement: seen.append(" ".join(statement.split())))
+
+    def untrace(dbapi_connection: Any, *_args: Any) -> None:
+        dbapi_connection.set_trace_callback(None)
+
+    loop = database.loop_engine.sync_engine if database.loop_engine is not None else None
+    event.listen(database.engine.sync_engine, "before_cursor_execute", record)
+    if loop is not None:
+        event.listen(loop, "checkout", trace)
+        event.listen(loop, "checkin", untrace)
     yield seen
-    for engine in engines:
-        event.remove(engine, "before_cursor_execute", record)
+    event.remove(database.engine.sync_engine, "before_cursor_execute", record)
+    if loop is not None:
+        event.remove(loop, "checkout", trace)
+        event.remove(loop, "checkin", untrace)
 
 
 async def _contact_in_groups(client: httpx.AsyncClient, email: str, groups: int) -> tuple[str, list[str]]:
@@ -67,8 +77,9 @@ async def test_a_page_and_a_contact_are_one_statement_each_with_sorted_group_ids
 
 async def test_hot_statements_are_built_once(client: httpx.AsyncClient, database: Database) -> None:
     """The list's version and its page, and a contact's load reuse their statement objects (building one
-    and its cache key cost several times what running these indexed ones costs). The key lookup does not
-    pass through SQLAlchemy's execution at all: its SQL is compiled once (`store/driver_rows.py`)."""
+    and its cache key cost several times what running these indexed ones costs). The key lookup, the
+    list's version and on SQLite the contact's load do not pass through SQLAlchemy's execution at all:
+    their SQL is compiled once (`store/driver_rows.py`)."""
     contact = (await client.post("/contacts", json={"email": "built@example.com"})).json()["data"]["id"]
     executed: list[Any] = []
 
@@ -90,5 +101,7 @@ async def test_hot_statements_are_built_once(client: httpx.AsyncClient, database
     finally:
         for engine in engines:
             event.remove(engine, "before_execute", record)
-    assert len(rounds[0]) >= 3  # version, page; contact
+    # the page; the contact, except on SQLite (the list's version everywhere and the contact on SQLite are
+    # sent by a `DriverStatement` to the driver, not through here)
+    assert len(rounds[0]) >= (1 if database.dialect == "sqlite" else 2)
     assert rounds[0] == rounds[1]

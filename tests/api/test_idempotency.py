@@ -6,10 +6,12 @@ import asyncio
 from datetime import timedelta
 
 import httpx
+import pytest
 from sqlalchemy import select, update
 
 from fluenzr_server.store import tables as t
 from fluenzr_server.store.database import Database
+from tests.utils.sqlite_lock import write_lock_held_by_another_process
 
 
 async def test_retry_replays_the_first_response(client: httpx.AsyncClient) -> None:
@@ -104,3 +106,24 @@ async def test_invalid_key_is_400(client: httpx.AsyncClient) -> None:
         assert response.status_code == 400, key
         assert list(response.json()["error"]["details"]) == ["Idempotency-Key"], key
     assert (await client.get("/groups")).json()["meta"]["total"] == 0
+
+
+async def test_a_post_waits_out_another_process_write_lock_and_is_recorded_once(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    """SQLite: the small write meets the lock taken, takes the threaded path, and the loop serves others."""
+    if database.dialect != "sqlite":
+        pytest.skip("PostgreSQL has no database-wide write lock")
+    headers = {"Idempotency-Key": "locked-out-1"}
+    with write_lock_held_by_another_process(database.url):
+        posted = asyncio.create_task(
+            client.post("/contacts", json={"email": "wait@example.com"}, headers=headers)
+        )
+        await asyncio.sleep(0.3)
+        assert not posted.done()
+        assert (await client.get("/contacts")).status_code == 200  # reads are served meanwhile
+    first = await posted
+    again = await client.post("/contacts", json={"email": "wait@example.com"}, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json() and again.headers["Idempotent-Replayed"] == "true"
+    assert (await client.get("/contacts")).json()["meta"]["total"] == 1

@@ -14,10 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from fluenzr_server.errors import Conflict, NotFound
 from fluenzr_server.ids import new_sortable_id
 from fluenzr_server.services import events
-from fluenzr_server.services.common import escape_like, normalise_email, now, pick
+from fluenzr_server.services.common import escape_like, normalise_email, now, pick, wire_time
 from fluenzr_server.store import tables as t
 from fluenzr_server.store.database import Database
-from fluenzr_server.store.one_hop import one_hop
+from fluenzr_server.store.driver_rows import DriverStatement
+from fluenzr_server.store.one_hop import small_write
 from fluenzr_server.store.paging import CachedCount, CountCache, PageRequest, fetch_page
 from fluenzr_server.wire.contacts import present
 
@@ -42,7 +43,9 @@ _BUMP_VERSION = (
     .where(t.accounts.c.id == bindparam("account"))
     .values(contacts_version=t.accounts.c.contacts_version + 1)
 )
-_VERSION = select(t.accounts.c.contacts_version).where(t.accounts.c.id == bindparam("account"))
+_VERSION = DriverStatement(
+    select(t.accounts.c.contacts_version).where(t.accounts.c.id == bindparam("account"))
+)
 _INSERT = t.contacts.insert().returning(*t.contacts.c)
 _OF_ACCOUNT = t.contacts.c.account_id == bindparam("account")
 
@@ -52,8 +55,12 @@ async def bump_contacts_version(conn: AsyncConnection, account_id: str) -> None:
     await conn.execute(_BUMP_VERSION, {"account": account_id})
 
 
-async def _contacts_version(conn: AsyncConnection, account_id: str) -> int:
-    return int((await conn.execute(_VERSION, {"account": account_id})).scalar_one())
+async def _contacts_version(db: Database, account_id: str) -> int:
+    """The account's contacts data version, read before the data it tags (a count cached with it)."""
+    row = await _VERSION.first(db, {"account": account_id})
+    if row is None:
+        raise NotFound(account_id)
+    return int(row[0])
 
 
 async def _group_ids(conn: AsyncConnection, contact_ids: list[str]) -> dict[str, list[str]]:
@@ -73,7 +80,7 @@ async def _group_ids(conn: AsyncConnection, contact_ids: list[str]) -> dict[str,
 def _group_ids_column(dialect: str) -> ColumnElement[Any]:
     """The ids of the groups holding the contact, as a column of the contact's own query (one statement
     per page instead of two): an array sorted by the database (PostgreSQL), or a comma-separated list
-    (SQLite, whose group_concat has no order; `_groups_of` sorts it by code point, SQLite's BINARY order).
+    (SQLite, whose group_concat has no order; `_unfold` sorts it by code point, SQLite's BINARY order).
     """
     members = t.group_members.c
     folded = (
@@ -84,12 +91,45 @@ def _group_ids_column(dialect: str) -> ColumnElement[Any]:
     return select(folded).where(members.contact_id == t.contacts.c.id).scalar_subquery().label("group_ids")
 
 
-def _groups_of(row: Any) -> list[str]:
+def _unfold(folded: str | list[str] | None) -> list[str]:
     """The group ids `_group_ids_column` folded into a row (ids never hold a comma: `ids.new_id`)."""
-    folded = row.group_ids
     if not folded:
         return []
     return sorted(folded.split(",")) if isinstance(folded, str) else list(folded)
+
+
+# A contact row read with its group ids (`_load_query`, the page query): the table's columns in this order,
+# then `group_ids`. `_present_read` unpacks it by position: a page of 20 presented through the rows'
+# attribute lookups cost 100 CPU µs, unpacked 40 (issue 12).
+_READ_LAYOUT = (
+    "id",
+    "account_id",
+    "email",
+    "first_name",
+    "last_name",
+    "company",
+    "custom_fields",
+    "created_at",
+    "updated_at",
+)
+if tuple(t.contacts.c.keys()) != _READ_LAYOUT:
+    raise RuntimeError("contacts' columns changed: update _READ_LAYOUT and _present_read")
+
+
+def _present_read(row: Any) -> dict[str, Any]:
+    """`present(row, _unfold(row.group_ids))` for a row of `_READ_LAYOUT` and its group ids, by position."""
+    contact_id, _account, email, first_name, last_name, company, custom_fields, created, updated, folded = row
+    return {
+        "id": contact_id,
+        "email": email,
+        "firstName": first_name,
+        "lastName": last_name,
+        "company": company,
+        "customFields": custom_fields,
+        "groupIds": _unfold(folded),
+        "createdAt": wire_time(created),
+        "updatedAt": wire_time(updated),
+    }
 
 
 async def load_contact(conn: AsyncConnection, *, account_id: str, contact_id: str) -> dict[str, Any]:
@@ -109,7 +149,7 @@ async def _load(conn: AsyncConnection, account_id: str, contact_id: str) -> dict
     row = (await conn.execute(query, {"account": account_id, "contact": contact_id})).first()
     if row is None:
         raise NotFound(contact_id)
-    return present(row, _groups_of(row))
+    return _present_read(row)
 
 
 async def list_contacts(
@@ -124,8 +164,9 @@ async def list_contacts(
         )
         where.append(membership)
     # A substring or group filter may scan many rows: off the event loop (SQLite), as any read was before.
+    version = await _contacts_version(db, account_id)
     async with db.read(offload=bool(email or group)) as conn:
-        count = CachedCount(_TOTALS, (account_id, email, group), await _contacts_version(conn, account_id))
+        count = CachedCount(_TOTALS, (account_id, email, group), version)
         rows, total = await fetch_page(
             conn,
             table=t.contacts,
@@ -138,12 +179,20 @@ async def list_contacts(
             # The unfiltered list (the common one) keeps its statement; a filter's text is in its statement.
             reuse=None if email or group else ("contacts", db.dialect),
         )
-    return [present(row, _groups_of(row)) for row in rows], total
+    return [_present_read(row) for row in rows], total
+
+
+@functools.cache
+def _get_statement(dialect: str) -> DriverStatement:
+    return DriverStatement(_load_query(dialect))
 
 
 async def get_contact(db: Database, *, account_id: str, contact_id: str) -> dict[str, Any]:
-    async with db.read() as conn:
-        return await _load(conn, account_id, contact_id)
+    # `_load` through the driver (store/driver_rows.py): the same SQL without SQLAlchemy's execution.
+    row = await _get_statement(db.dialect).first(db, {"account": account_id, "contact": contact_id})
+    if row is None:
+        raise NotFound(contact_id)
+    return _present_read(row)
 
 
 async def _conflict(db: Database, account_id: str, email: str) -> Conflict:
@@ -155,7 +204,7 @@ async def _conflict(db: Database, account_id: str, email: str) -> Conflict:
     return Conflict("A contact with this email already exists", {"email": email, "existingId": existing})
 
 
-@one_hop
+@small_write
 async def create_contact(db: Database, *, account_id: str, body: dict[str, Any]) -> dict[str, Any]:
     values = pick(body, _WRITABLE)
     values["email"] = normalise_email(body["email"])
@@ -178,7 +227,7 @@ async def create_contact(db: Database, *, account_id: str, body: dict[str, Any])
     return created
 
 
-@one_hop
+@small_write
 async def update_contact(
     db: Database, *, account_id: str, contact_id: str, body: dict[str, Any]
 ) -> dict[str, Any]:
@@ -202,7 +251,7 @@ async def update_contact(
         raise await _conflict(db, account_id, values["email"]) from None
 
 
-@one_hop
+@small_write
 async def delete_contact(db: Database, *, account_id: str, contact_id: str) -> None:
     async with db.write() as conn:
         scope = and_(t.contacts.c.account_id == account_id, t.contacts.c.id == contact_id)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import itertools
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -14,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from fluenzr_server.store.engine import create_engine
 from fluenzr_server.store.loop_sqlite import LoopConnection, loop_engine
-from fluenzr_server.store.one_hop import drive, in_hop
+from fluenzr_server.store.one_hop import drive, in_hop, loop_write_connection
 
 T = TypeVar("T")
 
@@ -66,6 +69,12 @@ class Database:
         self.loop_engine = loop_engine(url) if self.dialect == "sqlite" else None
         # A `@one_hop` service's writes (store/one_hop.py): in place, in the one worker thread it runs in.
         self.hop_write_engine = loop_engine(url, for_writes=True) if self.dialect == "sqlite" else None
+        # A `@small_write` service's transaction on the event loop: never waits for a lock (busy timeout 0).
+        self.loop_write_engine = (
+            loop_engine(url, for_writes=True, begin_immediate=False, busy_timeout_ms=0)
+            if self.dialect == "sqlite"
+            else None
+        )
 
     @asynccontextmanager
     async def request_scope(self) -> AsyncIterator[None]:
@@ -95,6 +104,10 @@ class Database:
         """A connection for reads. On SQLite its statements run in place on the event loop, unless
         `offload` (a read that may scan many rows, e.g. a substring filter): then on the driver's thread.
         Inside `request_scope`, the request's shared connection (not for SQLite's offloaded reads)."""
+        hop = loop_write_connection(self)
+        if hop is not None:  # a `@small_write` on the loop: its reads see its own savepoints
+            yield hop
+            return
         shared = self._shared()
         if shared is not None and not (offload and self.loop_engine is not None):
             conn = await shared.connection()
@@ -113,7 +126,22 @@ class Database:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
-        """A transaction: committed when the block ends, rolled back when it raises."""
+        """A transaction: committed when the block ends, rolled back when it raises (inside a `@small_write`
+        on the loop: a savepoint, released or rolled back to, of the transaction holding the write lock)."""
+        hop = loop_write_connection(self)
+        if hop is not None:
+            # On the driver (SQLAlchemy compiles its savepoint statements on every use).
+            raw = _driver(hop)
+            name = f"small_write_{id(raw)}_{next(_savepoints)}"
+            raw.execute(f"SAVEPOINT {name}")
+            try:
+                yield hop
+            except BaseException:
+                raw.execute(f"ROLLBACK TO {name}")
+                raw.execute(f"RELEASE {name}")
+                raise
+            raw.execute(f"RELEASE {name}")
+            return
         shared = self._shared()
         if shared is not None:
             await shared.release()
@@ -130,16 +158,54 @@ class Database:
         async with self._write_turn, self.write_engine.begin() as conn:
             yield conn
 
-    async def one_hop(self, work: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    async def one_hop(self, work: Callable[[], Coroutine[Any, Any, T]], *, on_loop: bool = False) -> T:
         """`work()` (a whole service call) on SQLite as one worker-thread hop with this process's write
-        turn (`store/one_hop.py`); elsewhere, and inside a hop, as it is."""
+        turn (`store/one_hop.py`); elsewhere, and inside a hop, as it is. `on_loop` (`@small_write`): on
+        the event loop instead when the write lock is free at once."""
         if self._write_turn is None or in_hop():
             return await work()
         shared = self._shared()
         if shared is not None:
             await shared.release()  # its sqlite3 connection belongs to the event loop's thread
+        if on_loop and not self._write_turn.locked():
+            # No await from here to its end: this process's other writers cannot start meanwhile.
+            done = self._on_loop(work)
+            if done is not None:
+                return done[0]
         async with self._write_turn:
+            if on_loop:
+                # The turn is ours after a queue of this process's threaded writers: on the loop still,
+                # unless another process holds the lock (else one queue would send every write after it
+                # through the thread too, as long as writes keep coming).
+                done = self._on_loop(work)
+                if done is not None:
+                    return done[0]
             return await asyncio.to_thread(drive, work)
+
+    def _on_loop(self, work: Callable[[], Coroutine[Any, Any, T]]) -> tuple[T] | None:
+        """`work()` run to its end in this thread in one transaction that took the write lock without
+        waiting; None, with nothing run, when another connection holds the lock (SQLITE_BUSY)."""
+        assert self.loop_write_engine is not None
+        conn = LoopConnection(self.loop_write_engine)
+        sync = conn.sync_connection = self.loop_write_engine.sync_engine.connect()
+        try:
+            raw = _driver(conn)
+            try:
+                raw.execute("BEGIN IMMEDIATE")  # busy timeout 0: SQLITE_BUSY at once if the lock is taken
+            except sqlite3.OperationalError as error:
+                if _is_busy(error):
+                    return None
+                raise
+            try:
+                result = contextvars.copy_context().run(drive, work, (self, conn))
+            finally:
+                # The write blocks that ended well are released savepoints, the others were rolled back to
+                # theirs: commit what a threaded hop would have committed block by block.
+                if raw.in_transaction:
+                    raw.execute("COMMIT")
+            return (result,)
+        finally:
+            sync.close()
 
     def insert_ignore(self, table: Table, rows: list[dict[str, Any]]) -> Insert:
         """INSERT that skips rows whose primary key exists (idempotent membership adds)."""
@@ -149,8 +215,23 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
-        for sync in (self.loop_engine, self.hop_write_engine):
+        for sync in (self.loop_engine, self.hop_write_engine, self.loop_write_engine):
             if sync is not None:
                 sync.sync_engine.dispose()
         if self.write_engine is not self.engine:
             await self.write_engine.dispose()
+
+
+_savepoints = itertools.count()
+
+
+def _driver(conn: AsyncConnection) -> sqlite3.Connection:
+    """The sqlite3 connection under a `LoopConnection`."""
+    assert conn.sync_connection is not None
+    raw: sqlite3.Connection = conn.sync_connection.connection.driver_connection  # type: ignore[assignment]
+    return raw
+
+
+def _is_busy(error: sqlite3.OperationalError) -> bool:
+    """SQLITE_BUSY (any extended code, sqlite3.h): another connection holds the lock."""
+    return error.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY

@@ -7,13 +7,15 @@ in the driver: 40 against 12 CPU µs for the API-key lookup on SQLite (issue 12,
 `DriverStatement` is a Core statement compiled once per dialect; `first()` sends that SQL with its
 parameters in the driver's own placeholder style and returns the first row as a plain tuple.
 
-Only for statements whose parameters and columns are strings or integers: the drivers hand those back
-as SQLAlchemy would (no bind or result processing is skipped), which the constructor checks.
+Only for statements whose parameters are strings or integers (no bind processing is skipped), which the
+constructor checks. Columns of other types (JSON documents, timestamps: `GET /contacts/{id}`) go through the
+result processor SQLAlchemy itself would apply on SQLite; on PostgreSQL such a statement runs through
+SQLAlchemy, whose psycopg dialect also sets the driver's own loaders up for them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import Integer, Select, String
@@ -29,14 +31,26 @@ class DriverStatement:
     """One prebuilt `SELECT`, compiled for each dialect it meets, run through the driver."""
 
     def __init__(self, statement: Select[Any]) -> None:
-        for column in statement.selected_columns:
-            if not isinstance(column.type, _PLAIN):
-                raise TypeError(f"column {column} is {column.type!r}: not a plain string or integer")
         self.statement = statement
+        self.plain = all(isinstance(column.type, _PLAIN) for column in statement.selected_columns)
         self._compiled: dict[str, tuple[str, tuple[str, ...] | None]] = {}
+        self._held: dict[str, dict[str, Any]] = {}
+        self._processors: dict[int, tuple[Dialect, tuple[Callable[[Any], Any] | None, ...]]] = {}
+
+    def _row_processors(self, dialect: Dialect) -> tuple[Callable[[Any], Any] | None, ...]:
+        """Each column's result processor for `dialect` (this instance: it holds the JSON deserialiser)."""
+        found = self._processors.get(id(dialect))
+        if found is None or found[0] is not dialect:
+            processors = tuple(
+                column.type._cached_result_processor(dialect, None)
+                for column in self.statement.selected_columns
+            )
+            found = self._processors[id(dialect)] = (dialect, processors)
+        return found[1]
 
     def _sql(self, dialect: Dialect) -> tuple[str, tuple[str, ...] | None]:
-        """The SQL for `dialect` and, for a positional placeholder style, the parameter names in order."""
+        """The SQL for `dialect` and, for a positional placeholder style, the parameter names in order
+        (`_values` gives them values)."""
         found = self._compiled.get(dialect.name)
         if found is None:
             compiled = self.statement.compile(dialect=dialect)
@@ -44,7 +58,19 @@ class DriverStatement:
                 raise TypeError(f"parameters needing conversion: {sorted(compiled._bind_processors)}")
             order = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
             found = self._compiled[dialect.name] = (str(compiled), order)
+            # Values the statement holds itself (group_concat's separator): bound as SQLAlchemy would.
+            self._held[dialect.name] = {
+                name: bind.effective_value
+                for name, bind in compiled.binds.items()
+                if not bind.required and bind.callable is None
+            }
         return found
+
+    def _values(self, dialect: Dialect, order: tuple[str, ...] | None, params: Mapping[str, Any]) -> Any:
+        held = self._held[dialect.name]
+        if order is None:
+            return {**held, **params}
+        return [params[name] if name in params else held[name] for name in order]
 
     async def first(self, database: Database, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """The first row for `params` (by bind name), or None; reads as `database.read()` would: on
@@ -52,7 +78,7 @@ class DriverStatement:
         loop = database.loop_engine
         if loop is not None and not in_hop():
             sql, order = self._sql(loop.sync_engine.dialect)
-            values = [params[name] for name in order] if order is not None else dict(params)
+            values = self._values(loop.sync_engine.dialect, order, params)
             raw = loop.sync_engine.raw_connection()  # a pool checkout, as LoopConnection makes
             try:
                 cursor = raw.driver_connection.execute(sql, values)  # type: ignore[union-attr]
@@ -62,13 +88,21 @@ class DriverStatement:
                     cursor.close()
             finally:
                 raw.close()
-            return tuple(row) if row is not None else None
+            if row is None:
+                return None
+            if self.plain:
+                return tuple(row)
+            processors = self._row_processors(loop.sync_engine.dialect)
+            return tuple(
+                value if process is None else process(value)
+                for value, process in zip(row, processors, strict=True)
+            )
         async with database.read() as conn:
-            if database.dialect != "postgresql":
+            if database.dialect != "postgresql" or not self.plain:
                 result = (await conn.execute(self.statement, dict(params))).first()
                 return tuple(result) if result is not None else None
             sql, order = self._sql(conn.dialect)
-            values = [params[name] for name in order] if order is not None else dict(params)
+            values = self._values(conn.dialect, order, params)
             driver: Any = (await conn.get_raw_connection()).driver_connection
             async with driver.cursor() as cursor:
                 await cursor.execute(sql, values)

@@ -51,6 +51,18 @@ def install_sqlite_pragmas(sync_engine: Any) -> None:
         event.listen(sync_engine, "connect", _sqlite_pragmas)
 
 
+def install_busy_timeout(sync_engine: Any, milliseconds: int) -> None:
+    """Every new connection of `sync_engine` waits at most `milliseconds` for another's lock (after the
+    pragmas' 5,000; 0: SQLITE_BUSY at once)."""
+
+    def busy_timeout(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout={int(milliseconds)}")
+        cursor.close()
+
+    event.listen(sync_engine, "connect", busy_timeout)
+
+
 def install_begin_immediate(sync_engine: Any) -> None:
     """SQLite write transactions take the write lock up front (BEGIN IMMEDIATE).
 
@@ -60,15 +72,24 @@ def install_begin_immediate(sync_engine: Any) -> None:
     (`WRITE_CACHE_KIB`).
     """
 
-    def no_driver_begin(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None  # the driver's own implicit BEGIN would be deferred
-
     def begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
+    install_write_connections(sync_engine)
+    event.listen(sync_engine, "begin", begin)
+
+
+def install_write_connections(sync_engine: Any) -> None:
+    """Write connections without the driver's implicit (deferred) BEGIN, with the larger page cache; the
+    caller begins its transactions itself (`install_begin_immediate`, or `Database`'s on-loop writes,
+    which issue BEGIN IMMEDIATE on the driver: a ConnectionEvents listener would make SQLAlchemy
+    dispatch events on every statement of the engine)."""
+
+    def no_driver_begin(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # the driver's own implicit BEGIN would be deferred
+
     event.listen(sync_engine, "connect", no_driver_begin)
     event.listen(sync_engine, "connect", _write_cache)
-    event.listen(sync_engine, "begin", begin)
 
 
 # Page cache of a write connection, in KiB (SQLite's default is 2,000 KiB). A 1,000-row batch import dirties

@@ -20,15 +20,27 @@ from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.pool import QueuePool
 
-from fluenzr_server.store.engine import JSON_CODEC, install_begin_immediate, install_sqlite_pragmas, sync_url
+from fluenzr_server.store.engine import (
+    JSON_CODEC,
+    install_begin_immediate,
+    install_busy_timeout,
+    install_sqlite_pragmas,
+    install_write_connections,
+    sync_url,
+)
 
 
-def loop_engine(url: str, *, for_writes: bool = False) -> AsyncEngine:
+def loop_engine(
+    url: str, *, for_writes: bool = False, begin_immediate: bool = True, busy_timeout_ms: int | None = None
+) -> AsyncEngine:
     """An `AsyncEngine` holding a plain-sqlite3 engine, only to be opened through `LoopConnection`.
 
     Its pool never makes a caller wait (`max_overflow=-1`): a caller waiting on a pool lock would block the
     event loop that the connection's holder needs to give it back. `for_writes`: transactions begin with
     BEGIN IMMEDIATE, and connections may move between the worker threads of `store/one_hop.py`.
+    Without `begin_immediate`, a write connection begins no transaction of its own: its user issues
+    BEGIN IMMEDIATE on the driver. `busy_timeout_ms`: how long a statement waits for another connection's
+    lock (default: the engine's).
     """
     engine = create_sync_engine(
         sync_url(url),
@@ -40,7 +52,9 @@ def loop_engine(url: str, *, for_writes: bool = False) -> AsyncEngine:
     )
     install_sqlite_pragmas(engine)
     if for_writes:
-        install_begin_immediate(engine)
+        (install_begin_immediate if begin_immediate else install_write_connections)(engine)
+    if busy_timeout_ms is not None:
+        install_busy_timeout(engine, busy_timeout_ms)
     # AsyncEngine only accepts async dialects; this one is never driven through greenlet_spawn's
     # await-requiring paths (LoopConnection overrides every call that would be).
     engine.dialect.is_async = True
