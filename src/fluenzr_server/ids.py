@@ -1,12 +1,12 @@
 """Prefixed opaque ids (`ctc_…`) and API keys (`fz_live_…`) from the OS CSPRNG.
 
-Contact ids are time-ordered (`new_sortable_id(s)`): `ctc_`, 6 characters of the creation time and the
-same 16 uniformly random characters as every other id. Ids stay opaque to clients (the contract promises
-no order); the time part is for the database: a primary-key B-tree fed ids in creation order writes new
-entries into its last few leaf pages instead of one random leaf page per row, which much of a 1,000-row
-batch import's commit went on (issue 17; `bench/results/bulk-import-inproc.md`). The time part tells
-whoever holds an id its creation second, which the contact's `createdAt` shows them anyway; guessing an
-id is as hard as before (16 random characters, about 95 bits).
+Contact and event ids are time-ordered (`new_sortable_id(s)`): `ctc_`/`evt_`, 6 characters of the
+creation time and the same 16 uniformly random characters as every other id. Ids stay opaque to clients
+(the contract promises no order); the time part is for the database: a primary-key B-tree fed ids in
+creation order writes new entries into its last few leaf pages instead of one random leaf page per row,
+which much of a 1,000-row batch import's commit went on (issue 17; `bench/results/bulk-import-inproc.md`).
+The time part tells whoever holds an id its creation second, which the contact's or event's `createdAt`
+shows them anyway; guessing an id is as hard as before (16 random characters, about 95 bits).
 """
 
 from __future__ import annotations

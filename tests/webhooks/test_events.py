@@ -12,6 +12,7 @@ from fluenzr_server.engine.webhooks import WebhookDispatcher
 from fluenzr_server.resources import Resources
 from fluenzr_server.store import tables as t
 from tests.conftest import Tenant
+from tests.utils.assertions import assert_sortable_id
 from tests.utils.factories import STEP, create_contact, email_account_body
 from tests.webhooks.conftest import drain, subscribe
 from tests.webhooks.receiver import Receiver
@@ -45,9 +46,23 @@ async def test_contact_events_arrive_signed_with_the_api_representation(
     for payload, request in zip(arrived, receiver.received, strict=True):
         assert set(payload) == {"id", "type", "createdAt", "data"}
         assert payload["id"].startswith("evt_") and request.webhook_id == payload["id"]
+        assert_sortable_id(payload["id"], "evt", payload["createdAt"])
         assert request.headers["user-agent"] == "FluenzR-Webhooks/1"
         assert request.headers["content-type"] == "application/json"
         assert "cookie" not in request.headers
+
+
+async def test_a_batch_import_emits_time_ordered_event_ids(
+    api: httpx.AsyncClient, receiver: Receiver, dispatcher: WebhookDispatcher, hook_resources: Resources
+) -> None:
+    """`emit_many`'s events (a batch) carry the same id format as `emit`'s: creation second first, so the
+    outbox's primary key is written in order (`ids.new_sortable_ids`)."""
+    await subscribe(api, receiver, ["contact.created"])
+    rows = [{"email": f"batch{n}@example.org"} for n in range(3)]
+    assert (await api.post("/contacts/batch", json={"contacts": rows, "mode": "create"})).status_code == 200
+    assert await drain(dispatcher, hook_resources) == 3
+    for payload in payloads(receiver):
+        assert_sortable_id(payload["id"], "evt", payload["createdAt"])
 
 
 async def test_campaign_events_arrive(

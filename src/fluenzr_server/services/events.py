@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from fluenzr_server.ids import new_id, new_ids
+from fluenzr_server.ids import new_id, new_sortable_id, new_sortable_ids
 from fluenzr_server.services.common import now, wire_time
 from fluenzr_server.store import tables as t
 from fluenzr_server.store.bulk import insert_rows
@@ -62,7 +62,7 @@ async def emit_test(conn: AsyncConnection, *, account_id: str, webhook_id: str, 
 async def _insert_event(
     conn: AsyncConnection, *, account_id: str, type: str, data: dict[str, Any], at: datetime
 ) -> str:
-    event_id = new_id("evt")
+    event_id = new_sortable_id("evt")
     row = {"id": event_id, "account_id": account_id, "type": type, "data": data, "created_at": at}
     await conn.execute(_INSERT_EVENT, row)
     return event_id
@@ -74,7 +74,7 @@ async def emit_many(conn: AsyncConnection, items: list[tuple[str, str, dict[str,
     if not items:
         return []
     stamp = now()
-    ids = new_ids("evt", len(items))
+    ids = new_sortable_ids("evt", len(items))
     rows = [
         {"id": event_id, "account_id": account_id, "type": type_, "data": data, "created_at": stamp}
         for event_id, (account_id, type_, data) in zip(ids, items, strict=True)
