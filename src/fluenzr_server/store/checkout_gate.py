@@ -1,0 +1,72 @@
+"""A first-come, first-served line in front of a connection pool (PostgreSQL).
+
+SQLAlchemy's async pool (2.1, `util/queue.py` `AsyncAdaptedQueue.get`) takes an idle connection without
+waiting whenever one is there, even while other checkouts wait: a connection checked in wakes the first
+waiter, but a checkout that starts before that waiter runs takes the connection, and the waiter, finding
+the pool empty again, joins the back of the line (`asyncio.Queue.get`). Under more concurrent requests than
+connections some requests lost that race again and again: at 32 wrk connections on a 10 + 10 pool the
+server's p50 was 30 ms and its p99 several seconds, with single checkouts waiting up to 6.9 s
+(`bench/results/pg-tail-s5.md`). The same starvation is known from other pools (asyncpg #1247, sqlx #453).
+
+The gate admits at most as many holders as the pool has connections and hands a freed place to the
+longest-waiting caller: `asyncio.Semaphore` is FIFO and hands over directly (a release wakes the first
+waiter and keeps the place for it; an acquire never overtakes waiters, CPython 3.11.1+, gh-90155), so
+behind the gate the pool always has a connection (or room to open one) and never makes anyone wait.
+
+A task that already holds a place (a nested checkout) goes straight to the pool, as before the gate: it
+must never wait behind callers that may be waiting for the place it holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+
+
+class CheckoutGate:
+    """`places` concurrent holders at most, admitted in arrival order (pool_size + max_overflow)."""
+
+    def __init__(self, places: int) -> None:
+        if places < 1:
+            raise ValueError("a checkout gate needs at least one place")
+        self.places = places
+        self._free = asyncio.Semaphore(places)
+        # The task holding a place in this context (tasks started inside inherit the context, not the place).
+        self._holder: ContextVar[asyncio.Task[object] | None] = ContextVar(
+            f"fluenzr_checkout_gate_{id(self)}", default=None
+        )
+
+    @property
+    def waiting(self) -> int:
+        """How many callers wait for a place now (a queue length, for measurements)."""
+        waiters = getattr(self._free, "_waiters", None)
+        return sum(1 for waiter in waiters or () if not waiter.done())
+
+    def holds_place(self) -> bool:
+        """Whether the current task holds a place."""
+        holder = self._holder.get()
+        return holder is not None and holder is asyncio.current_task()
+
+    async def enter(self) -> bool:
+        """Wait for a place; False when this task holds one already (nothing to give back)."""
+        if self.holds_place():
+            return False
+        await self._free.acquire()
+        self._holder.set(asyncio.current_task())
+        return True
+
+    def leave(self, entered: bool) -> None:
+        """Give back the place `enter` returned True for."""
+        if entered:
+            self._holder.set(None)
+            self._free.release()
+
+    @asynccontextmanager
+    async def place(self) -> AsyncIterator[None]:
+        entered = await self.enter()
+        try:
+            yield
+        finally:
+            self.leave(entered)
