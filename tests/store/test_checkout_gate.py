@@ -12,6 +12,7 @@ from contextlib import AbstractAsyncContextManager
 import pytest
 from sqlalchemy import event, text
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from fluenzr_server.resources import Resources
@@ -204,3 +205,19 @@ async def test_the_gate_hands_a_freed_place_to_the_longest_waiting() -> None:
     assert order == [0, 1, 2, 3, 99]
     with pytest.raises(ValueError, match="at least one place"):
         CheckoutGate(0)
+
+
+async def test_a_wait_at_the_gate_times_out_as_the_pool_would() -> None:
+    gate = CheckoutGate(1, timeout_seconds=0.05)
+    holder = asyncio.create_task(gate.enter())
+    assert await holder
+    with pytest.raises(SQLAlchemyTimeoutError, match=r"no database connection free within 0\.05 s"):
+        await gate.enter()
+    assert gate.waiting == 0
+    gate.leave(True)
+    assert await asyncio.wait_for(gate.enter(), 1)  # the place is free again
+
+
+async def test_the_gate_waits_as_long_as_the_pool(small_pool: Database) -> None:
+    gate, pool = small_pool.checkout_gate, small_pool.engine.sync_engine.pool
+    assert gate is not None and gate.timeout_seconds == pool.timeout() == 30  # type: ignore[attr-defined]

@@ -14,7 +14,8 @@ waiter and keeps the place for it; an acquire never overtakes waiters, CPython 3
 behind the gate the pool always has a connection (or room to open one) and never makes anyone wait.
 
 A task that already holds a place (a nested checkout) goes straight to the pool, as before the gate: it
-must never wait behind callers that may be waiting for the place it holds.
+must never wait behind callers that may be waiting for the place it holds. A wait at the gate is bounded by
+the pool's own checkout timeout and fails as the pool's would (`sqlalchemy.exc.TimeoutError`).
 """
 
 from __future__ import annotations
@@ -24,14 +25,18 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 
+from sqlalchemy.exc import TimeoutError as CheckoutTimeout
+
 
 class CheckoutGate:
-    """`places` concurrent holders at most, admitted in arrival order (pool_size + max_overflow)."""
+    """`places` concurrent holders at most (pool_size + max_overflow), admitted in arrival order; a caller
+    waits `timeout_seconds` at most (the pool's `pool_timeout`, 30 s by default)."""
 
-    def __init__(self, places: int) -> None:
+    def __init__(self, places: int, *, timeout_seconds: float = 30.0) -> None:
         if places < 1:
             raise ValueError("a checkout gate needs at least one place")
         self.places = places
+        self.timeout_seconds = timeout_seconds
         self._free = asyncio.Semaphore(places)
         # The task holding a place in this context (tasks started inside inherit the context, not the place).
         self._holder: ContextVar[asyncio.Task[object] | None] = ContextVar(
@@ -53,7 +58,14 @@ class CheckoutGate:
         """Wait for a place; False when this task holds one already (nothing to give back)."""
         if self.holds_place():
             return False
-        await self._free.acquire()
+        try:
+            async with asyncio.timeout(self.timeout_seconds):
+                await self._free.acquire()
+        except TimeoutError:
+            raise CheckoutTimeout(
+                f"no database connection free within {self.timeout_seconds:g} s "
+                f"({self.places} connections, {self.waiting} callers waiting)"
+            ) from None
         self._holder.set(asyncio.current_task())
         return True
 

@@ -72,7 +72,11 @@ class Database:
         self.dialect = self.engine.dialect.name
         # PostgreSQL: every checkout of the pool (reads and writes share it) waits its turn here, first
         # come first served, instead of racing in the pool (store/checkout_gate.py).
-        self.checkout_gate = CheckoutGate(pool_size + max_overflow) if self.dialect == "postgresql" else None
+        self.checkout_gate = (
+            CheckoutGate(pool_size + max_overflow, timeout_seconds=self.engine.pool.timeout())  # type: ignore[attr-defined]
+            if self.dialect == "postgresql"
+            else None
+        )
         # SQLite gets a second pool whose transactions take the write lock first; PostgreSQL needs none.
         self.write_engine = create_engine(url, for_writes=True) if self.dialect == "sqlite" else self.engine
         # PostgreSQL reads in autocommit: at READ COMMITTED each statement takes its own snapshot inside a
