@@ -10,7 +10,8 @@ server's p50 was 30 ms and its p99 several seconds, with single checkouts waitin
 
 The gate admits at most as many holders as the pool has connections and hands a freed place to the
 longest-waiting caller: `asyncio.Semaphore` is FIFO and hands over directly (a release wakes the first
-waiter and keeps the place for it; an acquire never overtakes waiters, CPython 3.11.1+, gh-90155), so
+waiter and keeps the place for it; an acquire never overtakes waiters: CPython since the gh-90155 fix,
+checked on the running interpreter by tests/store/test_checkout_gate.py), so
 behind the gate the pool always has a connection (or room to open one) and never makes anyone wait.
 
 A task that already holds a place (a nested checkout) goes straight to the pool, as before the gate: it
@@ -45,7 +46,8 @@ class CheckoutGate:
 
     @property
     def waiting(self) -> int:
-        """How many callers wait for a place now (a queue length, for measurements)."""
+        """How many callers wait for a place now (a queue length for measurements and the timeout's message;
+        read from the semaphore's private waiter queue)."""
         waiters = getattr(self._free, "_waiters", None)
         return sum(1 for waiter in waiters or () if not waiter.done())
 
