@@ -221,3 +221,43 @@ async def test_a_wait_at_the_gate_times_out_as_the_pool_would() -> None:
 async def test_the_gate_waits_as_long_as_the_pool(small_pool: Database) -> None:
     gate, pool = small_pool.checkout_gate, small_pool.engine.sync_engine.pool
     assert gate is not None and gate.timeout_seconds == pool.timeout() == 30  # type: ignore[attr-defined]
+
+
+async def test_a_request_write_keeps_the_place_of_its_read(database_url: str) -> None:
+    """A request that read and then writes gets its write connection before requests that queued after it
+    (it gives its read connection back first, so it never holds two)."""
+    _postgres(database_url)
+    db = Database(database_url, pool_size=1, max_overflow=0)
+    order: list[str] = []
+    may_write = asyncio.Event()
+
+    async def request() -> None:
+        async with db.request_scope():
+            async with db.read() as conn:
+                await conn.execute(text("SELECT 1"))
+            await may_write.wait()
+            async with db.write() as conn:
+                order.append("request-write")
+                await conn.execute(text("SELECT 1"))
+
+    async def later(name: str) -> None:
+        async with db.read() as conn:
+            order.append(name)
+            await conn.execute(text("SELECT 1"))
+
+    try:
+        first = asyncio.create_task(request())
+        await _settle()
+        assert db.checkout_gate is not None and db.checkout_gate.waiting == 0
+        others = []
+        for index in range(3):
+            others.append(asyncio.create_task(later(f"later-{index}")))
+            await _settle()
+        assert db.checkout_gate.waiting == 3
+        may_write.set()
+        await asyncio.wait_for(asyncio.gather(first, *others), timeout=30)
+        assert order == ["request-write", "later-0", "later-1", "later-2"]
+        assert db.checkout_gate.waiting == 0
+        assert await asyncio.wait_for(db.checkout_gate.enter(), 1)  # every place was given back
+    finally:
+        await db.dispose()

@@ -78,8 +78,10 @@ class CheckoutGate:
             self._free.release()
 
     @asynccontextmanager
-    async def place(self) -> AsyncIterator[None]:
-        entered = await self.enter()
+    async def place(self, *, already_entered: bool = False) -> AsyncIterator[None]:
+        """A place for the block; `already_entered`: the caller's own (from `enter`), given back at the
+        end."""
+        entered = True if already_entered else await self.enter()
         try:
             yield
         finally:

@@ -45,17 +45,23 @@ class _SharedRead:
             self.entered = entered
         return self.conn
 
-    async def release(self) -> None:
-        if self.conn is not None:
-            conn, self.conn = self.conn, None
-            entered, self.entered = self.entered, False
-            try:
-                # Back to the pool (PostgreSQL: its read transaction rolled back), even when the request is
-                # cancelled meanwhile (a client gone): the close goes on, shielded, as AsyncConnection's own.
-                await asyncio.shield(conn.close())
-            finally:
-                if self.database.checkout_gate is not None:
-                    self.database.checkout_gate.leave(entered)
+    async def release(self, *, keep_place: bool = False) -> bool:
+        """The connection back to the pool; with `keep_place`, its place at the checkout gate stays with the
+        caller, who must `leave` it (True is returned then: a place is kept)."""
+        if self.conn is None:
+            return False
+        conn, self.conn = self.conn, None
+        entered, self.entered = self.entered, False
+        kept = False
+        try:
+            # Back to the pool (PostgreSQL: its read transaction rolled back), even when the request is
+            # cancelled meanwhile (a client gone): the close goes on, shielded, as AsyncConnection's own.
+            await asyncio.shield(conn.close())
+            kept = entered and keep_place
+        finally:
+            if not kept and self.database.checkout_gate is not None:
+                self.database.checkout_gate.leave(entered)
+        return kept
 
 
 _shared_read: ContextVar[_SharedRead | None] = ContextVar("fluenzr_shared_read", default=None)
@@ -139,16 +145,21 @@ class Database:
         async with self._turn(), self.read_engine.connect() as conn:
             yield conn
 
-    def _turn(self) -> AbstractAsyncContextManager[None]:
-        """A place at the checkout gate (PostgreSQL), held until the connection is back in the pool."""
-        return self.checkout_gate.place() if self.checkout_gate is not None else nullcontext()
+    def _turn(self, *, kept: bool = False) -> AbstractAsyncContextManager[None]:
+        """A place at the checkout gate (PostgreSQL), held until the connection is back in the pool;
+        `kept`: the caller holds one already (`_SharedRead.release(keep_place=True)`), given back at the
+        end."""
+        if self.checkout_gate is None:
+            return nullcontext()
+        return self.checkout_gate.place(already_entered=kept)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """A transaction: committed when the block ends, rolled back when it raises."""
         shared = self._shared()
-        if shared is not None:
-            await shared.release()
+        # A request's write takes over the place its reads held at the checkout gate (one connection at a
+        # time either way) rather than queueing again behind requests that arrived after it.
+        kept = await shared.release(keep_place=True) if shared is not None else False
         if self.hop_write_engine is not None and in_hop():
             # The hop holds this process's write turn; statements execute in place in its thread.
             async with LoopConnection(self.hop_write_engine) as conn:
@@ -156,7 +167,7 @@ class Database:
                     yield conn
             return
         if self._write_turn is None:
-            async with self._turn(), self.write_engine.begin() as conn:
+            async with self._turn(kept=kept), self.write_engine.begin() as conn:
                 yield conn
             return
         async with self._write_turn, self.write_engine.begin() as conn:
