@@ -577,7 +577,8 @@ def header(options: Options, started: datetime, load_before: tuple[float, ...]) 
         f"- Machine: {os.cpu_count()} CPUs ({_cpu_model()}), Python {platform.python_version()}, "
         f"SQLite {sqlite3.sqlite_version}, {_wrk_version()}",
         f"- Load: wrk {options.threads} threads, {options.connections} connections, {options.duration:g} s "
-        f"measured after {options.warmup:g} s warm-up, per workload and target; wrk runs on the same machine",
+        f"measured after {options.warmup:g} s warm-up, per workload and target; wrk runs on the same "
+        "machine; p50/p99 as wrk reports them (corrected for coordinated omission: see bench/README.md)",
         f"- Servers: 1 uvicorn worker unless stated, SQLite temp file (WAL), response validation off, "
         f"rate limit {options.rate_limit}; server, ceiling and floor alternate per workload on the same "
         "database",

@@ -38,7 +38,12 @@ class Resources:
         """Resources for these settings; `database` lets tests share one handle between apps."""
         return cls(
             settings=settings,
-            database=database or Database(settings.database_url),
+            database=database
+            or Database(
+                settings.database_url,
+                pool_size=settings.database_pool_size,
+                max_overflow=settings.database_max_overflow,
+            ),
             secret_box=secret_box_for(settings),
             tokens=token_box_for(settings),
         )

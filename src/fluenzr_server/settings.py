@@ -12,6 +12,8 @@ from limits import parse as parse_rate_limit
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from fluenzr_server.store.engine import DEFAULT_MAX_OVERFLOW, DEFAULT_POOL_SIZE
+
 # Good enough to keep a local database's credentials out of plain sight; refused in production.
 DEVELOPMENT_SECRET_KEY = "fluenzr-development-only-secret-key-do-not-use"  # noqa: S105
 
@@ -21,6 +23,11 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "test", "production"] = "development"
     database_url: str = "sqlite:///./fluenzr.db"
+    # PostgreSQL connections per process (each worker, each `fluenzr-server worker`): `database_pool_size`
+    # kept open plus up to `database_max_overflow` opened on demand; requests beyond them wait their turn,
+    # first come first served (store/checkout_gate.py). SQLite ignores both.
+    database_pool_size: int = Field(default=DEFAULT_POOL_SIZE, ge=1)
+    database_max_overflow: int = Field(default=DEFAULT_MAX_OVERFLOW, ge=0)
     # Unset: an in-process rate-limit window (one worker). Set: shared windows across workers and hosts.
     redis_url: str | None = None
     rate_limit: str = "1000/minute"

@@ -7,7 +7,7 @@ import contextvars
 import itertools
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Coroutine
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
@@ -15,7 +15,8 @@ from sqlalchemy import Insert, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from fluenzr_server.store.engine import create_engine
+from fluenzr_server.store.checkout_gate import CheckoutGate
+from fluenzr_server.store.engine import DEFAULT_MAX_OVERFLOW, DEFAULT_POOL_SIZE, create_engine
 from fluenzr_server.store.loop_sqlite import LoopConnection, loop_engine
 from fluenzr_server.store.one_hop import drive, in_hop, loop_write_connection
 
@@ -28,30 +29,63 @@ class _SharedRead:
     def __init__(self, database: Database) -> None:
         self.database = database
         self.conn: AsyncConnection | None = None
+        self.entered = False  # holds a place at the database's checkout gate
 
     async def connection(self) -> AsyncConnection:
         if self.conn is None:
             loop = self.database.loop_engine
-            conn = LoopConnection(loop) if loop is not None else self.database.read_engine.connect()
-            self.conn = await conn.start()
+            if loop is not None:
+                self.conn = await LoopConnection(loop).start()
+                return self.conn
+            gate = self.database.checkout_gate
+            entered = await gate.enter() if gate is not None else False
+            try:
+                self.conn = await self.database.read_engine.connect().start()
+            except BaseException:
+                if gate is not None:
+                    gate.leave(entered)
+                raise
+            self.entered = entered
         return self.conn
 
-    async def release(self) -> None:
-        if self.conn is not None:
-            conn, self.conn = self.conn, None
+    async def release(self, *, keep_place: bool = False) -> bool:
+        """The connection back to the pool; with `keep_place`, its place at the checkout gate stays with the
+        caller, who must `leave` it (True is returned then: a place is kept)."""
+        if self.conn is None:
+            return False
+        conn, self.conn = self.conn, None
+        entered, self.entered = self.entered, False
+        kept = False
+        try:
             # Back to the pool (PostgreSQL: its read transaction rolled back), even when the request is
             # cancelled meanwhile (a client gone): the close goes on, shielded, as AsyncConnection's own.
             await asyncio.shield(conn.close())
+            kept = entered and keep_place
+        finally:
+            if not kept and self.database.checkout_gate is not None:
+                self.database.checkout_gate.leave(entered)
+        return kept
 
 
 _shared_read: ContextVar[_SharedRead | None] = ContextVar("fluenzr_shared_read", default=None)
 
 
 class Database:
-    def __init__(self, url: str) -> None:
+    def __init__(
+        self, url: str, *, pool_size: int = DEFAULT_POOL_SIZE, max_overflow: int = DEFAULT_MAX_OVERFLOW
+    ) -> None:
+        """`pool_size` + `max_overflow`: the PostgreSQL connections this handle opens at most (kept open,
+        opened on demand and closed when idle); SQLite's pools are sized on their own."""
         self.url = url
-        self.engine: AsyncEngine = create_engine(url)
+        self.engine: AsyncEngine = create_engine(url, pool_size=pool_size, max_overflow=max_overflow)
         self.dialect = self.engine.dialect.name
+        # PostgreSQL: every checkout of the pool (reads and writes share it) waits its turn here, first
+        # come first served, instead of racing in the pool (store/checkout_gate.py).
+        self.checkout_gate = (
+            CheckoutGate(pool_size + max_overflow, timeout_seconds=self.engine.pool.timeout())  # type: ignore[attr-defined]
+            if self.dialect == "postgresql"
+            else None
+        )
         # SQLite gets a second pool whose transactions take the write lock first; PostgreSQL needs none.
         self.write_engine = create_engine(url, for_writes=True) if self.dialect == "sqlite" else self.engine
         # PostgreSQL reads in autocommit: at READ COMMITTED each statement takes its own snapshot inside a
@@ -121,8 +155,16 @@ class Database:
             async with LoopConnection(self.loop_engine) as conn:
                 yield conn
             return
-        async with self.read_engine.connect() as conn:
+        async with self._turn(), self.read_engine.connect() as conn:
             yield conn
+
+    def _turn(self, *, kept: bool = False) -> AbstractAsyncContextManager[None]:
+        """A place at the checkout gate (PostgreSQL), held until the connection is back in the pool;
+        `kept`: the caller holds one already (`_SharedRead.release(keep_place=True)`), given back at the
+        end."""
+        if self.checkout_gate is None:
+            return nullcontext()
+        return self.checkout_gate.place(already_entered=kept)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
@@ -143,8 +185,9 @@ class Database:
             raw.execute(f"RELEASE {name}")
             return
         shared = self._shared()
-        if shared is not None:
-            await shared.release()
+        # A request's write takes over the place its reads held at the checkout gate (one connection at a
+        # time either way) rather than queueing again behind requests that arrived after it.
+        kept = await shared.release(keep_place=True) if shared is not None else False
         if self.hop_write_engine is not None and in_hop():
             # The hop holds this process's write turn; statements execute in place in its thread.
             async with LoopConnection(self.hop_write_engine) as conn:
@@ -152,7 +195,7 @@ class Database:
                     yield conn
             return
         if self._write_turn is None:
-            async with self.write_engine.begin() as conn:
+            async with self._turn(kept=kept), self.write_engine.begin() as conn:
                 yield conn
             return
         async with self._write_turn, self.write_engine.begin() as conn:
