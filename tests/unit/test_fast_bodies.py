@@ -12,6 +12,7 @@ import jsonschema_rs
 import pytest
 from connexion.json_schema import resolve_refs
 from hypothesis import HealthCheck, given, settings
+from hypothesis import example as pinned
 from hypothesis import strategies as st
 
 from fluenzr_server.spec import load_spec
@@ -183,7 +184,15 @@ _FAST_PATTERNS = {pattern: jsonschema_rs.Draft4Validator({"pattern": pattern}) f
 
 @settings(max_examples=3000, deadline=None)
 @given(st.sampled_from(PATTERNS), near_strings() | st.text())
+@pinned(PATTERNS[0], "\ud800")
 def test_each_pattern_means_the_same_in_both(pattern: str, text: str) -> None:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        # A lone surrogate (JSON's "\ud800" escape) cannot reach Rust: jsonschema_rs raises, and the
+        # server's FastSchemaValidator answers "not known valid", so the server's validator decides.
+        assert FastSchemaValidator({"pattern": pattern}).is_valid(text) is False
+        return
     slow = ParameterSchemaValidator({"pattern": pattern}).is_valid(text)
     assert _FAST_PATTERNS[pattern].is_valid(text) is slow, (pattern, text)
 
