@@ -29,7 +29,8 @@ take disjoint batches and none waits on another or on the sending engine; on SQL
 holds the single write lock (`BEGIN IMMEDIATE`), which serialises them. Deleting a row twice is
 impossible either way, and a worker that dies mid-batch rolls back and loses nothing. The delete repeats
 the pick's conditions, so a row that changed in between (a delivery retried by hand) stays. When a tick
-finds nothing, the next sweep waits `interval` (the runner ticks idle tasks twice a second).
+finds nothing, the next sweep waits `interval` (the runner ticks idle tasks twice a second). River's job
+cleaner deletes finished jobs the same way: by age, in batches, from any number of workers.
 """
 
 from __future__ import annotations
