@@ -167,7 +167,9 @@ class RetentionTask:
             or_(c.last_attempt_at.is_(None), c.last_attempt_at < cutoff),
             *self._accounts(t.webhook_deliveries),
         )
-        ids = await _pick(conn, t.webhook_deliveries, c.due_at, expired, limit)
+        # In no particular order: the index is (status, due_at) and two statuses qualify, so ordering by
+        # age would sort every expired row for each batch; any expired batch will do.
+        ids = await _pick(conn, t.webhook_deliveries, None, expired, limit)
         if not ids:
             return 0, 0
         keys = [key for (key,) in ids]
@@ -214,10 +216,13 @@ class RetentionTask:
 async def _pick(
     conn: AsyncConnection, table: Table, age: Any, expired: ColumnElement[bool], limit: int
 ) -> list[Any]:
-    """The primary keys of up to `limit` expired rows, oldest first; on PostgreSQL locked until the
-    transaction ends, and rows another transaction holds are skipped (another worker's batch)."""
+    """The primary keys of up to `limit` expired rows, oldest first by the `age` column (in index order,
+    so the scan stops after `limit` rows; None: any order); on PostgreSQL locked until the transaction
+    ends, and rows another transaction holds are skipped (another worker's batch)."""
     key = list(table.primary_key.columns)
-    pick = select(*key).where(expired).order_by(age, *key).limit(limit)
+    pick = select(*key).where(expired).limit(limit)
+    if age is not None:
+        pick = pick.order_by(age, *key)
     if conn.dialect.name == "postgresql":
         pick = pick.with_for_update(skip_locked=True, of=table)
     return list((await conn.execute(pick)).all())
