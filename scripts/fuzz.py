@@ -88,7 +88,44 @@ def seed_objects(base_url: str, api_key: str) -> dict[str, str]:
         campaign = http.post("/campaigns", json=body).json()["data"]["id"]
         http.post(f"/campaigns/{campaign}/contacts", json={"contactIds": [contact]}).raise_for_status()
         group = http.post("/groups", json={"name": "Fuzz seed"}).json()["data"]["id"]
-        return {"FUZZ_CAMPAIGN_ID": str(campaign), "FUZZ_GROUP_ID": str(group)}
+        return {
+            "FUZZ_CAMPAIGN_ID": str(campaign),
+            "FUZZ_GROUP_ID": str(group),
+            "FUZZ_CONTACT_ID": str(contact),
+        }
+
+
+def seed_contacts(base_url: str, api_key: str, tag: str, count: int = 20) -> list[str]:
+    """Contacts whose ids fill the `seeded-contacts` dictionary. Several: every phase deletes a few of the
+    contacts it finds in list responses, and a body naming one deleted contact is a 400 like any other."""
+    with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {api_key}"}) as http:
+        ids = []
+        for number in range(count):
+            response = http.post(
+                "/contacts", json={"email": f"seeded-{tag}-{number}-{os.getpid()}@example.com"}
+            )
+            response.raise_for_status()
+            ids.append(str(response.json()["data"]["id"]))
+        return ids
+
+
+PINS_BEGIN = "# --- pinned objects: begin"
+PINS_END = "# --- pinned objects: end"
+
+
+def rendered(config: Path, folder: Path, name: str, contact_ids: list[str], *, pins: bool = True) -> Path:
+    """A copy of the Schemathesis config in `folder`, with the seeded contacts' ids written into it (a
+    dictionary's `values` are not read for `${…}` variables, unlike parameters), and, for the stateful
+    phase, without its pinned objects (`pins=False`): there every id comes from a link (a pin would
+    override the id of the object just created), and an object pinned for the stateless phases may be
+    gone by then (one of them may delete it, which is not a server bug)."""
+    text = config.read_text().replace('"${FUZZ_CONTACT_IDS}"', ", ".join(f'"{i}"' for i in contact_ids))
+    if not pins:
+        start, end = text.index(PINS_BEGIN), text.index(PINS_END)
+        text = text[:start] + text[text.index("\n", end) + 1 :]
+    copy = folder / name
+    copy.write_text(text)
+    return copy
 
 
 def write_auth_file(path: Path, keys: dict[str, str]) -> None:
@@ -108,7 +145,9 @@ def main() -> int:
     parser.add_argument("--examples", type=int, default=int(os.environ.get("FUZZ_EXAMPLES", "25")))
     parser.add_argument("--phases", default=None, help=f"default: {ALL_PHASES} (mock: {STATELESS})")
     parser.add_argument("--seed", default=os.environ.get("FUZZ_SEED"))
+    parser.add_argument("extra", nargs="*", help="more Schemathesis options, after `--` (e.g. --report vcr)")
     args = parser.parse_args()
+    extra: list[str] = args.extra
 
     with tempfile.TemporaryDirectory(prefix="fluenzr-fuzz-") as tmp:
         workdir = Path(tmp)
@@ -158,32 +197,45 @@ def main() -> int:
             wait_healthy(base_url, server, log)
             if args.target != "mock":
                 env.update(seed_objects(base_url, keys["tenant-a"]))
-            fuzz = [
-                str(BIN / "schemathesis"),
-                "--config-file",
-                str(config),
-                "run",
-                str(SPEC),
-                "--url",
-                base_url,
-                "--checks",
-                "all",
-                "--phases",
-                phases,
-                "--max-examples",
-                str(args.examples),
-                "--workers",
-                # One worker against the real server: every worker acts as the same tenant, and a second
-                # one deletes objects (found through list responses) that the first has just created.
-                "2" if args.target == "mock" else "1",
-            ]
-            if args.target == "mock":
-                # The mock accepts any token by design; ignored_auth probes with a bogus one and wants a 401.
-                fuzz += ["--exclude-checks", "ignored_auth"]
-            if args.seed:
-                fuzz += ["--seed", args.seed]
-            print(f"fuzz[{args.target}]: {' '.join(fuzz)}", flush=True)
-            status = subprocess.run(fuzz, env=env, cwd=workdir).returncode
+            # The stateful phase runs on its own, after the others, without the pins (`rendered`).
+            wanted = phases.split(",")
+            runs = [(True, ",".join(p for p in wanted if p != "stateful"))]
+            if "stateful" in wanted and args.target != "mock":
+                runs = [run for run in runs if run[1]] + [(False, "stateful")]
+            status = 0
+            for pins, run_phases in runs:
+                run_config = config
+                if args.target != "mock":
+                    name = "stateless" if pins else "stateful"
+                    contacts = seed_contacts(base_url, keys["tenant-a"], name)
+                    run_config = rendered(config, workdir, f"schemathesis-{name}.toml", contacts, pins=pins)
+                fuzz = [
+                    str(BIN / "schemathesis"),
+                    "--config-file",
+                    str(run_config),
+                    "run",
+                    str(SPEC),
+                    "--url",
+                    base_url,
+                    "--checks",
+                    "all",
+                    "--phases",
+                    run_phases,
+                    "--max-examples",
+                    str(args.examples),
+                    "--workers",
+                    # One worker against the real server: every worker acts as the same tenant, and a second
+                    # one deletes objects (found through list responses) that the first has just created.
+                    "2" if args.target == "mock" else "1",
+                ]
+                if args.target == "mock":
+                    # The mock accepts any token by design; ignored_auth probes with a bogus one, wants a 401.
+                    fuzz += ["--exclude-checks", "ignored_auth"]
+                if args.seed:
+                    fuzz += ["--seed", args.seed]
+                fuzz += extra
+                print(f"fuzz[{args.target}]: {' '.join(fuzz)}", flush=True)
+                status = subprocess.run(fuzz, env=env, cwd=workdir).returncode or status
         finally:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=15)

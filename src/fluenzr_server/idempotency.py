@@ -5,7 +5,8 @@ value, whitespace and key order aside) and, once it finishes, its response. A re
 and the same request replays that response (with `Idempotent-Replayed: true`) instead of acting twice;
 the same key with a different request is a 400; a retry while the first is still running is a 409.
 Server errors (5xx) are not recorded, so a retry can succeed. Keys are scoped to the account and expire
-after 24 hours.
+after 24 hours (`Settings.retention_idempotency_keys_hours`, Stripe's lifetime): an older key is deleted
+before it is looked up again, and the engine's retention sweep (`engine/retention.py`) deletes the rest.
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ from fluenzr_server.store.one_hop import small_write
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
-KEY_LIFETIME = timedelta(hours=24)
 # A first request that has not finished after this long is taken to have died (worker crash).
 ABANDONED_AFTER = timedelta(minutes=5)
 _VALID_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -63,8 +63,10 @@ class IdempotencyMiddleware:
             )
         body = await _UNBOUNDED.read(receive)  # the edge already bounded it
         fingerprint = request_fingerprint(scope["method"], scope["path"], body)
-        database = request_resources(scope).database
-        recorded = await _claim(database, account_id, key, fingerprint)
+        resources = request_resources(scope)
+        lifetime = timedelta(hours=resources.settings.retention_idempotency_keys_hours)
+        database = resources.database
+        recorded = await _claim(database, account_id, key, fingerprint, lifetime)
         if recorded is not None:
             status, payload = recorded
             headers = {REPLAYED_HEADER: "true"}
@@ -133,14 +135,17 @@ def canonical_json(body: bytes) -> bytes:
 # Each its own transaction; on SQLite on the event loop when the write lock is free, else in one thread hop
 # (`store/one_hop.py`, `@small_write`), as the request's own write, instead of a hop per statement.
 @small_write
-async def _claim(database: Database, account_id: str, key: str, fingerprint: str) -> tuple[int, bytes] | None:
+async def _claim(
+    database: Database, account_id: str, key: str, fingerprint: str, lifetime: timedelta
+) -> tuple[int, bytes] | None:
     """Record the key as in progress, or return the recorded response to replay."""
     row_scope = and_(_keys.account_id == account_id, _keys.key == key)
     for _attempt in range(2):
         stamp = now()
         try:
             async with database.write() as conn:
-                expired = and_(_keys.account_id == account_id, _keys.created_at < stamp - KEY_LIFETIME)
+                # This key only, if it expired: the retention sweep deletes the others in bounded batches.
+                expired = and_(row_scope, _keys.created_at < stamp - lifetime)
                 await conn.execute(delete(t.idempotency_keys).where(expired))
                 existing = (await conn.execute(select(t.idempotency_keys).where(row_scope))).first()
                 if existing is None:

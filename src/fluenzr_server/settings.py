@@ -72,6 +72,17 @@ class Settings(BaseSettings):
     # the bound on the connection and on every read of a poll.
     imap_poll_seconds: float = Field(default=60.0, gt=0.0)
     imap_timeout_seconds: float = Field(default=30.0, gt=0.0)
+    # Retention (engine/retention.py): how long each kind of record is kept before the engine deletes it,
+    # and how often a worker looks for expired rows when the last sweep found none. The defaults and why
+    # they were chosen are in engine/retention.py; a window longer than the default keeps more, never less.
+    retention_events_days: float = Field(default=30.0, gt=0.0)
+    retention_webhook_deliveries_days: float = Field(default=30.0, gt=0.0)
+    retention_tracking_hits_days: float = Field(default=90.0, gt=0.0)
+    retention_inbound_messages_days: float = Field(default=90.0, gt=0.0)
+    # Also how long an Idempotency-Key replays its response (idempotency.py).
+    retention_idempotency_keys_hours: float = Field(default=24.0, gt=0.0)
+    retention_batch_size: int = Field(default=500, ge=1, le=10_000)
+    retention_interval_seconds: float = Field(default=300.0, gt=0.0)
 
     @property
     def allow_http_webhooks(self) -> bool:

@@ -127,3 +127,27 @@ async def test_a_post_waits_out_another_process_write_lock_and_is_recorded_once(
     assert first.status_code == again.status_code == 201
     assert again.json() == first.json() and again.headers["Idempotent-Replayed"] == "true"
     assert (await client.get("/contacts")).json()["meta"]["total"] == 1
+
+
+async def test_a_key_past_its_24_hours_is_a_new_request_and_other_expired_keys_stay_for_the_sweep(
+    client: httpx.AsyncClient, database: Database, tenant: object
+) -> None:
+    account_id = tenant.account_id  # type: ignore[attr-defined]
+    keys = t.idempotency_keys.c
+    for key in ("day-old", "other-day-old"):
+        assert (
+            await client.post("/groups", json={"name": key}, headers={"Idempotency-Key": key})
+        ).status_code == 201
+    async with database.write() as conn:
+        await conn.execute(
+            update(t.idempotency_keys)
+            .where(keys.account_id == account_id)
+            .values(created_at=keys.created_at - timedelta(hours=24, minutes=1))
+        )
+    # Within 24 hours this would be a 400 (the same key, another body); past them the key is new again.
+    again = await client.post("/groups", json={"name": "B"}, headers={"Idempotency-Key": "day-old"})
+    assert again.status_code == 201 and "Idempotent-Replayed" not in again.headers
+    async with database.read() as conn:
+        stored = (await conn.execute(select(keys.key).where(keys.account_id == account_id))).scalars().all()
+    # The request deleted only its own expired key; the retention sweep removes the rest in batches.
+    assert sorted(stored) == ["day-old", "other-day-old"]

@@ -7,10 +7,12 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from fluenzr_server.services import suppressions
 from fluenzr_server.services.common import now
 from fluenzr_server.services.unsubscribes import unsubscribe_lead
+from fluenzr_server.store import tables as t
 from fluenzr_server.store.database import Database
 from tests.conftest import Tenant
 from tests.utils.assertions import error, ok, timestamp, utcnow
@@ -245,6 +247,37 @@ async def test_an_unsubscribe_without_a_known_campaign_or_source_is_a_409_all_th
     assert [item["entry"] for item in await entries(client, search=address)] == [address]
 
 
+async def test_the_409_reads_the_stored_source_not_the_detail_text(
+    client: httpx.AsyncClient, database: Database, tenant: Tenant
+) -> None:
+    address = unique_email("stored")
+    async with database.write() as conn:
+        await suppressions.suppress(
+            conn,
+            account_id=tenant.account_id,
+            email=address,
+            reason="unsubscribed",
+            now=now(),
+            detail="Asked us by phone to stop",  # free text that names no source
+            source="manual",
+        )
+    response = await client.delete(entry_path(address))
+    assert error(response, 409, "INVALID_STATE")["source"] == "manual"
+    assert " as recorded for the account;" in response.json()["error"]["message"]
+
+
+async def test_a_source_given_with_another_reason_is_not_stored(database: Database, tenant: Tenant) -> None:
+    address = unique_email("bounce")
+    async with database.write() as conn:
+        await suppressions.suppress(
+            conn, account_id=tenant.account_id, email=address, reason="bounced", now=now(), source="page"
+        )
+        query = select(t.suppressions.c.source).where(
+            t.suppressions.c.account_id == tenant.account_id, t.suppressions.c.email == address
+        )
+        assert (await conn.execute(query)).scalar_one() is None
+
+
 async def test_an_unsubscribe_turns_a_manual_or_bounced_entry_into_one_that_stays(
     client: httpx.AsyncClient, database: Database, tenant: Tenant
 ) -> None:
@@ -267,7 +300,9 @@ async def test_an_unsubscribe_turns_a_manual_or_bounced_entry_into_one_that_stay
             "unsubscribed (page)",
             campaign["id"],
         )
-        error(await client.delete(entry_path(contact["email"])), 409, "INVALID_STATE")
+        assert (
+            error(await client.delete(entry_path(contact["email"])), 409, "INVALID_STATE")["source"] == "page"
+        )
     # A later bounce or manual add leaves the unsubscribe as it is.
     async with database.write() as conn:
         added = await suppressions.suppress(

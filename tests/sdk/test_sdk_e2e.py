@@ -354,6 +354,7 @@ def test_deleting_an_unsubscribe_raises_conflict_error_and_the_entry_stays(
                 email=address,
                 reason="unsubscribed",
                 detail="unsubscribed (mailto)",
+                source="mailto",
                 campaign_id=None,
                 created_at=datetime.now(UTC),
             )

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
+from fluenzr_server.engine.retention import RetentionTask
 from fluenzr_server.engine.webhooks import WebhookDispatcher
 from fluenzr_server.resources import Resources
+from tests.conftest import Tenant
 from tests.utils.assertions import error, ok
 from tests.utils.factories import create_contact
 from tests.webhooks.conftest import drain, subscribe
@@ -124,3 +127,36 @@ async def test_another_accounts_webhook_is_404_everywhere(
         assert error(response, 404, "NOT_FOUND") == {"id": hook["id"]}, (method, path)
     assert len(receiver.received) == 1  # the foreign test call sent nothing
     assert ok(await api.get(base))["active"] is True
+
+
+async def test_a_finished_delivery_is_listed_30_days_then_swept_and_its_retry_is_a_404(
+    api: httpx.AsyncClient,
+    receiver: Receiver,
+    dispatcher: WebhookDispatcher,
+    hook_resources: Resources,
+    tenant: Tenant,
+) -> None:
+    hook = await subscribe(api, receiver, ["contact.created"])
+    await create_contact(api)
+    await drain(dispatcher, hook_resources)
+    (delivered,) = ok(await api.get(f"/webhooks/{hook['id']}/deliveries"))
+    receiver.answer(500)
+    await create_contact(api)
+    await drain(dispatcher, hook_resources)
+    pending = [d for d in ok(await api.get(f"/webhooks/{hook['id']}/deliveries")) if d["status"] == "pending"]
+    assert delivered["status"] == "delivered" and len(pending) == 1
+
+    def later(days: float) -> RetentionTask:
+        return RetentionTask(
+            clock=lambda: datetime.now(UTC) + timedelta(days=days), account_ids=[tenant.account_id]
+        )
+
+    await later(29).sweep(hook_resources)
+    assert len(ok(await api.get(f"/webhooks/{hook['id']}/deliveries"))) == 2  # both still listed
+    swept = await later(31).sweep(hook_resources)
+    assert (swept.webhook_deliveries, swept.webhook_attempts) == (1, 1)
+    assert [d["id"] for d in ok(await api.get(f"/webhooks/{hook['id']}/deliveries"))] == [pending[0]["id"]]
+    error(await api.post(f"/webhooks/{hook['id']}/deliveries/{delivered['id']}/retry"), 404, "NOT_FOUND")
+    await later(365).sweep(hook_resources)  # a pending delivery is owed: it stays, and so does its event
+    (kept,) = ok(await api.get(f"/webhooks/{hook['id']}/deliveries"))
+    assert kept["id"] == pending[0]["id"] and kept["event"]["id"] == pending[0]["event"]["id"]

@@ -128,11 +128,15 @@ class ImapPollTask:
         return poll, classified
 
     async def _since(self, resources: Resources, email_account_id: str) -> date:
-        """Where a new cursor starts: the day before the email account was created."""
+        """Where a new cursor starts: the day before the email account was created, but no earlier than
+        the day after the retention window of inbound messages began (`engine/retention.py`): an older
+        message's record may be gone, and reading the message again would apply it twice."""
         async with resources.database.read() as conn:
             query = select(t.email_accounts.c.created_at).where(t.email_accounts.c.id == email_account_id)
             created = (await conn.execute(query)).scalar_one_or_none()
-        return (created or now()).date() - timedelta(days=1)
+        stamp = now()
+        kept = timedelta(days=resources.settings.retention_inbound_messages_days)
+        return max((created or stamp).date() - timedelta(days=1), (stamp - kept).date() + timedelta(days=1))
 
     async def _record(
         self, resources: Resources, row: Any, poll: imap.Poll, classified: list[tuple[int, Inbound]]

@@ -65,17 +65,20 @@ async def suppress(
     now: datetime,
     detail: str | None = None,
     campaign_id: str | None = None,
+    source: str | None = None,
 ) -> bool:
     """Add `email` to the account's list inside `conn`'s transaction; False when it was already there.
     An existing entry keeps its reason, except that an unsubscribe replaces a `manual` or `bounced` one
-    (reason, detail, campaign and time: the entry is the unsubscribe from then on, and cannot be deleted).
-    `detail`: the SMTP reply, DSN status or `unsubscribed (<source>)`, cut to 1,000 characters."""
+    (reason, detail, source, campaign and time: the entry is the unsubscribe from then on, and cannot be
+    deleted). `detail`: the SMTP reply, DSN status or `unsubscribed (<source>)`, cut to 1,000 characters;
+    `source`: how an unsubscribe arrived (`services.unsubscribes.Source`), kept for the 409 naming it."""
     dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     entry = {
         "account_id": account_id,
         "email": email.strip().lower(),
         "reason": reason,
         "detail": detail[:1000] if detail else None,
+        "source": source if reason == "unsubscribed" else None,
         "campaign_id": campaign_id,
         "created_at": now,
     }
@@ -86,6 +89,7 @@ async def suppress(
             set_={
                 "reason": insert.excluded.reason,
                 "detail": insert.excluded.detail,
+                "source": insert.excluded.source,
                 "campaign_id": insert.excluded.campaign_id,
                 "created_at": insert.excluded.created_at,
             },
@@ -315,7 +319,7 @@ async def delete_suppression(db: Database, *, account_id: str, entry: str) -> No
             raise _not_found(key) if kept is None else opted_out(kept)
 
 
-# How an unsubscribe arrived, from its `detail` (`services.unsubscribes.Source`), in words.
+# How an unsubscribe arrived (`suppressions.source`, one of `services.unsubscribes.Source`), in words.
 _UNSUBSCRIBE_SOURCES = {
     "one-click": "with the one-click unsubscribe (List-Unsubscribe, RFC 8058)",
     "page": "on the unsubscribe page",
@@ -324,19 +328,11 @@ _UNSUBSCRIBE_SOURCES = {
 }
 
 
-def unsubscribe_source(detail: str | None) -> str | None:
-    """The source an `unsubscribed` entry's detail names (`unsubscribed (one-click)` → `one-click`)."""
-    if detail is None:
-        return None
-    source = detail.removeprefix("unsubscribed (").removesuffix(")")
-    return source if source in _UNSUBSCRIBE_SOURCES and detail == f"unsubscribed ({source})" else None
-
-
 def opted_out(row: Row[Any]) -> InvalidState:
     """The 409 for deleting an `unsubscribed` entry: names the address, when and how it unsubscribed and
     the campaign (each when known), and says that only the recipient can opt in again."""
     at = wire_time(row.created_at)
-    source = unsubscribe_source(row.detail)
+    source = row.source if row.source in _UNSUBSCRIBE_SOURCES else None
     how = f" {_UNSUBSCRIBE_SOURCES[source]}" if source else ""
     where = f", from campaign {row.campaign_id}" if row.campaign_id else ""
     message = (

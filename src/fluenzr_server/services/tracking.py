@@ -108,6 +108,9 @@ async def _in_burst(conn: AsyncConnection, message: Any, url: str | None, now: d
         return False
     flagged = await conn.execute(update(_hits).where(burst, _hits.c.machine.is_(False)).values(machine=True))
     if flagged.rowcount:
+        # Only a `clicked_at` inside the burst can change; an older one stays, and must: the human
+        # clicks it came from may be past their retention (engine/retention.py), so a minimum over the
+        # hits left would lose it. Inside the burst every click is recent, so the minimum is exact.
         human = (
             select(func.min(_hits.c.at))
             .select_from(_hits.join(_messages, _messages.c.id == _hits.c.message_id))
@@ -119,7 +122,8 @@ async def _in_burst(conn: AsyncConnection, message: Any, url: str | None, now: d
             )
             .scalar_subquery()
         )
-        await conn.execute(_lead(message).values(clicked_at=human))
+        recent = _leads.c.clicked_at >= machines.burst_start(now)
+        await conn.execute(_lead(message).where(recent).values(clicked_at=human))
     return True
 
 

@@ -68,6 +68,7 @@ async def unsubscribe_lead(
         now=now,
         detail=f"unsubscribed ({source})",
         campaign_id=campaign_id,
+        source=source,
     )
     if changed.rowcount != 1:
         return False

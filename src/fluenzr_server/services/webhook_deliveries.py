@@ -102,9 +102,11 @@ async def retry_delivery(
                 "The webhook is disabled; re-enable it (PUT active: true) before retrying",
                 {"active": False, "disabledReason": hook.disabled_reason},
             )
-        await conn.execute(
+        retried = await conn.execute(
             update(_deliveries).where(scope).values(status="pending", schedule_step=0, due_at=now())
         )
+        if retried.rowcount != 1:  # the retention sweep deleted it in between (engine/retention.py)
+            raise NotFound(delivery_id)
     return await _get(db, account_id, delivery_id)
 
 

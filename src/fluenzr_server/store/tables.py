@@ -185,6 +185,7 @@ inbound_messages = Table(
     _ts("received_at"),
     UniqueConstraint("email_account_id", "uid_validity", "uid", name="uq_inbound_messages_mailbox_uid"),
     Index("ix_inbound_messages_fingerprint", "email_account_id", "fingerprint"),
+    Index("ix_inbound_messages_received", "received_at", "id"),  # the retention sweep, oldest first
 )
 
 campaigns = Table(
@@ -303,6 +304,9 @@ suppressions = Table(
     Column("email", String(254), primary_key=True),  # the address, or "@" + the domain (A-labels)
     Column("reason", String(16), nullable=False),  # bounced | unsubscribed | manual
     Column("detail", String(1000)),
+    # How an `unsubscribed` entry arrived (services.unsubscribes.Source: one-click | page | mailto |
+    # manual); null for the other reasons. The 409 of DELETE /suppressions/{entry} names it.
+    Column("source", String(16)),
     Column("campaign_id", String(32)),  # where it happened, when it came from a campaign
     _ts("created_at"),
     # GET /suppressions: newest first, with and without the reason filter.
@@ -341,6 +345,8 @@ idempotency_keys = Table(
     Column("response_body", Text),
     _ts("created_at"),
     Index("ix_idempotency_keys_account_created", "account_id", "created_at"),
+    # The retention sweep (engine/retention.py): expired keys of every account, oldest first.
+    Index("ix_idempotency_keys_created", "created_at"),
 )
 
 # The webhook outbox: one row per event, written in the transaction of the change that causes it
@@ -354,6 +360,7 @@ events = Table(
     Column("data", JSON, nullable=False),
     _ts("created_at"),
     Index("ix_events_account_created", "account_id", "created_at", "id"),
+    Index("ix_events_created", "created_at", "id"),  # the retention sweep, oldest first
 )
 
 # Every hit on a message's open pixel or one of its tracked links (`services/tracking.py`), kept even when
@@ -370,6 +377,7 @@ tracking_events = Table(
     Column("user_agent", String(500)),
     Column("machine", Boolean, nullable=False),
     Index("ix_tracking_events_message_kind", "message_id", "kind", "at"),
+    Index("ix_tracking_events_at", "at", "id"),  # the retention sweep, oldest first
 )
 
 # One row per (event, subscribed endpoint), written by `events.emit` in the event's own transaction and

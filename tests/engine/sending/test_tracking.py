@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import select, update
 
 from fluenzr_server.app import build_app
+from fluenzr_server.engine.retention import RetentionTask
 from fluenzr_server.engine.smtp_sink import ReceivedMessage
 from fluenzr_server.resources import Resources
 from fluenzr_server.store import tables as t
@@ -426,3 +427,35 @@ async def test_tracking_endpoints_have_their_own_per_address_rate_limit(
         assert (await other.get(pixel)).status_code == 200  # another address has its own window
         api = await one.get("/v1/health")
         assert api.status_code == 200  # the API's limit is not the tracking one
+
+
+async def test_a_burst_after_the_lead_s_click_hits_expired_keeps_its_older_click(
+    harness: Harness, sink_factory: SinkFactory, mail: httpx.AsyncClient
+) -> None:
+    steps = [{"subject": "Hi", "body": f"Pricing: {PRICING}\nDocs: {DOCS}"}]
+    campaign, _, message = await sent_one(harness, sink_factory, steps=steps)
+    await age_messages(harness, campaign["id"], seconds=100 * 86400)
+    pricing, docs = link_urls(message)
+    assert (await mail.get(path(pricing))).headers["location"] == PRICING
+    (clicked,) = await hits(harness, campaign["id"])
+    long_ago = clicked.at - timedelta(days=100)  # the person clicked 100 days ago
+    async with harness.database.write() as conn:
+        await conn.execute(
+            update(t.tracking_events).where(t.tracking_events.c.id == clicked.id).values(at=long_ago)
+        )
+        await conn.execute(
+            update(t.campaign_contacts)
+            .where(t.campaign_contacts.c.campaign_id == campaign["id"])
+            .values(clicked_at=long_ago)
+        )
+    swept = await RetentionTask(account_ids=[harness.account_id]).sweep(harness.resources)
+    assert swept.tracking_hits == 1 and await hits(harness, campaign["id"]) == []
+    (before,) = await harness.leads(campaign["id"])
+
+    # Today a scanner follows both links: its clicks are machine clicks, and the old human click stays.
+    assert (await mail.get(path(pricing))).headers["location"] == PRICING
+    assert (await mail.get(path(docs))).headers["location"] == DOCS
+    assert [h.machine for h in await hits(harness, campaign["id"])] == [True, True]
+    (after,) = await harness.leads(campaign["id"])
+    assert after["clickedAt"] == before["clickedAt"] is not None
+    assert (await harness.stats(campaign["id"]))["clicked"] == 1

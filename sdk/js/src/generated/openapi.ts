@@ -793,6 +793,8 @@ export interface paths {
          *     schedule immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (a 429 or 503 with `Retry-After` waits
          *     that long instead); any 2xx is success, anything else (redirects included: they are not followed) a
          *     failure. An answer of 410 Gone, or 5 days in which every attempt failed, disables the endpoint.
+         *     A delivery is listed until 30 days after its last attempt once it is `delivered` or `failed`, then
+         *     deleted with its attempts; a `pending` one stays listed until it finishes (see Data retention).
          */
         get: operations["listWebhookDeliveries"];
         put?: never;
@@ -827,7 +829,8 @@ export interface paths {
          * Retry a delivery
          * @description Sends the delivery again as soon as possible (whatever its status), with the same `webhook-id` and a
          *     fresh retry schedule. The endpoint must be active: re-enable a disabled one with `PUT` first (409
-         *     `INVALID_STATE` otherwise).
+         *     `INVALID_STATE` otherwise). A delivery can be retried while it is listed: 30 days after its last
+         *     attempt a finished one is deleted, and retrying it is a 404.
          */
         post: operations["retryWebhookDelivery"];
         delete?: never;
@@ -1866,7 +1869,7 @@ export interface components {
     };
     parameters: {
         /**
-         * @description Any unique string (a UUID, say) of up to 255 printable ASCII characters. A retry with the same key replays the first response (`Idempotent-Replayed: true`) instead of acting twice; the same key with a different request is a 400, a retry while the first is still running a 409. Keys are per account and kept 24 hours. The official SDKs send one with every POST.
+         * @description Any unique string (a UUID, say) of up to 255 printable ASCII characters. A retry with the same key replays the first response (`Idempotent-Replayed: true`) instead of acting twice; the same key with a different request is a 400, a retry while the first is still running a 409. Keys are per account and kept 24 hours, then deleted: the same key after that is a new request. The official SDKs send one with every POST.
          * @example 8e1f0c7a-5b2d-4f6e-9a3c-1d2e3f4a5b6c
          */
         IdempotencyKey: string;
@@ -2056,7 +2059,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Any unique string (a UUID, say) of up to 255 printable ASCII characters. A retry with the same key replays the first response (`Idempotent-Replayed: true`) instead of acting twice; the same key with a different request is a 400, a retry while the first is still running a 409. Keys are per account and kept 24 hours. The official SDKs send one with every POST.
+                 * @description Any unique string (a UUID, say) of up to 255 printable ASCII characters. A retry with the same key replays the first response (`Idempotent-Replayed: true`) instead of acting twice; the same key with a different request is a 400, a retry while the first is still running a 409. Keys are per account and kept 24 hours, then deleted: the same key after that is a new request. The official SDKs send one with every POST.
                  * @example 8e1f0c7a-5b2d-4f6e-9a3c-1d2e3f4a5b6c
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -2099,7 +2102,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Any unique string (a UUID, say) of up to 255 printable ASCII characters. A retry with the same key replays the first response (`Idempotent-Replayed: true`) instead of acting twice; the same key with a different request is a 400, a retry while the first is still running a 409. Keys are per account and kept 24 hours. The official SDKs send one with every POST.
+                 * @description Any unique string (a UUID, say) of up to 255 printable ASCII characters. A retry with the same key replays the first response (`Idempotent-Replayed: true`) instead of acting twice; the same key with a different request is a 400, a retry while the first is still running a 409. Keys are per account and kept 24 hours, then deleted: the same key after that is a new request. The official SDKs send one with every POST.
                  * @example 8e1f0c7a-5b2d-4f6e-9a3c-1d2e3f4a5b6c
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -2300,7 +2303,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Any unique string (a UUID, say) of up to 255 printable ASCII characters. A retry with the same key replays the first response (`Idempotent-Replayed: true`) instead of acting twice; the same key with a different request is a 400, a retry while the first is still running a 409. Keys are per account and kept 24 hours. The official SDKs send one with every POST.
+                 * @description Any unique string (a UUID, say) of up to 255 printable ASCII characters. A retry with the same key replays the first response (`Idempotent-Replayed: true`) instead of acting twice; the same key with a different request is a 400, a retry while the first is still running a 409. Keys are per account and kept 24 hours, then deleted: the same key after that is a new request. The official SDKs send one with every POST.
                  * @example 8e1f0c7a-5b2d-4f6e-9a3c-1d2e3f4a5b6c
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -2457,7 +2460,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Any unique string (a UUID, say) of up to 255 printable ASCII characters. A retry with the same key replays the first response (`Idempotent-Replayed: true`) instead of acting twice; the same key with a different request is a 400, a retry while the first is still running a 409. Keys are per account and kept 24 hours. The official SDKs send one with every POST.
+                 * @description Any unique string (a UUID, say) of up to 255 printable ASCII characters. A retry with the same key replays the first response (`Idempotent-Replayed: true`) instead of acting twice; the same key with a different request is a 400, a retry while the first is still running a 409. Keys are per account and kept 24 hours, then deleted: the same key after that is a new request. The official SDKs send one with every POST.
                  * @example 8e1f0c7a-5b2d-4f6e-9a3c-1d2e3f4a5b6c
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -2545,7 +2548,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Any unique string (a UUID, say) of up to 255 printable ASCII characters. A retry with the same key replays the first response (`Idempotent-Replayed: true`) instead of acting twice; the same key with a different request is a 400, a retry while the first is still running a 409. Keys are per account and kept 24 hours. The official SDKs send one with every POST.
+                 * @description Any unique string (a UUID, say) of up to 255 printable ASCII characters. A retry with the same key replays the first response (`Idempotent-Replayed: true`) instead of acting twice; the same key with a different request is a 400, a retry while the first is still running a 409. Keys are per account and kept 24 hours, then deleted: the same key after that is a new request. The official SDKs send one with every POST.
                  * @example 8e1f0c7a-5b2d-4f6e-9a3c-1d2e3f4a5b6c
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -2744,7 +2747,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Any unique string (a UUID, say) of up to 255 printable ASCII characters. A retry with the same key replays the first response (`Idempotent-Replayed: true`) instead of acting twice; the same key with a different request is a 400, a retry while the first is still running a 409. Keys are per account and kept 24 hours. The official SDKs send one with every POST.
+                 * @description Any unique string (a UUID, say) of up to 255 printable ASCII characters. A retry with the same key replays the first response (`Idempotent-Replayed: true`) instead of acting twice; the same key with a different request is a 400, a retry while the first is still running a 409. Keys are per account and kept 24 hours, then deleted: the same key after that is a new request. The official SDKs send one with every POST.
                  * @example 8e1f0c7a-5b2d-4f6e-9a3c-1d2e3f4a5b6c
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -2866,7 +2869,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Any unique string (a UUID, say) of up to 255 printable ASCII characters. A retry with the same key replays the first response (`Idempotent-Replayed: true`) instead of acting twice; the same key with a different request is a 400, a retry while the first is still running a 409. Keys are per account and kept 24 hours. The official SDKs send one with every POST.
+                 * @description Any unique string (a UUID, say) of up to 255 printable ASCII characters. A retry with the same key replays the first response (`Idempotent-Replayed: true`) instead of acting twice; the same key with a different request is a 400, a retry while the first is still running a 409. Keys are per account and kept 24 hours, then deleted: the same key after that is a new request. The official SDKs send one with every POST.
                  * @example 8e1f0c7a-5b2d-4f6e-9a3c-1d2e3f4a5b6c
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -2910,7 +2913,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Any unique string (a UUID, say) of up to 255 printable ASCII characters. A retry with the same key replays the first response (`Idempotent-Replayed: true`) instead of acting twice; the same key with a different request is a 400, a retry while the first is still running a 409. Keys are per account and kept 24 hours. The official SDKs send one with every POST.
+                 * @description Any unique string (a UUID, say) of up to 255 printable ASCII characters. A retry with the same key replays the first response (`Idempotent-Replayed: true`) instead of acting twice; the same key with a different request is a 400, a retry while the first is still running a 409. Keys are per account and kept 24 hours, then deleted: the same key after that is a new request. The official SDKs send one with every POST.
                  * @example 8e1f0c7a-5b2d-4f6e-9a3c-1d2e3f4a5b6c
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -2997,7 +3000,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Any unique string (a UUID, say) of up to 255 printable ASCII characters. A retry with the same key replays the first response (`Idempotent-Replayed: true`) instead of acting twice; the same key with a different request is a 400, a retry while the first is still running a 409. Keys are per account and kept 24 hours. The official SDKs send one with every POST.
+                 * @description Any unique string (a UUID, say) of up to 255 printable ASCII characters. A retry with the same key replays the first response (`Idempotent-Replayed: true`) instead of acting twice; the same key with a different request is a 400, a retry while the first is still running a 409. Keys are per account and kept 24 hours, then deleted: the same key after that is a new request. The official SDKs send one with every POST.
                  * @example 8e1f0c7a-5b2d-4f6e-9a3c-1d2e3f4a5b6c
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -3088,7 +3091,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Any unique string (a UUID, say) of up to 255 printable ASCII characters. A retry with the same key replays the first response (`Idempotent-Replayed: true`) instead of acting twice; the same key with a different request is a 400, a retry while the first is still running a 409. Keys are per account and kept 24 hours. The official SDKs send one with every POST.
+                 * @description Any unique string (a UUID, say) of up to 255 printable ASCII characters. A retry with the same key replays the first response (`Idempotent-Replayed: true`) instead of acting twice; the same key with a different request is a 400, a retry while the first is still running a 409. Keys are per account and kept 24 hours, then deleted: the same key after that is a new request. The official SDKs send one with every POST.
                  * @example 8e1f0c7a-5b2d-4f6e-9a3c-1d2e3f4a5b6c
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -3137,7 +3140,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Any unique string (a UUID, say) of up to 255 printable ASCII characters. A retry with the same key replays the first response (`Idempotent-Replayed: true`) instead of acting twice; the same key with a different request is a 400, a retry while the first is still running a 409. Keys are per account and kept 24 hours. The official SDKs send one with every POST.
+                 * @description Any unique string (a UUID, say) of up to 255 printable ASCII characters. A retry with the same key replays the first response (`Idempotent-Replayed: true`) instead of acting twice; the same key with a different request is a 400, a retry while the first is still running a 409. Keys are per account and kept 24 hours, then deleted: the same key after that is a new request. The official SDKs send one with every POST.
                  * @example 8e1f0c7a-5b2d-4f6e-9a3c-1d2e3f4a5b6c
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -3303,7 +3306,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Any unique string (a UUID, say) of up to 255 printable ASCII characters. A retry with the same key replays the first response (`Idempotent-Replayed: true`) instead of acting twice; the same key with a different request is a 400, a retry while the first is still running a 409. Keys are per account and kept 24 hours. The official SDKs send one with every POST.
+                 * @description Any unique string (a UUID, say) of up to 255 printable ASCII characters. A retry with the same key replays the first response (`Idempotent-Replayed: true`) instead of acting twice; the same key with a different request is a 400, a retry while the first is still running a 409. Keys are per account and kept 24 hours, then deleted: the same key after that is a new request. The official SDKs send one with every POST.
                  * @example 8e1f0c7a-5b2d-4f6e-9a3c-1d2e3f4a5b6c
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -3418,7 +3421,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Any unique string (a UUID, say) of up to 255 printable ASCII characters. A retry with the same key replays the first response (`Idempotent-Replayed: true`) instead of acting twice; the same key with a different request is a 400, a retry while the first is still running a 409. Keys are per account and kept 24 hours. The official SDKs send one with every POST.
+                 * @description Any unique string (a UUID, say) of up to 255 printable ASCII characters. A retry with the same key replays the first response (`Idempotent-Replayed: true`) instead of acting twice; the same key with a different request is a 400, a retry while the first is still running a 409. Keys are per account and kept 24 hours, then deleted: the same key after that is a new request. The official SDKs send one with every POST.
                  * @example 8e1f0c7a-5b2d-4f6e-9a3c-1d2e3f4a5b6c
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -3575,7 +3578,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Any unique string (a UUID, say) of up to 255 printable ASCII characters. A retry with the same key replays the first response (`Idempotent-Replayed: true`) instead of acting twice; the same key with a different request is a 400, a retry while the first is still running a 409. Keys are per account and kept 24 hours. The official SDKs send one with every POST.
+                 * @description Any unique string (a UUID, say) of up to 255 printable ASCII characters. A retry with the same key replays the first response (`Idempotent-Replayed: true`) instead of acting twice; the same key with a different request is a 400, a retry while the first is still running a 409. Keys are per account and kept 24 hours, then deleted: the same key after that is a new request. The official SDKs send one with every POST.
                  * @example 8e1f0c7a-5b2d-4f6e-9a3c-1d2e3f4a5b6c
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -3618,7 +3621,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Any unique string (a UUID, say) of up to 255 printable ASCII characters. A retry with the same key replays the first response (`Idempotent-Replayed: true`) instead of acting twice; the same key with a different request is a 400, a retry while the first is still running a 409. Keys are per account and kept 24 hours. The official SDKs send one with every POST.
+                 * @description Any unique string (a UUID, say) of up to 255 printable ASCII characters. A retry with the same key replays the first response (`Idempotent-Replayed: true`) instead of acting twice; the same key with a different request is a 400, a retry while the first is still running a 409. Keys are per account and kept 24 hours, then deleted: the same key after that is a new request. The official SDKs send one with every POST.
                  * @example 8e1f0c7a-5b2d-4f6e-9a3c-1d2e3f4a5b6c
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -3708,7 +3711,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Any unique string (a UUID, say) of up to 255 printable ASCII characters. A retry with the same key replays the first response (`Idempotent-Replayed: true`) instead of acting twice; the same key with a different request is a 400, a retry while the first is still running a 409. Keys are per account and kept 24 hours. The official SDKs send one with every POST.
+                 * @description Any unique string (a UUID, say) of up to 255 printable ASCII characters. A retry with the same key replays the first response (`Idempotent-Replayed: true`) instead of acting twice; the same key with a different request is a 400, a retry while the first is still running a 409. Keys are per account and kept 24 hours, then deleted: the same key after that is a new request. The official SDKs send one with every POST.
                  * @example 8e1f0c7a-5b2d-4f6e-9a3c-1d2e3f4a5b6c
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];

@@ -70,7 +70,10 @@ export class Webhooks extends APIResource {
     return this._client.request({ method: "POST", path: path`/webhooks/${webhookId}/rotate-secret`, options });
   }
 
-  /** `listWebhookDeliveries`: each delivery with its attempts (status, duration, start of the answer). */
+  /**
+   * `listWebhookDeliveries`: each delivery with its attempts (status, duration, start of the answer). A
+   * delivered or failed one is kept 30 days after its last attempt, a pending one until it finishes.
+   */
   listDeliveries(
     webhookId: string,
     params: WebhookDeliveryListParams = {},
@@ -79,7 +82,10 @@ export class Webhooks extends APIResource {
     return this._client.requestPage<WebhookDelivery>(path`/webhooks/${webhookId}/deliveries`, params, options);
   }
 
-  /** `retryWebhookDelivery`: sends the delivery again, now, with the same `webhook-id`. */
+  /**
+   * `retryWebhookDelivery`: sends the delivery again, now, with the same `webhook-id` (a 404 once it is no
+   * longer listed: 30 days after the last attempt of a finished delivery).
+   */
   retryDelivery(webhookId: string, deliveryId: string, options?: RequestOptions): Promise<WebhookDelivery> {
     const target = path`/webhooks/${webhookId}/deliveries/${deliveryId}/retry`;
     return this._client.request({ method: "POST", path: target, options });

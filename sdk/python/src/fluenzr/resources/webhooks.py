@@ -113,7 +113,8 @@ class Webhooks(SyncAPIResource, _Verify):
         status: WebhookDeliveryStatus | NotGiven = NOT_GIVEN,
         timeout: Timeout | NotGiven = NOT_GIVEN,
     ) -> SyncPage[WebhookDelivery]:
-        """The webhook's deliveries, each with its attempts (status, duration, start of the answer)."""
+        """The webhook's deliveries, each with its attempts (status, duration, start of the answer). A
+        delivered or failed one is kept 30 days after its last attempt, a pending one until it finishes."""
         params = given(page=page, perPage=per_page, sort=sort, order=order, status=status)
         path = f"/webhooks/{path_id(webhook_id)}/deliveries"
         return self._client.get_page(WebhookDelivery, path, params=params, timeout=timeout)
@@ -121,7 +122,8 @@ class Webhooks(SyncAPIResource, _Verify):
     def retry_delivery(
         self, webhook_id: str, delivery_id: str, *, timeout: Timeout | NotGiven = NOT_GIVEN
     ) -> WebhookDelivery:
-        """Send a delivery again, now, with the same `webhook-id`."""
+        """Send a delivery again, now, with the same `webhook-id` (a 404 once it is no longer listed: 30
+        days after the last attempt of a finished delivery)."""
         path = f"/webhooks/{path_id(webhook_id)}/deliveries/{path_id(delivery_id)}/retry"
         return self._client.request(WebhookDelivery, "POST", path, timeout=timeout)
 
@@ -199,7 +201,8 @@ class AsyncWebhooks(AsyncAPIResource, _Verify):
         status: WebhookDeliveryStatus | NotGiven = NOT_GIVEN,
         timeout: Timeout | NotGiven = NOT_GIVEN,
     ) -> AsyncPageRequest[WebhookDelivery]:
-        """The webhook's deliveries, each with its attempts (status, duration, start of the answer)."""
+        """The webhook's deliveries, each with its attempts (status, duration, start of the answer). A
+        delivered or failed one is kept 30 days after its last attempt, a pending one until it finishes."""
         params = given(page=page, perPage=per_page, sort=sort, order=order, status=status)
         path = f"/webhooks/{path_id(webhook_id)}/deliveries"
         return self._client.get_page(WebhookDelivery, path, params=params, timeout=timeout)
@@ -207,6 +210,7 @@ class AsyncWebhooks(AsyncAPIResource, _Verify):
     async def retry_delivery(
         self, webhook_id: str, delivery_id: str, *, timeout: Timeout | NotGiven = NOT_GIVEN
     ) -> WebhookDelivery:
-        """Send a delivery again, now, with the same `webhook-id`."""
+        """Send a delivery again, now, with the same `webhook-id` (a 404 once it is no longer listed: 30
+        days after the last attempt of a finished delivery)."""
         path = f"/webhooks/{path_id(webhook_id)}/deliveries/{path_id(delivery_id)}/retry"
         return await self._client.request(WebhookDelivery, "POST", path, timeout=timeout)
