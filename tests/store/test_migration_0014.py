@@ -11,7 +11,7 @@ from alembic import command
 from sqlalchemy import create_engine, text
 
 from fluenzr_server.store.migrate import alembic_config
-from tests.conftest import POSTGRES_URL, drop_postgres_database, fresh_postgres_database, require_service
+from tests.utils.migration_db import empty_database_url
 
 ROWS = [
     ("a@x.example", "unsubscribed", "unsubscribed (one-click)", "one-click"),
@@ -27,14 +27,7 @@ ROWS = [
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrate.db'}"
-        return
-    admin = require_service(POSTGRES_URL, "PostgreSQL")
-    name = f"fluenzr_migrate_0014_{os.getpid()}"
-    url = fresh_postgres_database(admin, name)
-    yield url
-    drop_postgres_database(admin, name)
+    yield from empty_database_url(request.param, tmp_path, f"fluenzr_migrate_0014_{os.getpid()}")
 
 
 def test_migration_0014_backfills_the_source_from_the_detail_and_downgrades(empty_database: str) -> None:

@@ -21,6 +21,7 @@ from fluenzr_server.store import tables as t
 from fluenzr_server.store.database import Database
 from fluenzr_server.store.migrate import upgrade
 from fluenzr_server.store.one_hop import in_hop, one_hop
+from tests.utils.thread_hops import count_thread_hops
 
 
 @pytest.fixture
@@ -48,14 +49,7 @@ async def test_a_write_is_one_hop_with_every_statement_in_that_thread(
     sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     account_id = await accounts.create_account(sqlite_db, name="Hop", plan="pro")
-    hops: list[Any] = []
-    to_thread = asyncio.to_thread
-
-    async def counted(function: Any, *args: Any) -> Any:
-        hops.append(function)
-        return await to_thread(function, *args)
-
-    monkeypatch.setattr(asyncio, "to_thread", counted)
+    hops = count_thread_hops(monkeypatch)
     threads: list[int] = []
     assert sqlite_db.hop_write_engine is not None
     event.listen(

@@ -22,6 +22,7 @@ from fluenzr_server.store.database import Database
 from fluenzr_server.store.migrate import upgrade
 from fluenzr_server.store.one_hop import in_hop, small_write
 from tests.utils.sqlite_lock import write_lock_held_by_another_process
+from tests.utils.thread_hops import count_thread_hops
 
 
 @pytest.fixture
@@ -31,18 +32,6 @@ async def sqlite_db(tmp_path: Path) -> AsyncIterator[Database]:
     db = Database(url)
     yield db
     await db.dispose()
-
-
-def _thread_hops(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    hops: list[Any] = []
-    to_thread = asyncio.to_thread
-
-    async def counted(function: Any, *args: Any) -> Any:
-        hops.append(function)
-        return await to_thread(function, *args)
-
-    monkeypatch.setattr(asyncio, "to_thread", counted)
-    return hops
 
 
 def _contact_row(contact_id: str, account_id: str, email: str) -> Any:
@@ -61,7 +50,7 @@ async def test_a_small_write_runs_on_the_event_loop_without_a_thread_hop(
     sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     account_id = await accounts.create_account(sqlite_db, name="Loop", plan="pro")
-    hops = _thread_hops(monkeypatch)
+    hops = count_thread_hops(monkeypatch)
     threads: list[int] = []
     assert sqlite_db.loop_write_engine is not None
     event.listen(
@@ -83,7 +72,7 @@ async def test_another_process_holding_the_write_lock_sends_the_write_through_th
     sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     account_id = await accounts.create_account(sqlite_db, name="Busy", plan="pro")
-    hops = _thread_hops(monkeypatch)
+    hops = count_thread_hops(monkeypatch)
     runs: list[int] = []
     original = sqlite_db.one_hop
 
@@ -188,7 +177,7 @@ async def test_a_threaded_writer_of_this_process_is_not_raced(
     """While this process's threaded write holds its turn, small writes queue behind it (no BUSY), then
     run on the loop: a queue does not send every later write through the thread."""
     account_id = await accounts.create_account(sqlite_db, name="Turns", plan="pro")
-    hops = _thread_hops(monkeypatch)
+    hops = count_thread_hops(monkeypatch)
     emails = [f"t{i}@example.com" for i in range(20)]
     created = await asyncio.gather(
         accounts.create_account(sqlite_db, name="Threaded", plan="pro"),  # aiosqlite: holds the turn

@@ -20,8 +20,8 @@ from fluenzr_server.settings import Settings
 from fluenzr_server.store import tables as t
 from fluenzr_server.store.migrate import alembic_config
 from fluenzr_server.webhooks.secrets import unseal
-from tests.conftest import POSTGRES_URL, drop_postgres_database, fresh_postgres_database, require_service
 from tests.utils.factories import create_contact
+from tests.utils.migration_db import empty_database_url
 from tests.webhooks.conftest import Clock, drain, subscribe
 from tests.webhooks.receiver import Receiver
 
@@ -90,14 +90,7 @@ async def test_a_legacy_plaintext_secret_still_signs(
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrate.db'}"
-        return
-    admin = require_service(POSTGRES_URL, "PostgreSQL")
-    name = f"fluenzr_hooks_migrate_{os.getpid()}"
-    url = fresh_postgres_database(admin, name)
-    yield url
-    drop_postgres_database(admin, name)
+    yield from empty_database_url(request.param, tmp_path, f"fluenzr_hooks_migrate_{os.getpid()}")
 
 
 def test_migration_0009_encrypts_existing_secrets_and_downgrade_restores_them(empty_database: str) -> None:
